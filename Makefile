@@ -1,0 +1,49 @@
+# The one command surface. Every target runs on the Node 24 that package.json pins (the `node`
+# package puts it first on PATH via node_modules/.bin), whatever Node the machine has.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test check typecheck lint generate generated-check unit migrate token clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+# Reinstall only when the lockfile changed since the last install.
+node_modules/.install-stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.install-stamp ## Install dependencies (npm ci) when they are missing or stale
+
+run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
+	node src/server.ts
+
+test: install check unit ## Every check and every test (what CI runs)
+
+check: lint generated-check typecheck ## Contract lint, generated-types drift check, tsc
+
+lint: install ## Lint the contract with Redocly
+	redocly lint --format=stylish
+
+generate: install ## Regenerate generated/ from the contract
+	node scripts/generate.ts
+
+generated-check: install ## Fail when generated/ does not match the contract
+	node scripts/generate.ts --check
+
+typecheck: install ## Type-check src, tests, scripts (including the type-level tests)
+	tsc -p tsconfig.json
+
+unit: install ## Run the mocha suite (real PostgreSQL: embedded, or TEST_DATABASE_URL)
+	mocha
+
+migrate: install ## Apply pending migrations to DATABASE_URL (or the embedded database)
+	node scripts/migrate.ts
+
+# USER must come from the command line: the shell's own $$USER (the login name) is not a choice.
+token: install ## Print a development token: make token USER=alice [TTL=1h]
+	@node scripts/token.ts "$(if $(filter command line,$(origin USER)),$(USER))" "$(or $(TTL),1h)"
+
+clean: ## Remove node_modules and local data (.data/: the embedded database and dev secret)
+	rm -rf node_modules .data

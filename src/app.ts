@@ -1,0 +1,82 @@
+// The HTTP pipeline, in order: helmet → JSON body (size-limited) → the contract (routing, auth,
+// request validation, response validation) → the handler for the operationId → problem+json for
+// any error. Routing comes from the contract: there are no hand-written routes.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { authFailureOf, bearerSecurityHandler, callerOf, type Authenticate } from './auth.ts';
+import { contractPath, type HandlerContext, type OperationId, type ResponseHeaders } from './contract.ts';
+import { handlers } from './handlers.ts';
+import { problemFor } from './problems.ts';
+
+export type AppOptions = {
+  readonly context: HandlerContext;
+  readonly authenticate: Authenticate;
+  readonly log: Logger;
+  readonly bodyLimitBytes: number;
+  readonly validateResponses: boolean;
+};
+
+type ContractRequest = Request & {
+  openapi?: { schema: { operationId: OperationId }; pathParams: Record<string, string> };
+};
+
+// The map is checked per operation in handlers.ts; here one shape fits them all.
+type AnyHandler = (
+  input: unknown,
+  context: HandlerContext,
+) => Promise<{ status: number; body?: unknown; headers?: ResponseHeaders }>;
+
+const methodsWithBody = new Set(['POST', 'PUT', 'PATCH']);
+
+export function createApp(options: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Query strings are parsed flat (`?a[b]=1` stays a literal key): the contract has no nested params.
+  app.set('query parser', 'simple');
+  app.use(helmet());
+
+  const parseJson = express.json({ limit: options.bodyLimitBytes, strict: true });
+  // Bodies are read only where the contract can have one; a GET with a body is not parsed.
+  app.use((request, response, next) => (methodsWithBody.has(request.method) ? parseJson(request, response, next) : next()));
+
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: contractPath,
+      validateRequests: { allErrors: true },
+      validateResponses: options.validateResponses ? { allErrors: true } : false,
+      validateSecurity: { handlers: { bearerAuth: bearerSecurityHandler(options.authenticate) } },
+      ignoreUndocumented: false,
+    }),
+  );
+
+  app.use(async (request: ContractRequest, response: Response) => {
+    const operationId = request.openapi!.schema.operationId;
+    const handler = handlers[operationId] as AnyHandler;
+    const result = await handler(
+      {
+        params: request.openapi!.pathParams,
+        query: request.query,
+        body: request.body,
+        requestPath: request.path,
+        ownerUserId: callerOf(request)?.userId,
+      },
+      options.context,
+    );
+    response.status(result.status).set(result.headers ?? {});
+    if (result.body === undefined) response.end();
+    else response.json(result.body);
+  });
+
+  app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
+    if (response.headersSent) return next(error);
+    // The validator wraps what the security handler threw; the auth module kept the original.
+    const cause = authFailureOf(request) ?? error;
+    const problem = problemFor(cause, request.path, options.log);
+    response.status(problem.status).set(problem.headers).type('application/problem+json').json(problem.body);
+  });
+
+  return app;
+}

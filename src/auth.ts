@@ -1,0 +1,210 @@
+// The one place that decides who the caller is. A request is authenticated by a JWT in the
+// `Authorization: Bearer` header, verified with jose either against Better Auth's JWKS (EdDSA and
+// the other asymmetric algorithms) or with the shared HS256 secret. Algorithms are pinned per key
+// type, so an HS256 token can never be checked against a public key and vice versa.
+import type { Request } from 'express';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyOptions,
+} from 'jose';
+import type { JwksVerification, SecretVerification } from './config.ts';
+
+export type Caller = { readonly userId: string };
+
+/** A request without a usable token: answered 401 with a `WWW-Authenticate: Bearer` challenge. */
+export class AuthenticationError extends Error {
+  override name = 'AuthenticationError';
+  /** `missing`: no Bearer token was sent (RFC 6750: then no error code); `invalid`: one was sent and refused. */
+  readonly reason: 'missing' | 'invalid';
+  readonly detail: string;
+  constructor(reason: 'missing' | 'invalid', detail: string) {
+    super(detail);
+    this.reason = reason;
+    this.detail = detail;
+  }
+}
+
+/** The token could not be checked because the JWKS could not be fetched: 503, not the caller's fault. */
+export class AuthUnavailableError extends Error {
+  override name = 'AuthUnavailableError';
+}
+
+/** `/api/{user_id}/…` named someone other than the token's subject: 403. */
+export class PathUserMismatchError extends Error {
+  override name = 'PathUserMismatchError';
+}
+
+export function bearerChallenge(error: AuthenticationError): string {
+  const realm = 'realm="tasks-api"';
+  if (error.reason === 'missing') return `Bearer ${realm}`;
+  const description = error.detail.replaceAll('"', "'");
+  return `Bearer ${realm}, error="invalid_token", error_description="${description}"`;
+}
+
+// Better Auth's jwt plugin signs with EdDSA (Ed25519) by default; these are its other options
+// (plus ES384/RS384/RS512/PS384/PS512, equally safe from a JWKS).
+const asymmetricAlgorithms = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+
+const clockToleranceSeconds = 30;
+
+// Headers that tell a verifier where to find the key. Honouring any of them lets the token's
+// author pick the key that verifies it, so their mere presence refuses the token.
+const keyLocatingHeaders = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+
+export type AuthOptions = {
+  readonly jwks?: JwksVerification;
+  readonly secret?: SecretVerification;
+  /** How long a fetched JWKS is trusted before it is fetched again (revoked keys stop working then). */
+  readonly jwksCacheMaxAgeMs?: number;
+  /** Minimum time between refetches triggered by an unknown `kid`. */
+  readonly jwksCooldownMs?: number;
+  readonly jwksTimeoutMs?: number;
+};
+
+export type Authenticate = (authorizationHeader: string | undefined) => Promise<Caller>;
+
+export function createAuthenticator(options: AuthOptions): Authenticate {
+  const jwks = options.jwks
+    ? {
+        keySet: createRemoteJWKSet(options.jwks.jwksUrl, {
+          cacheMaxAge: options.jwksCacheMaxAgeMs ?? 5 * 60_000,
+          cooldownDuration: options.jwksCooldownMs ?? 30_000,
+          timeoutDuration: options.jwksTimeoutMs ?? 5_000,
+        }),
+        verifyOptions: verifyOptions(asymmetricAlgorithms, options.jwks),
+      }
+    : undefined;
+  const secret = options.secret
+    ? {
+        key: new TextEncoder().encode(options.secret.secret),
+        verifyOptions: verifyOptions(['HS256'], options.secret),
+      }
+    : undefined;
+
+  return async (authorizationHeader) => {
+    const token = bearerToken(authorizationHeader);
+    const header = protectedHeader(token);
+    if (keyLocatingHeaders.some((name) => name in header)) {
+      throw invalid('The access token names its own key (jwk, jku, x5u or x5c header); such tokens are not accepted.');
+    }
+    let payload: JWTPayload;
+    try {
+      if (header.alg === 'HS256' && secret) {
+        ({ payload } = await jwtVerify(token, secret.key, secret.verifyOptions));
+      } else if (typeof header.alg === 'string' && asymmetricAlgorithms.includes(header.alg) && jwks) {
+        ({ payload } = await jwtVerify(token, jwks.keySet, jwks.verifyOptions));
+      } else {
+        throw invalid(`The access token's algorithm (${String(header.alg)}) is not accepted by this server.`);
+      }
+    } catch (error) {
+      throw translateVerificationError(error);
+    }
+    if (typeof payload.sub !== 'string' || payload.sub.trim() === '') {
+      throw invalid('The access token has no subject (sub claim).');
+    }
+    // jose only checks `iat` when a maximum token age is set; a token issued in the future is a forgery or a broken clock.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + clockToleranceSeconds) {
+      throw invalid('The access token was issued in the future (iat claim).');
+    }
+    return { userId: payload.sub };
+  };
+}
+
+function verifyOptions(algorithms: string[], claims: { issuer?: string; audience?: string }): JWTVerifyOptions {
+  return {
+    algorithms,
+    issuer: claims.issuer,
+    audience: claims.audience,
+    requiredClaims: ['exp', 'sub'],
+    clockTolerance: clockToleranceSeconds,
+  };
+}
+
+function invalid(detail: string) {
+  return new AuthenticationError('invalid', detail);
+}
+
+function bearerToken(header: string | undefined): string {
+  if (header === undefined || header.trim() === '') {
+    throw new AuthenticationError('missing', 'Send an access token: Authorization: Bearer <token>.');
+  }
+  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) {
+    throw new AuthenticationError('missing', 'The Authorization header must use the Bearer scheme: Bearer <token>.');
+  }
+  return match[1]!;
+}
+
+function protectedHeader(token: string) {
+  try {
+    return decodeProtectedHeader(token);
+  } catch {
+    throw invalid('The access token is not a well-formed JWT.');
+  }
+}
+
+const claimMessages: Readonly<Record<string, string>> = {
+  iss: 'The access token was issued by someone this server does not trust (iss claim).',
+  aud: 'The access token is meant for another audience (aud claim).',
+  nbf: 'The access token is not valid yet (nbf claim).',
+  iat: 'The access token has an invalid issue time (iat claim).',
+  exp: 'The access token has no valid expiry (exp claim).',
+  sub: 'The access token has no subject (sub claim).',
+};
+
+function translateVerificationError(error: unknown): Error {
+  if (error instanceof AuthenticationError) return error;
+  if (error instanceof joseErrors.JWTExpired) return invalid('The access token has expired.');
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return invalid(claimMessages[error.claim] ?? `The access token's ${error.claim} claim is not valid.`);
+  }
+  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) {
+    return invalid('The access token was signed with a key this server does not know.');
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return invalid('The access token signature is not valid.');
+  }
+  // jose reports an unreachable, non-200 or unparseable JWKS endpoint as JWKSTimeout, JWKSInvalid
+  // or a generic JOSEError.
+  const jwksUnreachable =
+    error instanceof joseErrors.JWKSTimeout ||
+    error instanceof joseErrors.JWKSInvalid ||
+    (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC');
+  if (jwksUnreachable) {
+    return new AuthUnavailableError('The JWKS could not be fetched.', { cause: error });
+  }
+  if (error instanceof joseErrors.JOSEError) return invalid('The access token is not valid.');
+  // fetch() failures (connection refused, DNS, a non-2xx JWKS response) reach us as plain errors.
+  return new AuthUnavailableError('The JWKS could not be fetched.', { cause: error });
+}
+
+// Express requests carry the outcome of authentication from the validator's security step (which
+// runs before body validation, so an anonymous caller never learns about the schema) to the
+// dispatcher and the error handler.
+const callers = new WeakMap<Request, Caller>();
+const failures = new WeakMap<Request, Error>();
+
+export const callerOf = (request: Request): Caller | undefined => callers.get(request);
+export const authFailureOf = (request: Request): Error | undefined => failures.get(request);
+
+/** express-openapi-validator security handler for the contract's `bearerAuth` scheme. */
+export function bearerSecurityHandler(authenticate: Authenticate) {
+  return async (request: Request): Promise<true> => {
+    try {
+      const caller = await authenticate(request.headers.authorization);
+      const pathUserId = (request as { openapi?: { pathParams?: Record<string, string> } }).openapi?.pathParams?.user_id;
+      if (pathUserId !== undefined && pathUserId !== caller.userId) {
+        throw new PathUserMismatchError('The user id in the path does not match the access token.');
+      }
+      callers.set(request, caller);
+      return true;
+    } catch (error) {
+      failures.set(request, error as Error);
+      throw error;
+    }
+  };
+}

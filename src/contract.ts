@@ -1,0 +1,69 @@
+// Types derived from the generated contract types. Handlers are a map keyed by operationId whose
+// inputs and results come from here, so a missing or extra operation, a wrong body field or an
+// undocumented success status is a `tsc` error, not a runtime surprise.
+import path from 'node:path';
+import type { components, operations } from '../generated/tasks-api.d.ts';
+import type { DatabasePool } from './database/pool.ts';
+
+export const contractPath = path.resolve(import.meta.dirname, '../openapi/tasks-api.yaml');
+
+export type Task = components['schemas']['Task'];
+export type TaskStatus = components['schemas']['TaskStatus'];
+export type FieldError = components['schemas']['FieldError'];
+export type Problem = components['schemas']['Problem'];
+
+export type OperationId = keyof operations;
+
+/** Operations the contract marks `security: []`; every other one needs a verified caller. */
+export type PublicOperationId = 'health' | 'ready';
+
+type SuccessStatus = 200 | 201 | 204;
+type Responses<Op extends OperationId> = operations[Op]['responses'];
+type SuccessStatusOf<Op extends OperationId> = Extract<keyof Responses<Op>, SuccessStatus>;
+
+export type ResponseHeaders = Readonly<Record<string, string>>;
+
+export type HandlerResult<Op extends OperationId> = {
+  [S in SuccessStatusOf<Op>]: Responses<Op>[S] extends { content: { 'application/json': infer Body } }
+    ? { readonly status: S; readonly body: Body; readonly headers?: ResponseHeaders }
+    : { readonly status: S; readonly body?: never; readonly headers?: ResponseHeaders };
+}[SuccessStatusOf<Op>];
+
+// `{}` rather than `never` for "no parameters", so a handler for `/api/tasks` also fits
+// `/api/{user_id}/tasks`, whose extra `user_id` it does not read.
+type Present<T> = [NonNullable<T>] extends [never] ? {} : NonNullable<T>;
+
+type JsonBody<Op extends OperationId> = operations[Op] extends { requestBody: { content: { 'application/json': infer Body } } }
+  ? Body
+  : operations[Op] extends { requestBody?: { content: { 'application/json': infer Body } } }
+    ? Body | undefined
+    : undefined;
+
+export type HandlerInput<Op extends OperationId> = {
+  /** Path parameters, already validated (and coerced) against the contract. */
+  readonly params: Present<operations[Op]['parameters']['path']>;
+  /** Query parameters, validated against the contract, defaults applied. */
+  readonly query: Present<operations[Op]['parameters']['query']>;
+  readonly body: JsonBody<Op>;
+  /** The request's path without its query string, for Location and Link headers. */
+  readonly requestPath: string;
+};
+
+export type HandlerContext = {
+  readonly db: DatabasePool;
+  readonly isShuttingDown: () => boolean;
+};
+
+export type AuthenticatedHandler<Op extends OperationId> = (
+  input: HandlerInput<Op> & { readonly ownerUserId: string },
+  context: HandlerContext,
+) => Promise<HandlerResult<Op>>;
+
+export type PublicHandler<Op extends OperationId> = (
+  input: HandlerInput<Op>,
+  context: HandlerContext,
+) => Promise<HandlerResult<Op>>;
+
+export type HandlerMap = {
+  readonly [Op in OperationId]: Op extends PublicOperationId ? PublicHandler<Op> : AuthenticatedHandler<Op>;
+};

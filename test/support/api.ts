@@ -1,0 +1,98 @@
+// Starts the real app on a real loopback port over a real pool, and mints tokens for test users.
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, type JWTPayload } from 'jose';
+import type { Interceptor } from 'slonik';
+import request from 'supertest';
+import { createApp } from '../../src/app.ts';
+import { createAuthenticator, type AuthOptions } from '../../src/auth.ts';
+import { createDatabasePool, type DatabasePool } from '../../src/database/pool.ts';
+import { silentLog, testDatabaseUrl } from './database.ts';
+
+/** The HS256 secret the default test API verifies with. */
+export const testSecret = 'tasks-api-test-secret-0123456789abcdef';
+
+export type TestApi = {
+  readonly url: string;
+  /** supertest bound to the listening server: `api.http.get('/api/tasks')`. */
+  readonly http: ReturnType<typeof request>;
+  readonly pool: DatabasePool;
+  readonly close: () => Promise<void>;
+};
+
+export type TestApiOptions = {
+  readonly databaseUrl?: string;
+  readonly auth?: AuthOptions;
+  readonly validateResponses?: boolean;
+  readonly bodyLimitBytes?: number;
+  readonly interceptors?: readonly Interceptor[];
+  readonly isShuttingDown?: () => boolean;
+};
+
+export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
+  const pool = await createDatabasePool(options.databaseUrl ?? testDatabaseUrl(), {
+    maxPoolSize: 5,
+    interceptors: options.interceptors,
+  });
+  const app = createApp({
+    context: { db: pool, isShuttingDown: options.isShuttingDown ?? (() => false) },
+    authenticate: createAuthenticator(options.auth ?? { secret: { secret: testSecret, issuer: undefined, audience: undefined } }),
+    log: silentLog,
+    bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
+    // Always on in tests: every response the suite sees is checked against the contract by the server.
+    validateResponses: options.validateResponses ?? true,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    http: request(url),
+    pool,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await pool.end();
+    },
+  };
+}
+
+let shared: TestApi | undefined;
+
+/** One API instance (HS256 with `testSecret`, the shared test database) for the whole run. */
+export async function sharedApi(): Promise<TestApi> {
+  shared ??= await startTestApi();
+  return shared;
+}
+
+export async function closeSharedApi(): Promise<void> {
+  await shared?.close();
+  shared = undefined;
+}
+
+export type SignOptions = {
+  readonly secret?: string;
+  readonly claims?: JWTPayload;
+  /** Seconds from now; negative for an expired token. */
+  readonly expiresIn?: number;
+};
+
+export async function hs256Token(userId: string | undefined, options: SignOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const payload: JWTPayload = { iat: now, exp: now + (options.expiresIn ?? 900), ...options.claims };
+  if (userId !== undefined) payload.sub = userId;
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(options.secret ?? testSecret));
+}
+
+export type TestUser = { readonly id: string; readonly token: string; readonly authorization: string };
+
+/** A user no other test knows, with a valid token for the default test API. */
+export async function newUser(label = 'user'): Promise<TestUser> {
+  const id = `${label}-${randomUUID()}`;
+  const token = await hs256Token(id);
+  return { id, token, authorization: `Bearer ${token}` };
+}
