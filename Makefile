@@ -16,8 +16,11 @@ node_modules/.install-stamp: package.json package-lock.json
 
 install: node_modules/.install-stamp ## Install dependencies (npm ci) when they are missing or stale
 
+# .env is read when present (Node's own --env-file-if-exists; no dotenv dependency).
+ENV_FILE := --env-file-if-exists=.env
+
 run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
-	node src/server.ts
+	node $(ENV_FILE) src/server.ts
 
 test: install check unit ## Every check and every test (what CI runs)
 
@@ -39,11 +42,11 @@ unit: install ## Run the mocha suite (real PostgreSQL: embedded, or TEST_DATABAS
 	mocha
 
 migrate: install ## Apply pending migrations to DATABASE_URL (or the embedded database)
-	node scripts/migrate.ts
+	node $(ENV_FILE) scripts/migrate.ts
 
 # USER must come from the command line: the shell's own $$USER (the login name) is not a choice.
 token: install ## Print a development token: make token USER=alice [TTL=1h]
-	@node scripts/token.ts "$(if $(filter command line,$(origin USER)),$(USER))" "$(or $(TTL),1h)"
+	@node $(ENV_FILE) scripts/token.ts "$(if $(filter command line,$(origin USER)),$(USER))" "$(or $(TTL),1h)"
 
 clean: ## Remove node_modules and local data (.data/: the embedded database and dev secret)
 	rm -rf node_modules .data

@@ -64,6 +64,18 @@ export type PublicHandler<Op extends OperationId> = (
   context: HandlerContext,
 ) => Promise<HandlerResult<Op>>;
 
+/**
+ * `true` when a row type has exactly the contract schema's properties, with compatible types.
+ * Handlers return query rows as response bodies, and an inferred async return type escapes
+ * TypeScript's excess-property check, so row types assert this instead:
+ * `true satisfies RowFitsContract<Row, Task>`. Literal bodies use `satisfies HandlerResult<Op>`.
+ */
+export type RowFitsContract<Row, Schema> = [Row] extends [Schema]
+  ? [Exclude<keyof Row, keyof Schema> | Exclude<keyof Schema, keyof Row>] extends [never]
+    ? true
+    : false
+  : false;
+
 export type HandlerMap = {
   readonly [Op in OperationId]: Op extends PublicOperationId ? PublicHandler<Op> : AuthenticatedHandler<Op>;
 };

@@ -9,6 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { withDriverSslMode } from './pool.ts';
 
 export const migrationsDirectory = path.resolve(import.meta.dirname, '../../sql');
 
@@ -45,7 +46,10 @@ type AppliedMigration = { version: string; name: string; checksum: string };
 /** Applies pending migrations; returns the names of those it applied. */
 export async function migrate(databaseUrl: string, log: Logger, directory = migrationsDirectory): Promise<string[]> {
   const files = await readMigrationFiles(directory);
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'tasks-api migrations' });
+  const client = new pg.Client({
+    connectionString: withDriverSslMode(databaseUrl, 'pg'),
+    application_name: 'tasks-api migrations',
+  });
   // A dropped connection mid-migration surfaces as a rejected query; this only stops an 'error'
   // event from crashing the process in between.
   client.on('error', (error) => log.warn({ reason: error.message }, 'migration connection error'));

@@ -3,7 +3,7 @@
 // could reach another user's row, so isolation does not depend on handlers remembering to check.
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { TaskStatus } from '../contract.ts';
+import type { RowFitsContract, Task, TaskStatus } from '../contract.ts';
 
 const taskRow = z.object({
   id: z.string(),
@@ -18,6 +18,9 @@ const taskRow = z.object({
 });
 
 export type TaskRow = z.infer<typeof taskRow>;
+
+// Rows are response bodies as they are: a column the contract lacks (or lacks a property of) is a compile error.
+true satisfies RowFitsContract<TaskRow, Task>;
 
 // The one column list every statement returns: JSON property names, with the owner column exposed
 // as `user_id` and `completed` derived from `status`.
