@@ -41,7 +41,10 @@ export class PathUserMismatchError extends Error {
 export function bearerChallenge(error: AuthenticationError): string {
   const realm = 'realm="tasks-api"';
   if (error.reason === 'missing') return `Bearer ${realm}`;
-  const description = error.detail.replaceAll('"', "'");
+  // RFC 6750 §3: error_description is printable ASCII without `"` or `\`. The detail can quote the
+  // token itself (its alg), and a line break or non-Latin-1 character there would make Node refuse
+  // the header (an HTML error page instead of the 401), so anything outside that set becomes `?`.
+  const description = error.detail.replaceAll('"', "'").replaceAll(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/gu, '?');
   return `Bearer ${realm}, error="invalid_token", error_description="${description}"`;
 }
 
@@ -50,6 +53,9 @@ export function bearerChallenge(error: AuthenticationError): string {
 const asymmetricAlgorithms = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 
 const clockToleranceSeconds = 30;
+
+/** The longest `sub` accepted: the length limit of tasks.owner_user_id and of the contract's UserId. */
+const maxUserIdLength = 255;
 
 // Headers that tell a verifier where to find the key. Honouring any of them lets the token's
 // author pick the key that verifies it, so their mere presence refuses the token.
@@ -105,6 +111,11 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
     }
     if (typeof payload.sub !== 'string' || payload.sub.trim() === '') {
       throw invalid('The access token has no subject (sub claim).');
+    }
+    // The subject becomes tasks.owner_user_id (text, 1–255 characters, and PostgreSQL text cannot
+    // hold NUL): refuse what could not be stored here, instead of failing later in SQL.
+    if ([...payload.sub].length > maxUserIdLength || payload.sub.includes('\u0000')) {
+      throw invalid(`The access token's subject (sub claim) is not a usable user id: at most ${maxUserIdLength} characters, no NUL.`);
     }
     // jose only checks `iat` when a maximum token age is set; a token issued in the future is a forgery or a broken clock.
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + clockToleranceSeconds) {
