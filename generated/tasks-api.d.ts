@@ -86,10 +86,12 @@ export interface paths {
         head?: never;
         /**
          * Toggle or set completion
-         * @description With no body, flips the task between done and not done. With `{"completed": true}` or
-         *     `{"completed": false}`, sets it (repeating the same request changes nothing). Completing
-         *     sets `status` to `"completed"` and stamps `completed_at`; reopening sets `status` to
-         *     `"pending"` and clears `completed_at`.
+         * @description With no body (an empty body counts as none), flips the task between done and not done.
+         *     With `{"completed": true}` or `{"completed": false}`, sets it: repeating the request keeps
+         *     the task in that state and keeps its first `completed_at` (only `updated_at`, which moves
+         *     on every write, changes). Completing sets `status` to `"completed"` and stamps
+         *     `completed_at`; reopening a completed task sets `status` to `"pending"` and clears
+         *     `completed_at`; `{"completed": false}` leaves an `in_progress` task in progress.
          */
         patch: operations["completeTask"];
         trace?: never;

@@ -38,9 +38,20 @@ export function createApp(options: AppOptions): express.Express {
   app.set('query parser', 'simple');
   app.use(helmet());
 
-  const parseJson = express.json({ limit: options.bodyLimitBytes, strict: true });
+  // Not `strict`: a body such as `null` or `5` is parseable JSON that breaks the schema, so it gets
+  // the validator's 422 ("must be object"), not a 400 claiming it is not JSON.
+  const parseJson = express.json({ limit: options.bodyLimitBytes, strict: false });
   // Bodies are read only where the contract can have one; a GET with a body is not parsed.
-  app.use((request, response, next) => (methodsWithBody.has(request.method) ? parseJson(request, response, next) : next()));
+  app.use((request, response, next) => {
+    if (!methodsWithBody.has(request.method)) return next();
+    // A zero-length body is no body (RFC 9110), whatever Content-Type a fetch wrapper put on it:
+    // `PATCH …/complete` with `Content-Type: application/json` and nothing else must toggle.
+    if (request.headers['content-length'] === '0') {
+      delete request.headers['content-type'];
+      return next();
+    }
+    return parseJson(request, response, next);
+  });
 
   app.use(
     OpenApiValidator.middleware({

@@ -1,0 +1,278 @@
+import { expect } from 'chai';
+import type { Task } from '../../src/contract.ts';
+import { newUser, sharedApi, type TestApi, type TestUser } from '../support/api.ts';
+import {
+  bearer,
+  createTaskAs,
+  expectContractViolation,
+  expectMissingToken,
+  expectProblem,
+  expectTaskNotFound,
+  expectTaskResponse,
+  expectTimestamp,
+  oversizedBody,
+  pause,
+  readTaskAs,
+  unknownTaskId,
+  withoutInstance,
+} from '../support/tasks.ts';
+
+async function existingTask(api: TestApi, user: TestUser, body: Record<string, unknown> = {}): Promise<Task> {
+  const task = await createTaskAs(api, user, { title: 'To do', description: 'Details', ...body });
+  await pause();
+  return task;
+}
+
+describe('completeTask', () => {
+  it('toggles a pending task to completed and back to pending when sent no body', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const before = Date.now();
+    const completing = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user));
+    const after = Date.now();
+    const completed = expectTaskResponse(completing, { ...task, status: 'completed', completed_at: undefined, updated_at: undefined });
+    expectTimestamp(completed.completed_at, { from: before, to: after });
+    expectTimestamp(completed.updated_at, { from: before, to: after });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(completed);
+
+    await pause();
+    const reopening = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user));
+    const reopened = expectTaskResponse(reopening, { ...task, status: 'pending', completed_at: null, updated_at: undefined });
+    expect(reopened.updated_at > completed.updated_at).to.equal(true);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(reopened);
+  });
+
+  it('toggles when the request says Content-Type: application/json but has an empty body, as fetch wrappers send', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http
+      .patch(`/api/tasks/${task.id}/complete`)
+      .set(bearer(user))
+      .set('content-type', 'application/json')
+      .set('content-length', '0');
+
+    const completed = expectTaskResponse(response, { ...task, status: 'completed', completed_at: undefined, updated_at: undefined });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(completed);
+  });
+
+  it('toggles an in_progress task to completed, and then to pending', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { status: 'in_progress' });
+
+    const completing = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user));
+    expectTaskResponse(completing, { ...task, status: 'completed', completed_at: undefined, updated_at: undefined });
+
+    const reopening = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user));
+    expectTaskResponse(reopening, { ...task, status: 'pending', completed_at: null, updated_at: undefined });
+  });
+
+  it('completes with {"completed": true}, and repeating it keeps the task completed with its first completed_at', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const first = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send({ completed: true });
+    const completed = expectTaskResponse(first, { ...task, status: 'completed', completed_at: undefined, updated_at: undefined });
+
+    await pause();
+    const second = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send({ completed: true });
+    const again = expectTaskResponse(second, { ...completed, updated_at: undefined });
+    expect(again.updated_at >= completed.updated_at).to.equal(true);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(again);
+  });
+
+  it('reopens a completed task as pending with {"completed": false}, and repeating it keeps it pending', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { completed: true });
+
+    const first = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send({ completed: false });
+    const reopened = expectTaskResponse(first, { ...task, status: 'pending', completed_at: null, updated_at: undefined });
+
+    const second = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send({ completed: false });
+    const again = expectTaskResponse(second, { ...reopened, updated_at: undefined });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(again);
+  });
+
+  it('leaves an in_progress task in progress with {"completed": false}', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { status: 'in_progress' });
+
+    const response = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send({ completed: false });
+
+    expectTaskResponse(response, { ...task, updated_at: undefined });
+  });
+
+  it('returns 404 for a task that does not exist', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const missingId = unknownTaskId();
+
+    const response = await api.http.patch(`/api/tasks/${missingId}/complete`).set(bearer(user));
+
+    expectTaskNotFound(response, `/api/tasks/${missingId}/complete`);
+  });
+
+  it("returns 404 for another user's task, indistinguishable from a missing one, and leaves it unchanged", async () => {
+    const api = await sharedApi();
+    const owner = await newUser('owner');
+    const stranger = await newUser('stranger');
+    const task = await existingTask(api, owner);
+    const missingId = unknownTaskId();
+
+    const toggleOthers = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(stranger));
+    const toggleMissing = await api.http.patch(`/api/tasks/${missingId}/complete`).set(bearer(stranger));
+    const setOthers = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(stranger)).send({ completed: true });
+
+    expectTaskNotFound(toggleOthers, `/api/tasks/${task.id}/complete`);
+    expectTaskNotFound(toggleMissing, `/api/tasks/${missingId}/complete`);
+    expectTaskNotFound(setOthers, `/api/tasks/${task.id}/complete`);
+    expect(withoutInstance(toggleOthers.body)).to.deep.equal(withoutInstance(toggleMissing.body));
+    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
+  });
+
+  it('lets two users each complete only their own task', async () => {
+    const api = await sharedApi();
+    const alice = await newUser('alice');
+    const bob = await newUser('bob');
+    const aliceTask = await existingTask(api, alice);
+    const bobTask = await existingTask(api, bob, { completed: true });
+
+    const aliceResponse = await api.http.patch(`/api/tasks/${aliceTask.id}/complete`).set(bearer(alice));
+    const aliceCompleted = expectTaskResponse(aliceResponse, { ...aliceTask, status: 'completed', completed_at: undefined, updated_at: undefined });
+    expect(await readTaskAs(api, bob, bobTask.id)).to.deep.equal(bobTask);
+
+    const bobResponse = await api.http.patch(`/api/tasks/${bobTask.id}/complete`).set(bearer(bob));
+    const bobReopened = expectTaskResponse(bobResponse, { ...bobTask, status: 'pending', completed_at: null, updated_at: undefined });
+    expect(await readTaskAs(api, alice, aliceTask.id)).to.deep.equal(aliceCompleted);
+    expect(await readTaskAs(api, bob, bobTask.id)).to.deep.equal(bobReopened);
+  });
+
+  const invalidBodies = [
+    {
+      problem: 'the body is an empty object',
+      body: {},
+      errors: [{ path: '/body/completed', message: "must have required property 'completed'" }],
+    },
+    {
+      problem: 'completed is a string',
+      body: { completed: 'yes' },
+      errors: [{ path: '/body/completed', message: 'must be boolean' }],
+    },
+    {
+      problem: 'completed is null',
+      body: { completed: null },
+      errors: [{ path: '/body/completed', message: 'must be boolean' }],
+    },
+    {
+      problem: 'a field other than completed is sent',
+      body: { completed: true, status: 'completed' },
+      errors: [{ path: '/body/status', message: 'must NOT have additional properties' }],
+    },
+  ];
+  for (const { problem, body, errors } of invalidBodies) {
+    it(`returns 422 when ${problem}, and leaves the task unchanged`, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+      const task = await existingTask(api, user);
+
+      const response = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send(body);
+
+      expectContractViolation(response, `/api/tasks/${task.id}/complete`, errors);
+      expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+    });
+  }
+
+  for (const json of ['null', 'true', '[]']) {
+    it(`returns 422 when the body is the JSON ${json} rather than an object, and leaves the task unchanged`, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+      const task = await existingTask(api, user);
+
+      const response = await api.http
+        .patch(`/api/tasks/${task.id}/complete`)
+        .set(bearer(user))
+        .set('content-type', 'application/json')
+        .send(json);
+
+      expectContractViolation(response, `/api/tasks/${task.id}/complete`, [{ path: '/body', message: 'must be object' }]);
+      expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+    });
+  }
+
+  it('returns 422 when the task id is not a UUID', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http.patch('/api/tasks/00000000-0000-0000-0000/complete').set(bearer(user));
+
+    expectContractViolation(response, '/api/tasks/00000000-0000-0000-0000/complete', [
+      { path: '/params/task_id', message: 'must match format "uuid"' },
+    ]);
+  });
+
+  it('returns 400 when the body is not parseable JSON, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http
+      .patch(`/api/tasks/${task.id}/complete`)
+      .set(bearer(user))
+      .set('content-type', 'application/json')
+      .send('{"completed": tru}');
+
+    expectProblem(response, { status: 400, detail: 'The request body is not valid JSON.', instance: `/api/tasks/${task.id}/complete` });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('returns 415 when the body is text/plain, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).set('content-type', 'text/plain').send('true');
+
+    expectProblem(response, {
+      status: 415,
+      detail: 'Send the request body as application/json.',
+      instance: `/api/tasks/${task.id}/complete`,
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('returns 413 when the body is larger than 64 KiB, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http
+      .patch(`/api/tasks/${task.id}/complete`)
+      .set(bearer(user))
+      .send({ completed: true, padding: oversizedBody.description });
+
+    expectProblem(response, {
+      status: 413,
+      detail: 'The request body is larger than 65536 bytes.',
+      instance: `/api/tasks/${task.id}/complete`,
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('returns 401 with a Bearer challenge when no token is sent, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http.patch(`/api/tasks/${task.id}/complete`);
+
+    expectMissingToken(response, `/api/tasks/${task.id}/complete`);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+});

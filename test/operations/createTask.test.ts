@@ -1,0 +1,242 @@
+import { expect } from 'chai';
+import { newUser, sharedApi } from '../support/api.ts';
+import {
+  bearer,
+  completionDisagreement,
+  disagreeingCompletionBodies,
+  expectContractViolation,
+  expectCreated,
+  expectMissingToken,
+  expectProblem,
+  expectTimestamp,
+  invalidTaskFieldCases,
+  listAllTasksAs,
+  oversizedBody,
+  readTaskAs,
+} from '../support/tasks.ts';
+
+describe('createTask', () => {
+  it('creates a task from a title alone, with the documented defaults and a Location', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const before = Date.now();
+    const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Buy milk' });
+    const after = Date.now();
+
+    const task = expectCreated(response, '/api/tasks', {
+      user_id: user.id,
+      title: 'Buy milk',
+      description: null,
+      status: 'pending',
+      completed_at: null,
+    });
+    expectTimestamp(task.created_at, { from: before, to: after });
+    expect(task.updated_at).to.equal(task.created_at);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('creates a task with a description and status in_progress', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http
+      .post('/api/tasks')
+      .set(bearer(user))
+      .send({ title: 'Write the report', description: 'Numbers first.', status: 'in_progress' });
+
+    const task = expectCreated(response, '/api/tasks', {
+      user_id: user.id,
+      title: 'Write the report',
+      description: 'Numbers first.',
+      status: 'in_progress',
+    });
+    expect(task.updated_at).to.equal(task.created_at);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('creates a completed task, stamped now, when status is "completed"', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const before = Date.now();
+    const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Done already', status: 'completed' });
+    const after = Date.now();
+
+    const task = expectCreated(response, '/api/tasks', { user_id: user.id, title: 'Done already', description: null, status: 'completed' });
+    expectTimestamp(task.completed_at, { from: before, to: after });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('creates a completed task, stamped now, when completed is true', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const before = Date.now();
+    const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Done already', completed: true });
+    const after = Date.now();
+
+    const task = expectCreated(response, '/api/tasks', { user_id: user.id, title: 'Done already', description: null, status: 'completed' });
+    expectTimestamp(task.completed_at, { from: before, to: after });
+  });
+
+  it('accepts completed and status together when they agree', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const agreeing = [
+      { completed: true, status: 'completed' },
+      { completed: false, status: 'pending' },
+      { completed: false, status: 'in_progress' },
+    ] as const;
+
+    for (const fields of agreeing) {
+      const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Agreeing', ...fields });
+      expectCreated(response, '/api/tasks', { user_id: user.id, title: 'Agreeing', description: null, status: fields.status });
+    }
+  });
+
+  it('creates a pending task when completed is false', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Not yet', completed: false });
+
+    expectCreated(response, '/api/tasks', { user_id: user.id, title: 'Not yet', description: null, status: 'pending', completed_at: null });
+  });
+
+  it('accepts a 500-character title, a 2000-character description and a null description', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const longest = { title: 't'.repeat(500), description: 'd'.repeat(2000) };
+
+    const longResponse = await api.http.post('/api/tasks').set(bearer(user)).send(longest);
+    const nullResponse = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'No description', description: null });
+
+    const long = expectCreated(longResponse, '/api/tasks', { user_id: user.id, ...longest, status: 'pending' });
+    expectCreated(nullResponse, '/api/tasks', { user_id: user.id, title: 'No description', description: null, status: 'pending' });
+    expect(await readTaskAs(api, user, long.id)).to.deep.equal(long);
+  });
+
+  it('counts title length in characters, so 500 emoji are accepted', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const title = '✅🥛'.repeat(250);
+
+    const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title });
+
+    const task = expectCreated(response, '/api/tasks', { user_id: user.id, title, description: null, status: 'pending' });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('makes each task belong to the user whose token created it', async () => {
+    const api = await sharedApi();
+    const alice = await newUser('alice');
+    const bob = await newUser('bob');
+
+    const aliceResponse = await api.http.post('/api/tasks').set(bearer(alice)).send({ title: 'Same title' });
+    const bobResponse = await api.http.post('/api/tasks').set(bearer(bob)).send({ title: 'Same title' });
+
+    const aliceTask = expectCreated(aliceResponse, '/api/tasks', { user_id: alice.id, title: 'Same title', description: null, status: 'pending' });
+    const bobTask = expectCreated(bobResponse, '/api/tasks', { user_id: bob.id, title: 'Same title', description: null, status: 'pending' });
+    expect(aliceTask.id).to.not.equal(bobTask.id);
+    expect(await listAllTasksAs(api, alice)).to.deep.equal([aliceTask]);
+    expect(await listAllTasksAs(api, bob)).to.deep.equal([bobTask]);
+  });
+
+  it('returns 401 with a Bearer challenge when no token is sent', async () => {
+    const api = await sharedApi();
+
+    const response = await api.http.post('/api/tasks').send({ title: 'Anonymous' });
+
+    expectMissingToken(response, '/api/tasks');
+  });
+
+  it('returns 422 when the title is missing, and creates nothing', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http.post('/api/tasks').set(bearer(user)).send({ description: 'No title' });
+
+    expectContractViolation(response, '/api/tasks', [{ path: '/body/title', message: "must have required property 'title'" }]);
+    expect(await listAllTasksAs(api, user)).to.deep.equal([]);
+  });
+
+  for (const { problem, body, errors } of invalidTaskFieldCases) {
+    it(`returns 422 when ${problem}, and creates nothing`, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+
+      const response = await api.http.post('/api/tasks').set(bearer(user)).send(body);
+
+      expectContractViolation(response, '/api/tasks', errors);
+      expect(await listAllTasksAs(api, user)).to.deep.equal([]);
+    });
+  }
+
+  for (const json of ['[{"title": "In an array"}]', 'null', '"Buy milk"', '42', 'true']) {
+    it(`returns 422 when the body is the JSON ${json}, which is not an object, and creates nothing`, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+
+      const response = await api.http.post('/api/tasks').set(bearer(user)).set('content-type', 'application/json').send(json);
+
+      expectContractViolation(response, '/api/tasks', [{ path: '/body', message: 'must be object' }]);
+      expect(await listAllTasksAs(api, user)).to.deep.equal([]);
+    });
+  }
+
+  for (const body of disagreeingCompletionBodies) {
+    it(`returns 422 when completed is ${body.completed} but status is "${body.status}", and creates nothing`, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+
+      const response = await api.http.post('/api/tasks').set(bearer(user)).send(body);
+
+      expectProblem(response, { status: 422, instance: '/api/tasks', ...completionDisagreement });
+      expect(await listAllTasksAs(api, user)).to.deep.equal([]);
+    });
+  }
+
+  it('returns 400 when the body is not parseable JSON, and creates nothing', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http.post('/api/tasks').set(bearer(user)).set('content-type', 'application/json').send('{"title": "Buy');
+
+    expectProblem(response, { status: 400, detail: 'The request body is not valid JSON.', instance: '/api/tasks' });
+    expect(await listAllTasksAs(api, user)).to.deep.equal([]);
+  });
+
+  it('returns 415 when the body is text/plain, and creates nothing', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http.post('/api/tasks').set(bearer(user)).set('content-type', 'text/plain').send('Buy milk');
+
+    expectProblem(response, { status: 415, detail: 'Send the request body as application/json.', instance: '/api/tasks' });
+    expect(await listAllTasksAs(api, user)).to.deep.equal([]);
+  });
+
+  for (const contentType of [undefined, 'application/json']) {
+    it(`returns 415 when there is no body (Content-Type ${contentType ?? 'absent'}), and creates nothing`, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+      const request = api.http.post('/api/tasks').set(bearer(user)).set('content-length', '0');
+
+      const response = await (contentType ? request.set('content-type', contentType) : request);
+
+      expectProblem(response, { status: 415, detail: 'Send the request body as application/json.', instance: '/api/tasks' });
+      expect(await listAllTasksAs(api, user)).to.deep.equal([]);
+    });
+  }
+
+  it('returns 413 when the body is larger than 64 KiB, and creates nothing', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http.post('/api/tasks').set(bearer(user)).send(oversizedBody);
+
+    expectProblem(response, { status: 413, detail: 'The request body is larger than 65536 bytes.', instance: '/api/tasks' });
+    expect(await listAllTasksAs(api, user)).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,339 @@
+import { expect } from 'chai';
+import type { Task } from '../../src/contract.ts';
+import { newUser, sharedApi, type TestApi, type TestUser } from '../support/api.ts';
+import {
+  bearer,
+  completionDisagreement,
+  createTaskAs,
+  disagreeingCompletionBodies,
+  expectContractViolation,
+  expectMissingToken,
+  expectProblem,
+  expectTaskNotFound,
+  expectTaskResponse,
+  expectTimestamp,
+  invalidTaskFieldCases,
+  oversizedBody,
+  pause,
+  readTaskAs,
+  unknownTaskId,
+  withoutInstance,
+} from '../support/tasks.ts';
+
+/** A task with every editable field set, and a moment later so a write gets a later updated_at. */
+async function existingTask(api: TestApi, user: TestUser, body: Record<string, unknown> = {}): Promise<Task> {
+  const task = await createTaskAs(api, user, { title: 'Original', description: 'Original description', ...body });
+  await pause();
+  return task;
+}
+
+describe('replaceTask', () => {
+  it('replaces the title and description, moves updated_at forward and keeps created_at', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const before = Date.now();
+    const response = await api.http
+      .put(`/api/tasks/${task.id}`)
+      .set(bearer(user))
+      .send({ title: 'Replaced', description: 'Replaced description' });
+    const after = Date.now();
+
+    const replaced = expectTaskResponse(response, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Replaced',
+      description: 'Replaced description',
+      status: 'pending',
+      completed_at: null,
+      created_at: task.created_at,
+    });
+    expectTimestamp(replaced.updated_at, { from: before, to: after });
+    expect(replaced.updated_at > task.updated_at).to.equal(true);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(replaced);
+  });
+
+  it('sets the description to null when it is omitted', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Only a title' });
+
+    const replaced = expectTaskResponse(response, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Only a title',
+      description: null,
+      status: 'pending',
+      created_at: task.created_at,
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(replaced);
+  });
+
+  it('keeps a completed task completed, with its completed_at, when neither completed nor status is sent', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { status: 'completed' });
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Edited text' });
+
+    const replaced = expectTaskResponse(response, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Edited text',
+      description: null,
+      status: 'completed',
+      completed_at: task.completed_at,
+      created_at: task.created_at,
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(replaced);
+  });
+
+  it('keeps an in_progress task in progress when neither completed nor status is sent', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { status: 'in_progress' });
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Edited text', description: 'New' });
+
+    expectTaskResponse(response, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Edited text',
+      description: 'New',
+      status: 'in_progress',
+      created_at: task.created_at,
+    });
+  });
+
+  it('completes the task, stamped now, when completed is true', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const before = Date.now();
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Done', completed: true });
+    const after = Date.now();
+
+    const replaced = expectTaskResponse(response, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Done',
+      description: null,
+      status: 'completed',
+      created_at: task.created_at,
+    });
+    expectTimestamp(replaced.completed_at, { from: before, to: after });
+  });
+
+  it('sets the status that is sent, clearing completed_at when it leaves "completed"', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { status: 'completed' });
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Back on it', status: 'in_progress' });
+
+    const replaced = expectTaskResponse(response, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Back on it',
+      description: null,
+      status: 'in_progress',
+      completed_at: null,
+      created_at: task.created_at,
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(replaced);
+  });
+
+  it('reopens a completed task as pending when completed is false', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { completed: true });
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Again', completed: false });
+
+    expectTaskResponse(response, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Again',
+      description: null,
+      status: 'pending',
+      completed_at: null,
+      created_at: task.created_at,
+    });
+  });
+
+  it('leaves an in_progress task in progress when completed is false', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { status: 'in_progress' });
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Still going', completed: false });
+
+    expectTaskResponse(response, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Still going',
+      description: null,
+      status: 'in_progress',
+      completed_at: null,
+      created_at: task.created_at,
+    });
+  });
+
+  it('accepts a 500-character title, a 2000-character description and a null description', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+    const longest = { title: 't'.repeat(500), description: 'd'.repeat(2000) };
+
+    const long = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send(longest);
+    expectTaskResponse(long, { id: task.id, user_id: user.id, ...longest, status: 'pending', created_at: task.created_at });
+
+    const cleared = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Short', description: null });
+    const replaced = expectTaskResponse(cleared, {
+      id: task.id,
+      user_id: user.id,
+      title: 'Short',
+      description: null,
+      status: 'pending',
+      created_at: task.created_at,
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(replaced);
+  });
+
+  it('returns 404 for a task that does not exist', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const missingId = unknownTaskId();
+
+    const response = await api.http.put(`/api/tasks/${missingId}`).set(bearer(user)).send({ title: 'Anything' });
+
+    expectTaskNotFound(response, `/api/tasks/${missingId}`);
+  });
+
+  it("returns 404 for another user's task, indistinguishable from a missing one, and leaves it unchanged", async () => {
+    const api = await sharedApi();
+    const owner = await newUser('owner');
+    const stranger = await newUser('stranger');
+    const task = await existingTask(api, owner, { status: 'in_progress' });
+    const missingId = unknownTaskId();
+
+    const othersTask = await api.http.put(`/api/tasks/${task.id}`).set(bearer(stranger)).send({ title: 'Hijacked', completed: true });
+    const missingTask = await api.http.put(`/api/tasks/${missingId}`).set(bearer(stranger)).send({ title: 'Hijacked', completed: true });
+
+    expectTaskNotFound(othersTask, `/api/tasks/${task.id}`);
+    expectTaskNotFound(missingTask, `/api/tasks/${missingId}`);
+    expect(withoutInstance(othersTask.body)).to.deep.equal(withoutInstance(missingTask.body));
+    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
+  });
+
+  it('lets two users each replace only their own task', async () => {
+    const api = await sharedApi();
+    const alice = await newUser('alice');
+    const bob = await newUser('bob');
+    const aliceTask = await existingTask(api, alice);
+    const bobTask = await existingTask(api, bob);
+
+    const aliceResponse = await api.http.put(`/api/tasks/${aliceTask.id}`).set(bearer(alice)).send({ title: "Alice's new title" });
+    const aliceReplaced = expectTaskResponse(aliceResponse, { ...aliceTask, title: "Alice's new title", description: null, updated_at: undefined });
+    expect(await readTaskAs(api, bob, bobTask.id)).to.deep.equal(bobTask);
+
+    const bobResponse = await api.http.put(`/api/tasks/${bobTask.id}`).set(bearer(bob)).send({ title: "Bob's new title", description: 'B' });
+    const bobReplaced = expectTaskResponse(bobResponse, { ...bobTask, title: "Bob's new title", description: 'B', updated_at: undefined });
+    expect(await readTaskAs(api, alice, aliceTask.id)).to.deep.equal(aliceReplaced);
+    expect(await readTaskAs(api, bob, bobTask.id)).to.deep.equal(bobReplaced);
+  });
+
+  it('returns 422 when the title is missing, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ description: 'No title' });
+
+    expectContractViolation(response, `/api/tasks/${task.id}`, [{ path: '/body/title', message: "must have required property 'title'" }]);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  for (const { problem, body, errors } of invalidTaskFieldCases) {
+    it(`returns 422 when ${problem}, and leaves the task unchanged`, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+      const task = await existingTask(api, user);
+
+      const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send(body);
+
+      expectContractViolation(response, `/api/tasks/${task.id}`, errors);
+      expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+    });
+  }
+
+  for (const body of disagreeingCompletionBodies) {
+    it(`returns 422 when completed is ${body.completed} but status is "${body.status}", and leaves the task unchanged`, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+      const task = await existingTask(api, user);
+
+      const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send(body);
+
+      expectProblem(response, { status: 422, instance: `/api/tasks/${task.id}`, ...completionDisagreement });
+      expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+    });
+  }
+
+  it('returns 422 when the task id is not a UUID', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http.put('/api/tasks/42').set(bearer(user)).send({ title: 'Valid' });
+
+    expectContractViolation(response, '/api/tasks/42', [{ path: '/params/task_id', message: 'must match format "uuid"' }]);
+  });
+
+  it('returns 400 when the body is not parseable JSON, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).set('content-type', 'application/json').send('{title: "x"}');
+
+    expectProblem(response, { status: 400, detail: 'The request body is not valid JSON.', instance: `/api/tasks/${task.id}` });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('returns 415 when the body is text/plain, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).set('content-type', 'text/plain').send('Replaced');
+
+    expectProblem(response, { status: 415, detail: 'Send the request body as application/json.', instance: `/api/tasks/${task.id}` });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('returns 413 when the body is larger than 64 KiB, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send(oversizedBody);
+
+    expectProblem(response, { status: 413, detail: 'The request body is larger than 65536 bytes.', instance: `/api/tasks/${task.id}` });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('returns 401 with a Bearer challenge when no token is sent, and leaves the task unchanged', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user);
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).send({ title: 'Anonymous' });
+
+    expectMissingToken(response, `/api/tasks/${task.id}`);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+});

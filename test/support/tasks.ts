@@ -1,0 +1,288 @@
+// Helpers the operation tests share: make tasks through the API, and assert whole task bodies and
+// whole problem documents, so every test checks every property rather than the one it is about.
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import type { Response } from 'supertest';
+import type { FieldError, Task, TaskStatus } from '../../src/contract.ts';
+import type { TestApi, TestUser } from './api.ts';
+
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** RFC 3339, UTC, millisecond precision: `2026-11-23T18:00:00.000Z`. */
+export const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export const jsonContentType = 'application/json; charset=utf-8';
+export const problemContentType = 'application/problem+json; charset=utf-8';
+
+/** The `detail` of every 422 the contract validator raises (the handler's own 422s say more). */
+export const contractViolationDetail = 'The request does not match the API contract; see errors for each field.';
+export const taskNotFoundDetail = 'Task not found.';
+export const missingTokenDetail = 'Send an access token: Authorization: Bearer <token>.';
+export const missingTokenChallenge = 'Bearer realm="tasks-api"';
+export const pathUserMismatchDetail = 'The user id in the path does not match the access token.';
+export const completionDisagreement = {
+  detail: 'completed and status disagree.',
+  errors: [{ path: '/body/status', message: 'must be "completed" exactly when completed is true' }],
+} as const;
+/** The message the Title schema's pattern produces for a blank title or one with a NUL. */
+export const titlePatternMessage = String.raw`must match pattern "^[^\u0000]*[^\s\u0000][^\u0000]*$"`;
+export const descriptionPatternMessage = String.raw`must match pattern "^[^\u0000]*$"`;
+
+/** A JSON body just over the 64 KiB limit, otherwise valid. */
+export const oversizedBody = { title: 'Too big', description: 'd'.repeat(64 * 1024) };
+
+const taskProperties = [
+  'completed',
+  'completed_at',
+  'created_at',
+  'description',
+  'id',
+  'status',
+  'title',
+  'updated_at',
+  'user_id',
+];
+
+const statusTitles: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  503: 'Service Unavailable',
+};
+
+export const bearer = (user: TestUser) => ({ authorization: user.authorization });
+
+/** An id no task has (random UUIDs do not collide). */
+export const unknownTaskId = () => randomUUID();
+
+/** Waits a few milliseconds, so two writes cannot share a (millisecond) timestamp. */
+export const pause = (ms = 3) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Asserts an RFC 3339 ms UTC timestamp that denotes a real instant, optionally within [from, to] ms. */
+export function expectTimestamp(value: unknown, window?: { readonly from: number; readonly to: number }): string {
+  expect(value).to.be.a('string').and.match(timestampPattern);
+  const instant = Date.parse(value as string);
+  expect(new Date(instant).toISOString()).to.equal(value);
+  // The database rounds to the millisecond, so allow one either side of the window.
+  if (window) expect(instant).to.be.within(window.from - 1, window.to + 1);
+  return value as string;
+}
+
+export type ExpectedTask = {
+  readonly id?: string;
+  readonly user_id: string;
+  readonly title: string;
+  readonly description: string | null;
+  readonly status: TaskStatus;
+  /** When given, must be equal; otherwise only its shape (and its consistency with status) is checked. */
+  readonly completed_at?: string | null;
+  readonly created_at?: string;
+  readonly updated_at?: string;
+};
+
+/**
+ * Asserts a whole task: exactly the contract's properties, `id` a UUID, the given values, `completed`
+ * and `completed_at` consistent with `status`, and RFC 3339 ms UTC timestamps with
+ * created_at ≤ updated_at.
+ */
+export function expectTask(actual: unknown, expected: ExpectedTask): Task {
+  expect(actual).to.be.an('object');
+  const task = actual as Task;
+  expect(Object.keys(task).sort()).to.deep.equal(taskProperties);
+  expect(task.id).to.be.a('string').and.match(uuidPattern);
+  if (expected.id !== undefined) expect(task.id).to.equal(expected.id);
+  expect(task.user_id).to.equal(expected.user_id);
+  expect(task.title).to.equal(expected.title);
+  expect(task.description).to.equal(expected.description);
+  expect(task.status).to.equal(expected.status);
+  expect(task.completed).to.equal(expected.status === 'completed');
+  if (expected.status === 'completed') expectTimestamp(task.completed_at);
+  else expect(task.completed_at).to.equal(null);
+  if (expected.completed_at !== undefined) expect(task.completed_at).to.equal(expected.completed_at);
+  expectTimestamp(task.created_at);
+  expectTimestamp(task.updated_at);
+  expect(task.updated_at >= task.created_at, 'updated_at is not before created_at').to.equal(true);
+  if (expected.created_at !== undefined) expect(task.created_at).to.equal(expected.created_at);
+  if (expected.updated_at !== undefined) expect(task.updated_at).to.equal(expected.updated_at);
+  return task;
+}
+
+/** Asserts a 200 JSON response whose body is the whole expected task. */
+export function expectTaskResponse(response: Response, expected: ExpectedTask): Task {
+  expect(response.status, response.text).to.equal(200);
+  expect(response.headers['content-type']).to.equal(jsonContentType);
+  return expectTask(response.body, expected);
+}
+
+export type ExpectedProblem = {
+  readonly status: number;
+  readonly detail: string;
+  readonly instance: string;
+  readonly errors?: readonly FieldError[];
+};
+
+/** Asserts a whole RFC 9457 problem response: status, media type and every member of the body. */
+export function expectProblem(response: Response, expected: ExpectedProblem): void {
+  expect(response.status, response.text).to.equal(expected.status);
+  expect(response.headers['content-type']).to.equal(problemContentType);
+  expect(response.body).to.deep.equal({
+    type: 'about:blank',
+    title: statusTitles[expected.status],
+    status: expected.status,
+    detail: expected.detail,
+    instance: expected.instance,
+    ...(expected.errors ? { errors: expected.errors } : {}),
+  });
+}
+
+/** 401 for a request without a token, challenge included. */
+export function expectMissingToken(response: Response, instance: string): void {
+  expectProblem(response, { status: 401, detail: missingTokenDetail, instance });
+  expect(response.headers['www-authenticate']).to.equal(missingTokenChallenge);
+}
+
+export function expectTaskNotFound(response: Response, instance: string): void {
+  expectProblem(response, { status: 404, detail: taskNotFoundDetail, instance });
+  expect(response.headers['www-authenticate']).to.equal(undefined);
+}
+
+/** 422 from the contract validator, with exactly these field errors. */
+export function expectContractViolation(response: Response, instance: string, errors: readonly FieldError[]): void {
+  expectProblem(response, { status: 422, detail: contractViolationDetail, instance, errors });
+}
+
+/** Creates a task through POST /api/tasks and returns it (asserting only that it was created). */
+export async function createTaskAs(
+  api: TestApi,
+  user: TestUser,
+  body: Record<string, unknown> = { title: `Task ${randomUUID()}` },
+): Promise<Task> {
+  const response = await api.http.post('/api/tasks').set(bearer(user)).send(body);
+  expect(response.status, response.text).to.equal(201);
+  return response.body as Task;
+}
+
+/** Creates `count` tasks one after another, each strictly later than the last; oldest first. */
+export async function createTasksInOrder(api: TestApi, user: TestUser, count: number): Promise<Task[]> {
+  const tasks: Task[] = [];
+  for (let index = 0; index < count; index += 1) {
+    if (index > 0) await pause();
+    tasks.push(await createTaskAs(api, user, { title: `Task ${index + 1}` }));
+  }
+  return tasks;
+}
+
+/** Reads a task back as its owner, asserting it is there. */
+export async function readTaskAs(api: TestApi, user: TestUser, taskId: string): Promise<Task> {
+  const response = await api.http.get(`/api/tasks/${taskId}`).set(bearer(user));
+  expect(response.status, response.text).to.equal(200);
+  return response.body as Task;
+}
+
+/** Every task a user has (the contract allows 200 a page), newest first. */
+export async function listAllTasksAs(api: TestApi, user: TestUser): Promise<Task[]> {
+  const response = await api.http.get('/api/tasks?limit=200').set(bearer(user));
+  expect(response.status, response.text).to.equal(200);
+  expect(response.headers.link, 'the test user has more than one page of tasks').to.equal(undefined);
+  return response.body as Task[];
+}
+
+/** A problem body without `instance`, to compare two problems about different paths. */
+export function withoutInstance(body: unknown): Record<string, unknown> {
+  const { instance: _instance, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
+/** A 201's `Location` must be exactly the task's path under `collectionPath`. */
+export function expectCreated(response: Response, collectionPath: string, expected: ExpectedTask): Task {
+  expect(response.status, response.text).to.equal(201);
+  expect(response.headers['content-type']).to.equal(jsonContentType);
+  const task = expectTask(response.body, expected);
+  expect(response.headers.location).to.equal(`${collectionPath}/${task.id}`);
+  return task;
+}
+
+export type InvalidBodyCase = {
+  /** Completes "returns 422 when …". */
+  readonly problem: string;
+  readonly body: Record<string, unknown>;
+  readonly errors: readonly FieldError[];
+};
+
+/**
+ * Bodies every task write (create, replace, update) refuses with 422, each with a valid title
+ * unless the title is the point, so only the named field is wrong.
+ */
+export const invalidTaskFieldCases: readonly InvalidBodyCase[] = [
+  {
+    problem: 'the title is only whitespace',
+    body: { title: '   ' },
+    errors: [{ path: '/body/title', message: titlePatternMessage }],
+  },
+  {
+    problem: 'the title is empty',
+    body: { title: '' },
+    errors: [
+      { path: '/body/title', message: 'must NOT have fewer than 1 characters' },
+      { path: '/body/title', message: titlePatternMessage },
+    ],
+  },
+  {
+    problem: 'the title is 501 characters long',
+    body: { title: 't'.repeat(501) },
+    errors: [{ path: '/body/title', message: 'must NOT have more than 500 characters' }],
+  },
+  {
+    problem: 'the title contains a NUL character',
+    body: { title: 'Buy\u0000milk' },
+    errors: [{ path: '/body/title', message: titlePatternMessage }],
+  },
+  {
+    problem: 'the description is 2001 characters long',
+    body: { title: 'Valid', description: 'd'.repeat(2001) },
+    errors: [{ path: '/body/description', message: 'must NOT have more than 2000 characters' }],
+  },
+  {
+    problem: 'the description contains a NUL character',
+    body: { title: 'Valid', description: 'a\u0000b' },
+    errors: [{ path: '/body/description', message: descriptionPatternMessage }],
+  },
+  {
+    problem: 'a field the contract does not define is sent',
+    body: { title: 'Valid', priority: 'high' },
+    errors: [{ path: '/body/priority', message: 'must NOT have additional properties' }],
+  },
+  {
+    problem: 'a read-only field (user_id) is sent',
+    body: { title: 'Valid', user_id: 'someone-else' },
+    errors: [{ path: '/body/user_id', message: 'must NOT have additional properties' }],
+  },
+  {
+    problem: 'the title is a number and completed is a string',
+    body: { title: 5, completed: 'yes' },
+    errors: [
+      { path: '/body/title', message: 'must be string' },
+      { path: '/body/completed', message: 'must be boolean' },
+    ],
+  },
+  {
+    problem: 'the description is a number',
+    body: { title: 'Valid', description: 5 },
+    errors: [{ path: '/body/description', message: 'must be string,null' }],
+  },
+  {
+    problem: 'the status is not one of the three',
+    body: { title: 'Valid', status: 'done' },
+    errors: [{ path: '/body/status', message: 'must be equal to one of the allowed values: pending, in_progress, completed' }],
+  },
+];
+
+/** `completed` and `status` sent together but disagreeing: the handler's 422. */
+export const disagreeingCompletionBodies: readonly Record<string, unknown>[] = [
+  { title: 'Valid', completed: true, status: 'pending' },
+  { title: 'Valid', completed: true, status: 'in_progress' },
+  { title: 'Valid', completed: false, status: 'completed' },
+];
