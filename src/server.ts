@@ -7,7 +7,7 @@ import { createAuthenticator, type AuthOptions } from './auth.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.ts';
 import { migrate } from './database/migrations.ts';
-import { connectWithRetry, describeConnectError, type DatabasePool } from './database/pool.ts';
+import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
 import { readOrCreateDevSecret } from './dev-secret.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
 
   let embedded: EmbeddedPostgres | undefined;
+  let embeddedStarting: Promise<EmbeddedPostgres> | undefined;
   let pool: DatabasePool | undefined;
   let server: Server | undefined;
   let shuttingDown = false;
@@ -36,6 +37,9 @@ async function main(): Promise<void> {
     log.info({ reason }, 'shutting down');
     if (server) await closeServer(server, log);
     await pool?.end().catch((error: unknown) => log.warn({ err: error }, 'closing the pool failed'));
+    // A signal during the first start arrives while initdb runs: exiting then would leave initdb
+    // running on its own and its password file in the temp folder. Let the start finish, then stop it.
+    embedded ??= await embeddedStarting?.catch(() => undefined);
     await embedded?.stop().catch((error: unknown) => log.warn({ err: error }, 'stopping PostgreSQL failed'));
     log.info('stopped');
     process.exit(exitCode);
@@ -46,7 +50,8 @@ async function main(): Promise<void> {
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      embedded = await startEmbeddedPostgres({ dataDirectory: config.dataDirectory, databaseName: 'tasks', log });
+      embeddedStarting = startEmbeddedPostgres({ dataDirectory: config.dataDirectory, databaseName: 'tasks', log });
+      embedded = await embeddedStarting;
       databaseUrl = embedded.url;
       log.info({ port: embedded.port, directory: config.dataDirectory }, 'embedded PostgreSQL is running (no DATABASE_URL set)');
     }
@@ -57,9 +62,12 @@ async function main(): Promise<void> {
     });
     await migrate(databaseUrl, log);
   } catch (error) {
+    const reason = describeConnectError(error);
     log.fatal(
-      { reason: describeConnectError(error) },
-      `database not usable after waiting up to ${config.databaseWaitSeconds}s (DATABASE_WAIT_SECONDS); exiting`,
+      { reason },
+      isDatabaseUnavailable(error)
+        ? `database still unreachable after ${config.databaseWaitSeconds}s (DATABASE_WAIT_SECONDS); exiting: ${reason}`
+        : `database not usable; exiting: ${reason}`,
     );
     await shutdown('start-up failed', 1);
     return;

@@ -10,9 +10,12 @@ import {
   SchemaValidationError,
   StatementTimeoutError,
   type DatabasePool,
+  type DriverFactory,
   type DriverTypeParser,
   type Interceptor,
 } from 'slonik';
+import { createPgDriverFactory } from '@slonik/pg-driver';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 
@@ -64,26 +67,109 @@ export function withDriverSslMode(databaseUrl: string, driver: 'slonik' | 'pg'):
   return url.toString();
 }
 
+// How long a request waits for the database (a pooled connection, then the answer to one
+// statement) before it gets a 503.
+const databaseDeadlineMs = 5_000;
+
+const databaseTooSlow = () => new ConnectionError(`The database did not answer within ${databaseDeadlineMs} ms.`);
+
+function withDeadline<T>(work: Promise<T>, onExpiry: () => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => {
+      onExpiry();
+      reject(databaseTooSlow());
+    }, databaseDeadlineMs);
+    work.then(resolve, reject).finally(() => clearTimeout(deadline));
+  });
+}
+
+/**
+ * `statement_timeout` is enforced by the server, and Slonik has no client-side query timeout: a
+ * statement sent on a pooled connection to a server that has stopped answering (a network
+ * partition, a frozen proxy) would wait until TCP gives up, many minutes. Past the deadline the
+ * statement fails with a ConnectionError (a 503), and Slonik destroys its connection.
+ */
+function withStatementDeadline(driverFactory: DriverFactory): DriverFactory {
+  return async (input) => {
+    const driver = await driverFactory(input);
+    return {
+      createClient: async () => {
+        const client = await driver.createClient();
+        // Slonik's destroy() detaches its own 'error' listener once gracefulTerminationTimeout has
+        // passed, even if the socket has not closed yet; a socket error after that (the server
+        // terminating the backend, a reset when the network returns) would be an 'error' event
+        // with no listener, which crashes the process. Slonik has already logged and destroyed
+        // the connection by then, so there is nothing left to do with the error.
+        client.on('error', () => {});
+        return { ...client, query: (...args) => withDeadline(client.query(...args), () => {}) };
+      },
+    };
+  };
+}
+
+/**
+ * A full pool queues a request until a pooled connection is released or destroyed; a connection
+ * attempt that fails outright wakes no one. So in an outage, with more requests than connections,
+ * a queued request would wait for the whole outage, then run its statement long after its client
+ * was answered. Each call therefore has the same deadline, and a statement whose caller has given
+ * up is refused when its turn comes instead of being sent.
+ */
+const callInProgress = new AsyncLocalStorage<{ abandoned: boolean }>();
+
+const refuseAbandonedStatements: Interceptor = {
+  name: 'refuse-abandoned-statements',
+  beforeQueryExecution: () => {
+    if (callInProgress.getStore()?.abandoned) throw databaseTooSlow();
+    return null;
+  },
+};
+
+const statementMethods = new Set(['any', 'anyFirst', 'exists', 'many', 'manyFirst', 'maybeOne', 'maybeOneFirst', 'one', 'oneFirst', 'query']);
+
+function withCallDeadline(pool: DatabasePool): DatabasePool {
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof property !== 'string' || !statementMethods.has(property) || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const call = { abandoned: false };
+        return callInProgress.run(call, () =>
+          withDeadline(value.apply(target, args) as Promise<unknown>, () => {
+            call.abandoned = true;
+          }),
+        );
+      };
+    },
+  });
+}
+
 export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
-  return createPool(withDriverSslMode(url, 'slonik'), {
-    interceptors: [resultParserInterceptor, ...(options.interceptors ?? [])],
+  const pool = await createPool(withDriverSslMode(url, 'slonik'), {
+    driverFactory: withStatementDeadline(createPgDriverFactory()),
+    interceptors: [refuseAbandonedStatements, resultParserInterceptor, ...(options.interceptors ?? [])],
     typeParsers,
     maxPoolSize: options.maxPoolSize,
     // Fail fast when PostgreSQL is unreachable: a request should get a 503 in seconds, not hang.
     connectionTimeout: 3_000,
     connectionRetryLimit: 1,
     statementTimeout: 10_000,
+    // Destroying a connection waits this long for its running statement, then as long again for
+    // the socket to close. The only statements still running then are past the query deadline, so
+    // their answer is not coming: 1 s (Slonik's default is 5 s) frees a dead connection quickly,
+    // while a healthy close (a millisecond or two, e.g. at pool.end()) still completes in time.
+    gracefulTerminationTimeout: 1_000,
     idleInTransactionSessionTimeout: 10_000,
     // Our statements never change session state (no SET, temp tables or named statements), so
     // Slonik's default DISCARD ALL on every release would only add a round trip to each query.
     resetConnection: async () => {},
   });
+  return withCallDeadline(pool);
 }
 
 /**
  * Boot-time connect: Slonik's createPool connects eagerly and does not retry, so a database that
- * is still starting (or a wrong URL) is retried with backoff until `deadlineMs`, then the last
- * error is thrown for the caller to report.
+ * is unreachable or still starting is retried with backoff until `deadlineMs`, then the last
+ * error is thrown for the caller to report. Errors that waiting cannot cure are thrown at once.
  */
 export async function connectWithRetry(
   url: string,
@@ -95,7 +181,8 @@ export async function connectWithRetry(
       return await createDatabasePool(url, options);
     } catch (error) {
       const elapsedMs = Date.now() - startedAt;
-      if (elapsedMs + delayMs > options.deadlineMs) throw error;
+      // A wrong password, a missing database or a TLS mismatch will not fix itself: fail now.
+      if (!isDatabaseUnavailable(error) || elapsedMs + delayMs > options.deadlineMs) throw error;
       options.log.warn(
         { attempt, retryInMs: delayMs, reason: describeConnectError(error) },
         'database not reachable yet; retrying',

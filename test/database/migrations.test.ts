@@ -1,0 +1,192 @@
+// DESIGN.md §3: sql/NNNN_*.sql, forward-only, each applied once in its own transaction, recorded
+// with a SHA-256 checksum; a landed migration is never edited; concurrent starts are safe.
+import { createHash } from 'node:crypto';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { migrate, MigrationError, migrationsDirectory } from '../../src/database/migrations.ts';
+import { createEmptyDatabase, silentLog, testDatabaseUrl, withSqlClient } from '../support/database.ts';
+
+/** The migrations in sql/, as the database should record them. */
+async function shippedMigrations(): Promise<{ version: string; name: string; checksum: string }[]> {
+  const names = (await readdir(migrationsDirectory)).filter((name) => /^\d{4}_[a-z0-9_]+\.sql$/.test(name)).sort();
+  return Promise.all(
+    names.map(async (name) => ({
+      version: name.slice(0, 4),
+      name,
+      checksum: createHash('sha256').update(await readFile(path.join(migrationsDirectory, name), 'utf8')).digest('hex'),
+    })),
+  );
+}
+
+async function recordedMigrations(databaseUrl: string) {
+  return withSqlClient(databaseUrl, async (client) => {
+    const { rows } = await client.query<{ version: string; name: string; checksum: string; applied_at: Date }>(
+      'select version, name, checksum, applied_at from schema_migrations order by version',
+    );
+    return rows;
+  });
+}
+
+async function tablesIn(databaseUrl: string): Promise<string[]> {
+  return withSqlClient(databaseUrl, async (client) => {
+    const { rows } = await client.query<{ table_name: string }>(
+      "select table_name from information_schema.tables where table_schema = 'public' order by table_name",
+    );
+    return rows.map((row) => row.table_name);
+  });
+}
+
+describe('migrations', () => {
+  const temporaryDirectories: string[] = [];
+
+  /** A private copy of sql/ that a test may edit or add to. */
+  async function copyOfSqlFolder(): Promise<string> {
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-sql-'));
+    temporaryDirectories.push(directory);
+    await cp(migrationsDirectory, directory, { recursive: true });
+    return directory;
+  }
+
+  after(async () => {
+    await Promise.all(temporaryDirectories.map((directory) => rm(directory, { recursive: true, force: true })));
+  });
+
+  it('applies every migration to an empty database and records each with its SHA-256 checksum', async () => {
+    const databaseUrl = await createEmptyDatabase('migrate_empty');
+    const shipped = await shippedMigrations();
+    expect(shipped.length).to.be.at.least(1);
+    const startedAt = Date.now();
+
+    expect(await migrate(databaseUrl, silentLog)).to.deep.equal(shipped.map((migration) => migration.name));
+
+    expect(await tablesIn(databaseUrl)).to.deep.equal(['schema_migrations', 'tasks']);
+    const recorded = await recordedMigrations(databaseUrl);
+    expect(recorded.map(({ version, name, checksum }) => ({ version, name, checksum }))).to.deep.equal(shipped);
+    for (const { checksum, applied_at } of recorded) {
+      expect(checksum).to.match(/^[0-9a-f]{64}$/);
+      expect(applied_at.getTime()).to.be.within(startedAt - 1_000, Date.now() + 1_000);
+    }
+  });
+
+  it('creates the tasks table with its columns and an owner-first index for "my tasks, newest first"', async () => {
+    const databaseUrl = await createEmptyDatabase('migrate_schema');
+    await migrate(databaseUrl, silentLog);
+    const { columns, indexes } = await withSqlClient(databaseUrl, async (client) => {
+      const columns = await client.query<{ column_name: string; data_type: string; is_nullable: string }>(
+        "select column_name, data_type, is_nullable from information_schema.columns where table_name = 'tasks' order by ordinal_position",
+      );
+      const indexes = await client.query<{ indexname: string; indexdef: string }>(
+        "select indexname, indexdef from pg_indexes where tablename = 'tasks' order by indexname",
+      );
+      return { columns: columns.rows, indexes: indexes.rows };
+    });
+    expect(columns).to.deep.equal([
+      { column_name: 'id', data_type: 'uuid', is_nullable: 'NO' },
+      { column_name: 'owner_user_id', data_type: 'text', is_nullable: 'NO' },
+      { column_name: 'title', data_type: 'text', is_nullable: 'NO' },
+      { column_name: 'description', data_type: 'text', is_nullable: 'YES' },
+      { column_name: 'status', data_type: 'text', is_nullable: 'NO' },
+      { column_name: 'completed_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
+      { column_name: 'created_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
+      { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
+    ]);
+    const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
+    expect(listIndex?.indexdef).to.equal(
+      'CREATE INDEX tasks_owner_created_idx ON public.tasks USING btree (owner_user_id, created_at DESC, id DESC)',
+    );
+    // DESIGN.md §3: indexes lead with owner_user_id (the primary key on the opaque id is the one exception).
+    for (const index of indexes.filter((index) => index.indexname !== 'tasks_pkey')) {
+      expect(index.indexdef, index.indexname).to.match(/USING \w+ \(owner_user_id\b/);
+    }
+  });
+
+  it('applies nothing and changes nothing when run a second time', async () => {
+    const databaseUrl = await createEmptyDatabase('migrate_twice');
+    await migrate(databaseUrl, silentLog);
+    const before = await recordedMigrations(databaseUrl);
+
+    expect(await migrate(databaseUrl, silentLog)).to.deep.equal([]);
+
+    expect(await recordedMigrations(databaseUrl)).to.deep.equal(before);
+  });
+
+  it('refuses to run when an applied migration was edited afterwards, naming the file', async () => {
+    const directory = await copyOfSqlFolder();
+    const databaseUrl = await createEmptyDatabase('migrate_edited');
+    await migrate(databaseUrl, silentLog, directory);
+    const [first] = await shippedMigrations();
+    await appendFile(path.join(directory, first!.name), '\n-- an innocent-looking edit\n');
+
+    const error = await migrate(databaseUrl, silentLog, directory).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+
+    expect(error).to.be.instanceOf(MigrationError);
+    expect((error as MigrationError).message).to.equal(
+      `Migration ${first!.name} was edited after it was applied (its checksum differs from the recorded one). ` +
+        'Landed migrations are never edited: restore it and add a new migration instead.',
+    );
+    expect((await recordedMigrations(databaseUrl)).map(({ checksum }) => checksum)).to.deep.equal(
+      (await shippedMigrations()).map(({ checksum }) => checksum),
+    );
+  });
+
+  it('rolls a failing migration back completely and does not record it', async () => {
+    const directory = await copyOfSqlFolder();
+    // Statements that succeed, then one that fails: none of the first may survive.
+    await writeFile(
+      path.join(directory, '9001_half_done.sql'),
+      [
+        'create table half_done (id int);',
+        "insert into half_done values (1);",
+        "alter table tasks add column half_done_flag boolean;",
+        'select 1 / 0;',
+      ].join('\n'),
+    );
+    const databaseUrl = await createEmptyDatabase('migrate_failing');
+
+    const error = await migrate(databaseUrl, silentLog, directory).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+
+    expect(error).to.be.instanceOf(MigrationError);
+    expect((error as MigrationError).message).to.equal('Migration 9001_half_done.sql failed: division by zero');
+    // The migrations before it were applied and recorded; nothing of the failing one remains.
+    expect(await tablesIn(databaseUrl)).to.deep.equal(await tablesIn(testDatabaseUrl()));
+    const taskColumns = await withSqlClient(databaseUrl, async (client) => {
+      const { rows } = await client.query<{ column_name: string }>(
+        "select column_name from information_schema.columns where table_name = 'tasks'",
+      );
+      return rows.map((row) => row.column_name);
+    });
+    expect(taskColumns).not.to.include('half_done_flag');
+    expect((await recordedMigrations(databaseUrl)).map(({ name }) => name)).to.deep.equal(
+      (await shippedMigrations()).map(({ name }) => name),
+    );
+  });
+
+  it('applies each migration exactly once when several instances migrate one empty database at the same time', async () => {
+    const directory = await copyOfSqlFolder();
+    // A second migration that would fail if applied twice (the table exists), and counts its runs.
+    await writeFile(
+      path.join(directory, '9002_count_runs.sql'),
+      'create table migration_runs (run int);\ninsert into migration_runs values (1);\n',
+    );
+    const databaseUrl = await createEmptyDatabase('migrate_concurrent');
+    const instances = 6;
+
+    const applied = await Promise.all(Array.from({ length: instances }, () => migrate(databaseUrl, silentLog, directory)));
+
+    const names = [...(await shippedMigrations()).map(({ name }) => name), '9002_count_runs.sql'];
+    // The advisory lock lets one instance apply everything; the others then find nothing to do.
+    expect(applied.filter((list) => list.length > 0)).to.deep.equal([names]);
+    expect(applied.filter((list) => list.length === 0)).to.have.length(instances - 1);
+    expect((await recordedMigrations(databaseUrl)).map(({ name }) => name)).to.deep.equal(names);
+    const runs = await withSqlClient(databaseUrl, (client) => client.query('select run from migration_runs'));
+    expect(runs.rows).to.deep.equal([{ run: 1 }]);
+  });
+});

@@ -1,0 +1,232 @@
+// DESIGN.md §3: every statement that touches `tasks` has `owner_user_id = $owner` in its WHERE (or
+// VALUES), and query functions take the owner as a required argument. Checked twice: on the SQL the
+// running API actually sends (every operation, both route sets, success and 404 paths), and on the
+// source of src/database/tasks.ts, so a new query function cannot slip in unscoped.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'chai';
+import type { Interceptor } from 'slonik';
+import ts from 'typescript';
+import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+
+type RecordedStatement = { readonly sql: string; readonly values: readonly unknown[] };
+type RecordedRequest = {
+  readonly label: string;
+  readonly user: TestUser;
+  readonly status: number;
+  readonly statements: readonly RecordedStatement[];
+};
+
+const mentionsTasks = (statement: RecordedStatement) => /\btasks\b/i.test(statement.sql);
+const kindOf = (statement: RecordedStatement) => /^\s*(\w+)/.exec(statement.sql)?.[1]?.toLowerCase() ?? '';
+
+/** Splits on commas that are not inside parentheses or string literals. */
+function splitTopLevel(list: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let current = '';
+  for (const character of list) {
+    if (character === "'") quoted = !quoted;
+    else if (!quoted && character === '(') depth += 1;
+    else if (!quoted && character === ')') depth -= 1;
+    if (character === ',' && depth === 0 && !quoted) {
+      parts.push(current.trim());
+      current = '';
+    } else {
+      current += character;
+    }
+  }
+  parts.push(current.trim());
+  return parts;
+}
+
+/** The value bound to `$n`, or a marker that says the owner was not a bound parameter. */
+function boundValue(statement: RecordedStatement, placeholder: string | undefined): unknown {
+  const index = /^\$(\d+)$/.exec(placeholder ?? '')?.[1];
+  return index === undefined ? `<not a bound parameter: ${placeholder}>` : statement.values[Number(index) - 1];
+}
+
+/** The owner a SELECT / UPDATE / DELETE on tasks is restricted to; throws when it is not restricted. */
+function ownerInWhere(statement: RecordedStatement): unknown {
+  const wheres = statement.sql.match(/\bwhere\b/gi) ?? [];
+  expect(wheres, `exactly one WHERE in: ${statement.sql}`).to.have.length(1);
+  const where = /\bwhere\b([\s\S]*?)(?:\border\s+by\b|\blimit\b|\breturning\b|$)/i.exec(statement.sql)![1]!;
+  expect(where, `no OR in the WHERE of: ${statement.sql}`).not.to.match(/\bor\b/i);
+  const conditions = where.split(/\band\b/i).map((condition) => condition.trim().replaceAll(/\s+/g, ' '));
+  const owner = conditions.find((condition) => /^owner_user_id = \$\d+$/.test(condition));
+  expect(owner, `an "owner_user_id = $n" condition in: ${statement.sql}`).to.be.a('string');
+  return boundValue(statement, owner!.split(' = ')[1]);
+}
+
+/** The owner an INSERT into tasks writes; throws when owner_user_id is not in its column list. */
+function ownerInInsert(statement: RecordedStatement): unknown {
+  const parsed = /^\s*insert\s+into\s+tasks\s*\(([^)]*)\)\s*values\s*\(([\s\S]*)\)\s*returning\b/i.exec(statement.sql);
+  expect(parsed, `insert into tasks (…) values (…) returning …: ${statement.sql}`).not.to.equal(null);
+  const columns = splitTopLevel(parsed![1]!);
+  const values = splitTopLevel(parsed![2]!);
+  expect(values).to.have.length(columns.length);
+  const ownerColumn = columns.indexOf('owner_user_id');
+  expect(ownerColumn, `owner_user_id in the column list of: ${statement.sql}`).to.be.at.least(0);
+  return boundValue(statement, values[ownerColumn]);
+}
+
+describe('every statement on tasks is scoped by owner', () => {
+  let api: TestApi;
+  const requests: RecordedRequest[] = [];
+  let recording: RecordedStatement[] | undefined;
+
+  const recorder: Interceptor = {
+    name: 'statement-recorder',
+    beforeQueryExecution: (_context, query) => {
+      recording?.push({ sql: query.sql, values: [...query.values] });
+      return null;
+    },
+  };
+
+  before(async () => {
+    api = await startTestApi({ interceptors: [recorder] });
+    const alice = await newUser('alice');
+    const bob = await newUser('bob');
+    const nobodysTaskId = '00000000-0000-4000-8000-000000000000';
+
+    /** Sends one request as `user`, expects `status`, and keeps the statements it caused. */
+    const send = async (
+      label: string,
+      user: TestUser,
+      status: number,
+      request: (http: TestApi['http']) => ReturnType<TestApi['http']['get']>,
+    ) => {
+      recording = [];
+      const response = await request(api.http).set('Authorization', user.authorization).timeout(10_000);
+      const statements = recording;
+      recording = undefined;
+      expect(response.status, `${label}: ${response.text}`).to.equal(status);
+      requests.push({ label, user, status, statements });
+      return response;
+    };
+
+    const bobsTaskId = (await send('bob creates a task', bob, 201, (http) => http.post('/api/tasks').send({ title: "Bob's" }))).body.id;
+
+    for (const base of ['/api/tasks', `/api/${alice.id}/tasks`]) {
+      const created = await send(`createTask ${base}`, alice, 201, (http) =>
+        http.post(base).send({ title: 'Scoped', description: 'd', status: 'in_progress' }),
+      );
+      const own = `${base}/${created.body.id}`;
+      await send(`listTasks ${base}`, alice, 200, (http) => http.get(`${base}?limit=5&offset=0`));
+      await send(`getTask ${base}`, alice, 200, (http) => http.get(own));
+      await send(`replaceTask ${base}`, alice, 200, (http) => http.put(own).send({ title: 'Replaced', completed: true }));
+      await send(`updateTask ${base}`, alice, 200, (http) => http.patch(own).send({ description: null, status: 'pending' }));
+      await send(`completeTask (toggle) ${base}`, alice, 200, (http) => http.patch(`${own}/complete`));
+      await send(`completeTask (set) ${base}`, alice, 200, (http) => http.patch(`${own}/complete`).send({ completed: false }));
+      for (const [whose, taskId] of [
+        ["someone else's", bobsTaskId],
+        ['no', nobodysTaskId],
+      ] as const) {
+        const other = `${base}/${taskId}`;
+        await send(`getTask of ${whose} task ${base}`, alice, 404, (http) => http.get(other));
+        await send(`replaceTask of ${whose} task ${base}`, alice, 404, (http) => http.put(other).send({ title: 'Mine now' }));
+        await send(`updateTask of ${whose} task ${base}`, alice, 404, (http) => http.patch(other).send({ title: 'Mine now' }));
+        await send(`completeTask of ${whose} task ${base}`, alice, 404, (http) => http.patch(`${other}/complete`));
+        await send(`deleteTask of ${whose} task ${base}`, alice, 404, (http) => http.delete(other));
+      }
+      await send(`deleteTask ${base}`, alice, 204, (http) => http.delete(own));
+    }
+    // Bob's task survived every attempt above.
+    await send("bob reads his task", bob, 200, (http) => http.get(`/api/tasks/${bobsTaskId}`));
+  });
+
+  after(async () => {
+    await api?.close();
+  });
+
+  const taskStatements = () =>
+    requests.flatMap((request) => request.statements.filter(mentionsTasks).map((statement) => ({ request, statement })));
+
+  it('binds the caller as owner_user_id in the WHERE of every select, update and delete on tasks', () => {
+    for (const { request, statement } of taskStatements()) {
+      if (kindOf(statement) === 'insert') continue;
+      expect(['select', 'update', 'delete'], `${request.label}: ${statement.sql}`).to.include(kindOf(statement));
+      expect(ownerInWhere(statement), `${request.label}: ${statement.sql}`).to.equal(request.user.id);
+    }
+  });
+
+  it('binds the caller as owner_user_id in the column list of every insert into tasks', () => {
+    for (const { request, statement } of taskStatements()) {
+      if (kindOf(statement) !== 'insert') continue;
+      expect(ownerInInsert(statement), `${request.label}: ${statement.sql}`).to.equal(request.user.id);
+    }
+  });
+
+  it('saw selects, inserts, updates and deletes, and a statement for every request, so the checks are not vacuous', () => {
+    const kinds = new Set(taskStatements().map(({ statement }) => kindOf(statement)));
+    expect([...kinds].sort()).to.deep.equal(['delete', 'insert', 'select', 'update']);
+    for (const request of requests) {
+      expect(request.statements.filter(mentionsTasks), request.label).to.have.length.at.least(1);
+    }
+    // Bob's create + 2 route sets × (8 on her own task + 2 × 5 on others') + Bob's read.
+    expect(requests).to.have.length(38);
+  });
+});
+
+describe('the task queries in src/database/tasks.ts', () => {
+  const sourcePath = path.resolve(import.meta.dirname, '../../src/database/tasks.ts');
+  let source: ts.SourceFile;
+
+  before(async () => {
+    source = ts.createSourceFile(sourcePath, await readFile(sourcePath, 'utf8'), ts.ScriptTarget.Latest, true);
+  });
+
+  /** Every sql`…` template in the file, with its placeholders written as `${expression}`. */
+  function sqlTemplates(): string[] {
+    const templates: string[] = [];
+    const visit = (node: ts.Node) => {
+      if (ts.isTaggedTemplateExpression(node) && /^sql\b/.test(node.tag.getText(source))) {
+        const { template } = node;
+        templates.push(
+          ts.isNoSubstitutionTemplateLiteral(template)
+            ? template.text
+            : template.head.text +
+                template.templateSpans.map((span) => `\${${span.expression.getText(source)}}${span.literal.text}`).join(''),
+        );
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return templates;
+  }
+
+  it('puts owner_user_id = ${ownerUserId} (or VALUES (${ownerUserId}) into every sql template that reads or writes tasks', () => {
+    const statements = sqlTemplates().filter((text) => /\b(from|into|update)\s+tasks\b/i.test(text));
+    // insertTask, selectTaskById, selectTasksNewestFirst, updateTaskById, deleteTaskById: more is fine, fewer means the check missed them.
+    expect(statements).to.have.length.at.least(5);
+    for (const text of statements) {
+      const normalized = text.replaceAll(/\s+/g, ' ');
+      const scoped = normalized.includes('owner_user_id = ${ownerUserId}') || /\bvalues \(\$\{ownerUserId\},/i.test(normalized);
+      expect(scoped, `unscoped statement:\n${text}`).to.equal(true);
+    }
+  });
+
+  it('takes the database first and a required ownerUserId: string second in every exported function', () => {
+    const exported = source.statements.filter(
+      (statement): statement is ts.FunctionDeclaration =>
+        ts.isFunctionDeclaration(statement) && (statement.modifiers ?? []).some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword),
+    );
+    expect(exported.map((declaration) => declaration.name?.text).sort()).to.include.members([
+      'deleteTaskById',
+      'insertTask',
+      'selectTaskById',
+      'selectTasksNewestFirst',
+      'updateTaskById',
+    ]);
+    for (const declaration of exported) {
+      const [database, owner] = declaration.parameters;
+      const name = declaration.name?.text;
+      expect(database?.name.getText(source), `${name}: first parameter`).to.equal('db');
+      expect(owner?.name.getText(source), `${name}: second parameter`).to.equal('ownerUserId');
+      expect(owner?.type?.getText(source), `${name}: ownerUserId's type`).to.equal('string');
+      expect(owner?.questionToken, `${name}: ownerUserId is optional`).to.equal(undefined);
+      expect(owner?.initializer, `${name}: ownerUserId has a default`).to.equal(undefined);
+    }
+  });
+});
