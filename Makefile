@@ -38,8 +38,8 @@ generated-check: install ## Fail when generated/ does not match the contract
 typecheck: install ## Type-check src, tests, scripts (including the type-level tests)
 	tsc -p tsconfig.json
 
-unit: install ## Run the mocha suite (real PostgreSQL: embedded, or TEST_DATABASE_URL)
-	mocha
+unit: install ## Run the mocha suite (real PostgreSQL: embedded, or TEST_DATABASE_URL); SPEC=test/auth for a part
+	mocha $(or $(SPEC),'test/**/*.test.ts')
 
 migrate: install ## Apply pending migrations to DATABASE_URL (or the embedded database)
 	node $(ENV_FILE) scripts/migrate.ts
