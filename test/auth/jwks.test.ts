@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { JWTPayload } from 'jose';
 import { startTestApi, type TestApi } from '../support/api.ts';
-import { detailFor, expectNewTask, expectProblem, expectUnauthorized } from '../support/auth-assertions.ts';
+import { detailFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
+import { expectProblem } from '../support/tasks.ts';
 import { newSigningKey, nowSeconds, refusedUrl, signClaims, startJwksServer, type JwksServer } from '../support/jwks-server.ts';
 
 const issuer = 'https://auth.example.test';
@@ -19,7 +20,7 @@ function claimsForNewUser(): JWTPayload {
 const unavailableDetail = 'Access tokens cannot be verified right now (the token issuer is unreachable); try again shortly.';
 
 function expectIssuerUnavailable(response: Awaited<ReturnType<TestApi['http']['get']>>): void {
-  expectProblem(response, 503, 'Service Unavailable', unavailableDetail, path);
+  expectProblem(response, { status: 503, detail: unavailableDetail, instance: path });
   expect(response.headers['retry-after']).to.equal('5');
   expect(response.headers['www-authenticate']).to.equal(undefined);
 }

@@ -15,13 +15,8 @@ import {
   readTaskAs,
   unknownTaskId,
   withoutInstance,
+  existingTask,
 } from '../support/tasks.ts';
-
-async function existingTask(api: TestApi, user: TestUser, body: Record<string, unknown> = {}): Promise<Task> {
-  const task = await createTaskAs(api, user, { title: 'To do', description: 'Details', ...body });
-  await pause();
-  return task;
-}
 
 describe('completeTask', () => {
   it('toggles a pending task to completed and back to pending when sent no body', async () => {

@@ -18,15 +18,10 @@ import {
   readTaskAs,
   unknownTaskId,
   withoutInstance,
+  existingTask,
 } from '../support/tasks.ts';
 
 /** A task with every editable field set, and a moment later so a write gets a later updated_at. */
-async function existingTask(api: TestApi, user: TestUser, body: Record<string, unknown> = {}): Promise<Task> {
-  const task = await createTaskAs(api, user, { title: 'Original', description: 'Original description', ...body });
-  await pause();
-  return task;
-}
-
 describe('updateTask', () => {
   it('changes only the title when only the title is sent, moving updated_at forward and keeping created_at', async () => {
     const api = await sharedApi();

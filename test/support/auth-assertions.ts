@@ -2,6 +2,7 @@
 // RFC 6750 challenge, with `error="invalid_token"` exactly when a token was sent.
 import { expect } from 'chai';
 import type { Response } from 'supertest';
+import { expectTask } from './tasks.ts';
 
 export const detailFor = {
   missing: 'Send an access token: Authorization: Bearer <token>.',
@@ -52,28 +53,9 @@ export function expectUnauthorized(response: Response, expected: Unauthorized): 
   }
 }
 
-export function expectProblem(response: Response, status: number, title: string, detail: string, instance: string): void {
-  expect(response.status, JSON.stringify(response.body)).to.equal(status);
-  expect(response.headers['content-type']).to.equal('application/problem+json; charset=utf-8');
-  expect(response.body).to.deep.equal({ type: 'about:blank', title, status, detail, instance });
-}
-
 /** Every field of a task the API created just now for `userId` with only a title. */
 export function expectNewTask(body: unknown, userId: string, title: string): void {
-  const task = body as Record<string, unknown>;
-  expect(task.id).to.be.a('string').and.match(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-  expect(task.created_at).to.be.a('string');
-  const created = Date.parse(task.created_at as string);
-  expect(Math.abs(Date.now() - created), 'created_at is now').to.be.below(60_000);
-  expect(task).to.deep.equal({
-    id: task.id,
-    user_id: userId,
-    title,
-    description: null,
-    completed: false,
-    status: 'pending',
-    completed_at: null,
-    created_at: task.created_at,
-    updated_at: task.created_at,
-  });
+  const task = expectTask(body, { user_id: userId, title, description: null, status: 'pending', completed_at: null });
+  expect(task.updated_at).to.equal(task.created_at);
+  expect(Math.abs(Date.now() - Date.parse(task.created_at)), 'created_at is now').to.be.below(60_000);
 }
