@@ -49,6 +49,7 @@ export async function migrate(databaseUrl: string, log: Logger, directory = migr
   const client = new pg.Client({
     connectionString: withDriverSslMode(databaseUrl, 'pg'),
     application_name: 'tasks-api migrations',
+    connectionTimeoutMillis: 10_000,
   });
   // A dropped connection mid-migration surfaces as a rejected query; this only stops an 'error'
   // event from crashing the process in between.

@@ -1,9 +1,11 @@
 // The one place a database pool is created. Every query result is checked against its zod row
-// schema at run time (Slonik's `sql.type` alone only types it), and timestamps leave the database
-// as RFC 3339 strings so handlers can return rows to the client as they are.
+// schema at run time (Slonik's `sql.type` alone only types it), timestamps leave the database as
+// RFC 3339 strings so handlers can return rows to the client as they are, and no caller waits on
+// the database longer than a fixed deadline: an outage is a prompt 503, never a hang.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createPgDriverFactory } from '@slonik/pg-driver';
 import {
   BackendTerminatedError,
-  sql,
   ConnectionError,
   createPool,
   createTypeParserPreset,
@@ -13,9 +15,8 @@ import {
   type DriverFactory,
   type DriverTypeParser,
   type Interceptor,
+  sql,
 } from 'slonik';
-import { createPgDriverFactory } from '@slonik/pg-driver';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 
