@@ -19,6 +19,7 @@ import {
   type LogLine,
   type RunningProcess,
 } from '../support/server-process.ts';
+import { testDatabaseUrl } from '../support/database.ts';
 
 const listening = /^tasks-api listening on http:\/\/localhost:(\d+)$/;
 
@@ -249,6 +250,7 @@ describe('the server refusing to start', () => {
   let production: Ended;
   let invalidPort: Ended;
   let unreachableDatabase: Ended;
+  let wrongPassword: Ended;
   let productionDirectory: string;
   let invalidPortDirectory: string;
 
@@ -263,7 +265,9 @@ describe('the server refusing to start', () => {
     productionDirectory = await dataDirectory();
     invalidPortDirectory = await dataDirectory();
     const closedPort = await freePort();
-    [production, invalidPort, unreachableDatabase] = await Promise.all([
+    const refusedCredentials = new URL(testDatabaseUrl());
+    refusedCredentials.password = 'not-the-password';
+    [production, invalidPort, unreachableDatabase, wrongPassword] = await Promise.all([
       runNodeToEnd('src/server.ts', [], cleanEnvironment({ ...developmentSettings(productionDirectory), NODE_ENV: 'production' }), 10_000),
       runNodeToEnd('src/server.ts', [], cleanEnvironment({ ...developmentSettings(invalidPortDirectory), PORT: 'abc' }), 10_000),
       runNodeToEnd(
@@ -273,6 +277,16 @@ describe('the server refusing to start', () => {
           ...developmentSettings(await dataDirectory()),
           DATABASE_URL: `postgres://tasks:secret@127.0.0.1:${closedPort}/tasks`,
           DATABASE_WAIT_SECONDS: '2',
+        }),
+        10_000,
+      ),
+      runNodeToEnd(
+        'src/server.ts',
+        [],
+        cleanEnvironment({
+          ...developmentSettings(await dataDirectory()),
+          DATABASE_URL: refusedCredentials.toString(),
+          DATABASE_WAIT_SECONDS: '30',
         }),
         10_000,
       ),
@@ -313,5 +327,16 @@ describe('the server refusing to start', () => {
     expect(run.stdout).not.to.include('secret@');
     // Two seconds of retrying, plus start-up and exit: bounded, and well short of a hang.
     expect(run.elapsedMs).to.be.within(1_500, 5_000);
+  });
+
+  it('exits at once, without retrying, when the database refuses the credentials (waiting cannot cure that)', () => {
+    expect(wrongPassword.code).to.equal(1);
+    expect(wrongPassword.logs.filter((line) => line.msg === 'database not reachable yet; retrying')).to.deep.equal([]);
+    const fatal = wrongPassword.logs.filter((line) => line.level === 60);
+    expect(fatal).to.have.length(1);
+    expect(fatal[0]!.msg).to.match(/^database not usable; exiting: 28P01: password authentication failed for user "[^"]+"$/);
+    expect(wrongPassword.stdout).not.to.include('not-the-password');
+    // DATABASE_WAIT_SECONDS is 30: exiting this fast shows it did not wait.
+    expect(wrongPassword.elapsedMs).to.be.below(5_000);
   });
 });
