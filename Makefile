@@ -16,8 +16,8 @@ node_modules/.install-stamp: package.json package-lock.json
 
 install: node_modules/.install-stamp ## Install dependencies (npm ci) when they are missing or stale
 
-# .env is read when present (Node's own --env-file-if-exists; no dotenv dependency).
-ENV_FILE := --env-file-if-exists=.env
+# .env is read when present (Node's own --env-file; no dotenv dependency).
+ENV_FILE := $(if $(wildcard .env),--env-file=.env)
 
 run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	node $(ENV_FILE) src/server.ts
