@@ -2,9 +2,9 @@
 // whole problem documents, so every test checks every property rather than the one it is about.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { Response } from 'supertest';
+import type { Response, Test } from 'supertest';
 import type { FieldError, Task, TaskStatus } from '../../src/contract.ts';
-import type { TestApi, TestUser } from './api.ts';
+import { newUser, sharedApi, type TestApi, type TestUser } from './api.ts';
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** RFC 3339, UTC, millisecond precision: `2026-11-23T18:00:00.000Z`. */
@@ -171,6 +171,46 @@ export async function existingTask(api: TestApi, user: TestUser, body: Record<st
   const task = await createTaskAs(api, user, { title: 'Original', description: 'Original description', ...body });
   await pause();
   return task;
+}
+
+/**
+ * Declares, inside an operation's describe, the three ways a body can be unreadable for a write
+ * on an existing task (not JSON: 400; not application/json: 415; over the limit: 413), each
+ * asserting the whole problem and that the task is unchanged.
+ */
+export function itRefusesUnreadableBodies(method: 'put' | 'patch', pathOf: (taskId: string) => string): void {
+  const cases = [
+    {
+      name: 'returns 400 when the body is not parseable JSON, and leaves the task unchanged',
+      send: (request: Test) => request.set('content-type', 'application/json').send('{"title": tru}'),
+      status: 400,
+      detail: 'The request body is not valid JSON.',
+    },
+    {
+      name: 'returns 415 when the body is text/plain, and leaves the task unchanged',
+      send: (request: Test) => request.set('content-type', 'text/plain').send('title=x'),
+      status: 415,
+      detail: 'Send the request body as application/json.',
+    },
+    {
+      name: 'returns 413 when the body is larger than 64 KiB, and leaves the task unchanged',
+      send: (request: Test) => request.send(oversizedBody),
+      status: 413,
+      detail: 'The request body is larger than 65536 bytes.',
+    },
+  ];
+  for (const { name, send, status, detail } of cases) {
+    it(name, async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+      const task = await existingTask(api, user);
+
+      const response = await send(api.http[method](pathOf(task.id)).set(bearer(user)));
+
+      expectProblem(response, { status, detail, instance: pathOf(task.id) });
+      expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+    });
+  }
 }
 
 export async function createTasksInOrder(api: TestApi, user: TestUser, count: number): Promise<Task[]> {
