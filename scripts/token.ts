@@ -3,7 +3,7 @@
 // JWKS-only setup come from Better Auth itself (GET /api/auth/token).
 import { SignJWT } from 'jose';
 import { loadConfig } from '../src/config.ts';
-import { readOrCreateDevSecret } from '../src/dev-secret.ts';
+import { authOptionsFor } from '../src/auth.ts';
 
 const userId = process.argv[2]?.trim();
 const lifetime = process.argv[3] ?? '1h';
@@ -12,11 +12,8 @@ if (!userId) {
   process.exit(2);
 }
 
-const config = loadConfig();
-const claims =
-  config.auth.mode === 'development-secret'
-    ? { secret: await readOrCreateDevSecret(config.dataDirectory), issuer: config.auth.issuer, audience: config.auth.audience }
-    : config.auth.secret;
+// Exactly the secret (and iss/aud) the server verifies HS256 tokens with.
+const claims = (await authOptionsFor(loadConfig())).secret;
 if (!claims) {
   console.error('Only JWKS verification is configured (BETTER_AUTH_URL / JWT_JWKS_URL): get tokens from Better Auth (GET /api/auth/token).');
   process.exit(1);

@@ -11,7 +11,8 @@ import {
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose';
-import type { JwksVerification, SecretVerification } from './config.ts';
+import type { Config, JwksVerification, SecretVerification } from './config.ts';
+import { readOrCreateDevSecret } from './dev-secret.ts';
 
 export type Caller = { readonly userId: string };
 
@@ -70,6 +71,13 @@ export type AuthOptions = {
   readonly jwksCooldownMs?: number;
   readonly jwksTimeoutMs?: number;
 };
+
+/** What the server verifies with, from its configuration; the development secret is read or created here. */
+export async function authOptionsFor(config: Config): Promise<AuthOptions> {
+  if (config.auth.mode === 'configured') return { jwks: config.auth.jwks, secret: config.auth.secret };
+  const secret = await readOrCreateDevSecret(config.dataDirectory);
+  return { secret: { secret, issuer: config.auth.issuer, audience: config.auth.audience } };
+}
 
 export type Authenticate = (authorizationHeader: string | undefined) => Promise<Caller>;
 

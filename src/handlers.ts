@@ -29,6 +29,12 @@ function statusChange(fields: CompletionFields): StatusChange | undefined {
   return undefined;
 }
 
+/** A new task is pending unless the request says otherwise. */
+function initialStatus(change: StatusChange | undefined): TaskStatus {
+  if (change?.kind === 'set') return change.status;
+  return change?.kind === 'complete' ? 'completed' : 'pending';
+}
+
 const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query, requestPath }, { db }) => {
   // The validator has applied the contract's defaults; these only satisfy the optional types.
   const { limit = 50, offset = 0 } = query;
@@ -43,8 +49,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
 };
 
 const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, body, requestPath }, { db }) => {
-  const change = statusChange(body);
-  const status: TaskStatus = change?.kind === 'set' ? change.status : change?.kind === 'complete' ? 'completed' : 'pending';
+  const status = initialStatus(statusChange(body));
   const task = await insertTask(db, ownerUserId, { title: body.title, description: body.description ?? null, status });
   return { status: 201, body: task, headers: { Location: `${requestPath}/${task.id}` } };
 };

@@ -3,12 +3,11 @@
 // stop the embedded database, exit 0.
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
-import { createAuthenticator, type AuthOptions } from './auth.ts';
+import { authOptionsFor, createAuthenticator, type AuthOptions } from './auth.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.ts';
 import { migrate } from './database/migrations.ts';
 import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
-import { readOrCreateDevSecret } from './dev-secret.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 const shutdownGraceMs = 10_000;
@@ -73,7 +72,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const authOptions = await resolveAuth(config);
+  const authOptions = await authOptionsFor(config);
   const app = createApp({
     context: { db: pool, isShuttingDown: () => shuttingDown },
     authenticate: createAuthenticator(authOptions),
@@ -105,12 +104,6 @@ async function main(): Promise<void> {
       );
     }
   });
-}
-
-async function resolveAuth(config: Config): Promise<AuthOptions> {
-  if (config.auth.mode === 'configured') return { jwks: config.auth.jwks, secret: config.auth.secret };
-  const secret = await readOrCreateDevSecret(config.dataDirectory);
-  return { secret: { secret, issuer: config.auth.issuer, audience: config.auth.audience } };
 }
 
 function describeAuth(auth: AuthOptions, config: Config): string[] {

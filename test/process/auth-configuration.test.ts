@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import request from 'supertest';
 import { hs256Token } from '../support/api.ts';
+import { detailFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
 import { createMigratedDatabase } from '../support/database.ts';
 import { newSigningKey, nowSeconds, signClaims, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.ts';
 import { cleanEnvironment, runNode, runNodeToEnd, stopAll, type RunningProcess } from '../support/server-process.ts';
@@ -60,25 +61,23 @@ describe('the server started with BETTER_AUTH_URL and BETTER_AUTH_SECRET in prod
   it('accepts an EdDSA token whose iss and aud are BETTER_AUTH_URL (trailing slash ignored)', async () => {
     const response = await createTask(await signClaims(key, betterAuthClaims('jwks-user')));
     expect(response.status, response.text).to.equal(201);
-    expect(response.body.user_id).to.equal('jwks-user');
+    expectNewTask(response.body, 'jwks-user', 'Configured');
   });
 
   it('refuses an EdDSA token meant for another audience', async () => {
     const response = await createTask(await signClaims(key, { ...betterAuthClaims('jwks-user'), aud: 'https://elsewhere.example' }));
-    expect(response.status).to.equal(401);
-    expect(response.body.detail).to.equal('The access token is meant for another audience (aud claim).');
+    expectUnauthorized(response, { instance: '/api/tasks', detail: detailFor.audience, tokenSent: true });
   });
 
   it('accepts an HS256 token signed with BETTER_AUTH_SECRET, without iss or aud (none configured for HS256)', async () => {
     const response = await createTask(await hs256Token('secret-user', { secret }));
     expect(response.status, response.text).to.equal(201);
-    expect(response.body.user_id).to.equal('secret-user');
+    expectNewTask(response.body, 'secret-user', 'Configured');
   });
 
   it('refuses an HS256 token signed with any other secret', async () => {
     const response = await createTask(await hs256Token('secret-user', { secret: `${secret}-not` }));
-    expect(response.status).to.equal(401);
-    expect(response.body.detail).to.equal('The access token signature is not valid.');
+    expectUnauthorized(response, { instance: '/api/tasks', detail: detailFor.badSignature, tokenSent: true });
   });
 
   it('lets `make token` mint tokens with BETTER_AUTH_SECRET that the server accepts', async () => {
@@ -86,7 +85,7 @@ describe('the server started with BETTER_AUTH_URL and BETTER_AUTH_SECRET in prod
     expect(minted.code, minted.stderr).to.equal(0);
     const response = await createTask(minted.stdout.trim());
     expect(response.status, response.text).to.equal(201);
-    expect(response.body.user_id).to.equal('token-user');
+    expectNewTask(response.body, 'token-user', 'Configured');
   });
 
   it('makes `make token` explain that JWKS-only setups get tokens from Better Auth', async () => {
@@ -137,11 +136,15 @@ describe('the server started with JWT_ISSUER and JWT_AUDIENCE for HS256 tokens',
   });
 
   it('refuses an HS256 token without them, or with others', async () => {
-    const claimSets: Record<string, string>[] = [{}, { iss: 'https://auth.example' }, { iss: 'https://other.example', aud: 'tasks-api' }];
-    for (const claims of claimSets) {
+    const cases: { claims: Record<string, string>; detail: string }[] = [
+      { claims: {}, detail: detailFor.issuer },
+      { claims: { iss: 'https://auth.example' }, detail: detailFor.audience },
+      { claims: { iss: 'https://other.example', aud: 'tasks-api' }, detail: detailFor.issuer },
+    ];
+    for (const { claims, detail } of cases) {
       const token = await tokenWith(claims);
       const response = await request(url).get('/api/tasks').set('authorization', `Bearer ${token}`);
-      expect(response.status, JSON.stringify(claims)).to.equal(401);
+      expectUnauthorized(response, { instance: '/api/tasks', detail, tokenSent: true });
     }
   });
 });
