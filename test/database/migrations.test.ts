@@ -91,6 +91,9 @@ describe('migrations', () => {
       { column_name: 'completed_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
       { column_name: 'created_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
       { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
+      { column_name: 'priority', data_type: 'text', is_nullable: 'NO' },
+      { column_name: 'tags', data_type: 'ARRAY', is_nullable: 'NO' },
+      { column_name: 'due_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
     ]);
     const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
     expect(listIndex?.indexdef).to.equal(
