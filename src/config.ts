@@ -42,6 +42,16 @@ const environmentSchema = z.object({
   VALIDATE_RESPONSES: booleanFlag,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(0),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0.1).max(600).default(20),
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(65),
+  HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(20),
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
+  HTTP_MAX_HEADER_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+}).refine((env) => env.HTTP_HEADERS_TIMEOUT_SECONDS <= env.HTTP_REQUEST_TIMEOUT_SECONDS, {
+  // Node refuses a server whose header deadline is later than its whole-request deadline.
+  message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS',
+  path: ['HTTP_HEADERS_TIMEOUT_SECONDS'],
 });
 
 export type Environment = 'development' | 'test' | 'production';
@@ -78,6 +88,22 @@ export type Config = {
   readonly validateResponses: boolean;
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
+  readonly shutdown: ShutdownConfig;
+  readonly http: HttpServerConfig;
+};
+
+export type ShutdownConfig = {
+  /** After SIGTERM, keep serving (with /ready 503) this long so a load balancer can stop routing here. */
+  readonly drainMs: number;
+  /** Then, with the listener closed, how long in-flight requests may take before their connections are cut. */
+  readonly graceMs: number;
+};
+
+export type HttpServerConfig = {
+  readonly keepAliveTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxHeaderBytes: number;
 };
 
 export class ConfigError extends Error {
@@ -104,6 +130,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     validateResponses: env.VALIDATE_RESPONSES ?? env.NODE_ENV !== 'production',
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    shutdown: { drainMs: env.SHUTDOWN_DRAIN_SECONDS * 1000, graceMs: env.SHUTDOWN_GRACE_SECONDS * 1000 },
+    http: {
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES,
+    },
   };
 }
 

@@ -1,7 +1,9 @@
 // Entry point: config → database (embedded unless DATABASE_URL) → migrations → HTTP server, and
-// the reverse on SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close the pool,
-// stop the embedded database, exit 0.
-import type { Server } from 'node:http';
+// the reverse on SIGINT/SIGTERM: /ready answers 503 at once, optionally keep serving for
+// SHUTDOWN_DRAIN_SECONDS (so a load balancer sees it and stops routing here), stop accepting,
+// close idle connections, let in-flight requests finish within SHUTDOWN_GRACE_SECONDS, close the
+// pool, stop the embedded database, exit 0 (1 when the grace period ran out).
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createApp } from './app.ts';
 import { authOptionsFor, createAuthenticator, type AuthOptions } from './auth.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -9,8 +11,6 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedde
 import { migrate } from './database/migrations.ts';
 import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
-
-const shutdownGraceMs = 10_000;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -29,22 +29,33 @@ async function main(): Promise<void> {
   let pool: DatabasePool | undefined;
   let server: Server | undefined;
   let shuttingDown = false;
+  let onShutdown = () => {};
 
   const shutdown = async (reason: string, exitCode: number) => {
-    if (shuttingDown) return;
+    if (shuttingDown) {
+      log.info({ reason }, 'already shutting down');
+      return;
+    }
+    // From here /ready answers 503 and every response asks its client to close the connection.
     shuttingDown = true;
-    log.info({ reason }, 'shutting down');
-    if (server) await closeServer(server, log);
+    onShutdown();
+    log.info({ reason, drainMs: config.shutdown.drainMs, graceMs: config.shutdown.graceMs }, 'shutting down');
+    if (server?.listening && exitCode === 0 && config.shutdown.drainMs > 0) {
+      log.info('draining: /ready answers 503 while requests are still served (SHUTDOWN_DRAIN_SECONDS)');
+      await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs));
+    }
+    if (server && !(await closeServer(server, config.shutdown.graceMs, log))) exitCode = 1;
     await pool?.end().catch((error: unknown) => log.warn({ err: error }, 'closing the pool failed'));
     // A signal during the first start arrives while initdb runs: exiting then would leave initdb
     // running on its own and its password file in the temp folder. Let the start finish, then stop it.
     embedded ??= await embeddedStarting?.catch(() => undefined);
     await embedded?.stop().catch((error: unknown) => log.warn({ err: error }, 'stopping PostgreSQL failed'));
-    log.info('stopped');
+    log.info({ exitCode }, 'stopped');
     process.exit(exitCode);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT', 0));
-  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+  // `on`, not `once`: a second signal must not kill the process with its pool and PostgreSQL still open.
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
 
   try {
     let databaseUrl = config.databaseUrl;
@@ -81,11 +92,40 @@ async function main(): Promise<void> {
     validateResponses: config.validateResponses,
   });
 
-  server = app.listen(config.port, config.host);
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 20_000;
-  // Longer than the usual load-balancer idle timeout (60 s), so the balancer closes idle connections first.
-  server.keepAliveTimeout = 65_000;
+  // Responses still being prepared when shutdown starts, so each can ask its client to close.
+  const inFlight = new Set<ServerResponse>();
+  server = createServer(
+    {
+      // Longer than the usual load-balancer idle timeout (ALB: 60 s), so the balancer, not the
+      // server, closes an idle connection: never one the balancer is just sending a request on.
+      keepAliveTimeout: config.http.keepAliveTimeoutMs,
+      // Counted from a request's first byte, not from when its connection went idle (measured on
+      // Node 24, see the notes), so it can be shorter than keepAliveTimeout: a client that trickles
+      // its headers (slow loris) is cut off with 408 after this long.
+      headersTimeout: config.http.headersTimeoutMs,
+      // The whole request (headers and body) must have arrived within this; the handler's own time
+      // is bounded by the database deadline (src/database/pool.ts).
+      requestTimeout: config.http.requestTimeoutMs,
+      // Node checks the two timeouts above on this period (default 30 s, far coarser than them).
+      connectionsCheckingInterval: Math.min(1_000, config.http.headersTimeoutMs / 2),
+      // A larger header block gets 431 from Node itself.
+      maxHeaderSize: config.http.maxHeaderBytes,
+    },
+    (request, response) => {
+      if (shuttingDown) response.shouldKeepAlive = false;
+      inFlight.add(response);
+      response.once('close', () => {
+        inFlight.delete(response);
+        // A keep-alive connection that was mid-request when shutdown began is idle now: close it.
+        if (shuttingDown) setImmediate(() => server?.closeIdleConnections());
+      });
+      app(request, response);
+    },
+  );
+  onShutdown = () => {
+    for (const response of inFlight) if (!response.headersSent) response.shouldKeepAlive = false;
+  };
+  server.listen(config.port, config.host);
   server.on('error', (error: NodeJS.ErrnoException) => {
     log.fatal(
       { reason: describeConnectError(error) },
@@ -113,16 +153,18 @@ function describeAuth(auth: AuthOptions, config: Config): string[] {
   ].filter((entry): entry is string => typeof entry === 'string');
 }
 
-async function closeServer(server: Server, log: Logger): Promise<void> {
-  await new Promise<void>((resolve) => {
+/** Stops accepting, waits up to `graceMs` for in-flight requests; false when it had to cut them off. */
+async function closeServer(server: Server, graceMs: number, log: Logger): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    let inTime = true;
     const force = setTimeout(() => {
-      log.warn({ graceMs: shutdownGraceMs }, 'requests still running after the grace period; closing their connections');
+      inTime = false;
+      log.error({ graceMs }, 'requests still running after SHUTDOWN_GRACE_SECONDS; closing their connections');
       server.closeAllConnections();
-    }, shutdownGraceMs);
-    force.unref();
+    }, graceMs);
     server.close(() => {
       clearTimeout(force);
-      resolve();
+      resolve(inTime);
     });
     // Idle keep-alive connections would otherwise hold close() open until they time out.
     server.closeIdleConnections();

@@ -16,6 +16,23 @@ describe('configuration from the environment', () => {
       validateResponses: true,
       bodyLimitBytes: 65_536,
       logLevel: 'info',
+      shutdown: { drainMs: 0, graceMs: 20_000 },
+      http: { keepAliveTimeoutMs: 65_000, headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, maxHeaderBytes: 16_384 },
+    });
+  });
+
+  it('reads the shutdown and HTTP server settings in seconds and bytes', () => {
+    const config = loadConfig({
+      SHUTDOWN_DRAIN_SECONDS: '5',
+      SHUTDOWN_GRACE_SECONDS: '2.5',
+      HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '75',
+      HTTP_HEADERS_TIMEOUT_SECONDS: '10',
+      HTTP_REQUEST_TIMEOUT_SECONDS: '40',
+      HTTP_MAX_HEADER_BYTES: '8192',
+    });
+    expect({ shutdown: config.shutdown, http: config.http }).to.deep.equal({
+      shutdown: { drainMs: 5_000, graceMs: 2_500 },
+      http: { keepAliveTimeoutMs: 75_000, headersTimeoutMs: 10_000, requestTimeoutMs: 40_000, maxHeaderBytes: 8_192 },
     });
   });
 
@@ -48,6 +65,10 @@ describe('configuration from the environment', () => {
       { PORT: '80000' },
       { NODE_ENV: 'staging' },
       { VALIDATE_RESPONSES: 'yes' },
+      { SHUTDOWN_GRACE_SECONDS: '0' },
+      { HTTP_MAX_HEADER_BYTES: '100' },
+      // Node refuses a header deadline later than the whole-request deadline.
+      { HTTP_HEADERS_TIMEOUT_SECONDS: '31' },
     ];
     for (const environment of cases) {
       const [name] = Object.keys(environment);
