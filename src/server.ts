@@ -116,8 +116,9 @@ async function main(): Promise<void> {
       inFlight.add(response);
       response.once('close', () => {
         inFlight.delete(response);
-        // A keep-alive connection that was mid-request when shutdown began is idle now: close it.
-        if (shuttingDown) setImmediate(() => server?.closeIdleConnections());
+        // Once the listener is closed, a keep-alive connection that was mid-request is idle now:
+        // close it. (Not while draining: a client may be sending its next request on it.)
+        if (shuttingDown && !server?.listening) setImmediate(() => server?.closeIdleConnections());
       });
       app(request, response);
     },
