@@ -22,6 +22,8 @@ export type EmbeddedPostgresOptions = {
   readonly settings?: Readonly<Record<string, string>>;
   /** Receives the server's log output (it goes to debug logging otherwise). */
   readonly onServerLog?: (message: string) => void;
+  /** Listen on this port instead of a free one (a test restarting a stopped server where clients expect it). */
+  readonly port?: number;
 };
 
 const user = 'postgres';
@@ -32,7 +34,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // PostgreSQL runs as the `postgres` OS user when we are root, so the folder must be traversable.
   await mkdir(options.dataDirectory, { recursive: true, mode: 0o755 });
   const password = await readOrCreatePassword(path.join(options.dataDirectory, 'postgres.password'));
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const EmbeddedPostgresServer = await importWithoutSignalHandlers();
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', ...options.settings };
   const server = new EmbeddedPostgresServer({

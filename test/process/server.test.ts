@@ -320,6 +320,8 @@ describe('the server refusing to start', () => {
     const retries = run.logs.filter((line) => line.msg === 'database not reachable yet; retrying');
     expect(retries.length).to.be.at.least(2);
     expect(retries.map((line) => line.attempt)).to.deep.equal(retries.map((_, index) => index + 1));
+    // Exponential backoff: each wait doubles, from 250 ms.
+    expect(retries.map((line) => line.retryInMs)).to.deep.equal(retries.map((_, index) => 250 * 2 ** index));
     for (const retry of retries) expect(retry.reason).to.match(/^ECONNREFUSED: /);
     const fatal = run.logs.filter((line) => line.level === 60);
     expect(fatal).to.have.length(1);

@@ -29,7 +29,15 @@ export async function startApiProcess(settings: Readonly<Record<string, string>>
 
 /** What one request of a load run ended with: a whole response, or the error fetch threw. */
 export type Outcome =
-  | { readonly kind: 'response'; readonly marker: string; readonly status: number; readonly body: unknown; readonly at: number; readonly ms: number }
+  | {
+      readonly kind: 'response';
+      readonly marker: string;
+      readonly status: number;
+      readonly retryAfter: string | null;
+      readonly body: unknown;
+      readonly at: number;
+      readonly ms: number;
+    }
   | { readonly kind: 'error'; readonly marker: string; readonly code: string; readonly at: number; readonly ms: number };
 
 export type WriteLoad = {
@@ -73,7 +81,7 @@ export function startWriteLoad(options: {
         });
         const body: unknown = await response.json();
         const at = performance.now();
-        outcome = { kind: 'response', marker, status: response.status, body, at, ms: at - sentAt };
+        outcome = { kind: 'response', marker, status: response.status, retryAfter: response.headers.get('retry-after'), body, at, ms: at - sentAt };
       } catch (error) {
         const at = performance.now();
         outcome = { kind: 'error', marker, code: errorCode(error), at, ms: at - sentAt };
