@@ -35,9 +35,11 @@ const titles: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -156,6 +158,19 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
       headers: { 'Retry-After': retryAfterSeconds },
     }),
   ],
+  // Node's HTTP parser refusing a request before any of the app runs (the server's clientError).
+  [
+    (error) => (error as { code?: unknown }).code === 'HPE_HEADER_OVERFLOW',
+    () => ({ status: 431, detail: 'The request headers are larger than this server accepts.' }),
+  ],
+  [
+    (error) => (error as { code?: unknown }).code === 'ERR_HTTP_REQUEST_TIMEOUT',
+    () => ({ status: 408, detail: 'The request did not arrive in time.' }),
+  ],
+  [
+    (error) => String((error as { code?: unknown }).code).startsWith('HPE_'),
+    () => ({ status: 400, detail: 'The request is not valid HTTP/1.1.' }),
+  ],
   [
     // Any other client error a library raised knowingly (e.g. an aborted request body).
     (error) => {
@@ -174,7 +189,8 @@ export type ProblemResponse = {
   readonly body: Problem;
 };
 
-export function problemFor(error: unknown, instance: string, log: Logger): ProblemResponse {
+/** `instance` is the request path; absent when the request could not be parsed far enough to have one. */
+export function problemFor(error: unknown, instance: string | undefined, log: Logger): ProblemResponse {
   const row = problemTable.find(([matches]) => matches(error));
   const mapped = row ? row[1](error as never) : unexpected;
   if (mapped.status >= 500) {
@@ -188,7 +204,7 @@ export function problemFor(error: unknown, instance: string, log: Logger): Probl
       title: titles[mapped.status] ?? 'Error',
       status: mapped.status,
       detail: mapped.detail,
-      instance,
+      ...(instance === undefined ? {} : { instance }),
       ...(mapped.errors ? { errors: [...mapped.errors] } : {}),
     },
   };

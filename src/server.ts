@@ -4,6 +4,7 @@
 // close idle connections, let in-flight requests finish within SHUTDOWN_GRACE_SECONDS, close the
 // pool, stop the embedded database, exit 0 (1 when the grace period ran out).
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createApp } from './app.ts';
 import { authOptionsFor, createAuthenticator, type AuthOptions } from './auth.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -11,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedde
 import { migrate } from './database/migrations.ts';
 import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { problemFor } from './problems.ts';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -126,6 +128,23 @@ async function main(): Promise<void> {
   onShutdown = () => {
     for (const response of inFlight) if (!response.headersSent) response.shouldKeepAlive = false;
   };
+  // Requests Node refuses before the app sees them (header block over HTTP_MAX_HEADER_BYTES,
+  // headers or body not in within their timeouts, malformed HTTP) get a problem+json answer too.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const answerable = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code?.startsWith('HPE_');
+    // Nothing can be answered on a broken socket (ECONNRESET…), nor once a response has started on it.
+    const response = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+    if (!answerable || !socket.writable || response?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const problem = problemFor(error, undefined, log);
+    const body = JSON.stringify(problem.body);
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${problem.body.title}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   server.listen(config.port, config.host);
   server.on('error', (error: NodeJS.ErrnoException) => {
     log.fatal(
