@@ -1,5 +1,5 @@
-// `make migrate`: applies pending migrations to DATABASE_URL, or to the embedded database under
-// DATA_DIR when DATABASE_URL is not set. The server also migrates at every start; this target is
+// `make migrate`: applies pending migrations to DATABASE_MIGRATION_URL or DATABASE_URL, or to the
+// embedded database under DATA_DIR when neither is set. The server also migrates at every start; this target is
 // for deployments that run migrations as a separate step before rolling out new instances.
 import { loadConfig } from '../src/config.ts';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.ts';
@@ -8,11 +8,13 @@ import { createLogger } from '../src/logger.ts';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel);
-const embedded = config.databaseUrl
+// DATABASE_MIGRATION_URL first: the direct (not pooled) connection when the app's goes through a pooler.
+const targetUrl = config.databaseMigrationUrl ?? config.databaseUrl;
+const embedded = targetUrl
   ? undefined
   : await startEmbeddedPostgres({ dataDirectory: config.dataDirectory, databaseName: 'tasks', log });
 try {
-  const applied = await migrate(config.databaseUrl ?? embedded!.url, log);
+  const applied = await migrate(targetUrl ?? embedded!.url, log);
   log.info({ applied }, applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database is up to date');
 } catch (error) {
   log.fatal({ err: error }, 'migration failed');

@@ -42,6 +42,13 @@ const environmentSchema = z.object({
   VALIDATE_RESPONSES: booleanFlag,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  DATABASE_MIGRATION_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  MIGRATE_ON_START: booleanFlag,
   SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(0),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0.1).max(600).default(20),
   HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(65),
@@ -88,6 +95,13 @@ export type Config = {
   readonly validateResponses: boolean;
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
+  /**
+   * Where migrations run, when not on `databaseUrl`: behind a transaction-mode pooler (Neon's
+   * `-pooler` host, PgBouncer) the migration lock, a session advisory lock, needs a direct connection.
+   */
+  readonly databaseMigrationUrl: string | undefined;
+  /** Off when migrations run as a separate release step (`make migrate`) before instances roll out. */
+  readonly migrateOnStart: boolean;
   readonly shutdown: ShutdownConfig;
   readonly http: HttpServerConfig;
 };
@@ -130,6 +144,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     validateResponses: env.VALIDATE_RESPONSES ?? env.NODE_ENV !== 'production',
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    databaseMigrationUrl: env.DATABASE_MIGRATION_URL,
+    migrateOnStart: env.MIGRATE_ON_START ?? true,
     shutdown: { drainMs: env.SHUTDOWN_DRAIN_SECONDS * 1000, graceMs: env.SHUTDOWN_GRACE_SECONDS * 1000 },
     http: {
       keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,

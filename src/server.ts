@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       deadlineMs: config.databaseWaitSeconds * 1000,
       log,
     });
-    await migrate(databaseUrl, log);
+    if (config.migrateOnStart) await migrate(config.databaseMigrationUrl ?? databaseUrl, log);
   } catch (error) {
     const reason = describeConnectError(error);
     log.fatal(

@@ -16,8 +16,22 @@ describe('configuration from the environment', () => {
       validateResponses: true,
       bodyLimitBytes: 65_536,
       logLevel: 'info',
+      databaseMigrationUrl: undefined,
+      migrateOnStart: true,
       shutdown: { drainMs: 0, graceMs: 20_000 },
       http: { keepAliveTimeoutMs: 65_000, headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, maxHeaderBytes: 16_384 },
+    });
+  });
+
+  it('reads where migrations run and whether the server runs them at start', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://app@ep-example-pooler.neon.tech/neondb?sslmode=require',
+      DATABASE_MIGRATION_URL: 'postgresql://app@ep-example.neon.tech/neondb?sslmode=require',
+      MIGRATE_ON_START: 'false',
+    });
+    expect({ databaseMigrationUrl: config.databaseMigrationUrl, migrateOnStart: config.migrateOnStart }).to.deep.equal({
+      databaseMigrationUrl: 'postgresql://app@ep-example.neon.tech/neondb?sslmode=require',
+      migrateOnStart: false,
     });
   });
 
@@ -65,6 +79,8 @@ describe('configuration from the environment', () => {
       { PORT: '80000' },
       { NODE_ENV: 'staging' },
       { VALIDATE_RESPONSES: 'yes' },
+      { DATABASE_MIGRATION_URL: 'mysql://db.example/tasks' },
+      { MIGRATE_ON_START: 'no' },
       { SHUTDOWN_GRACE_SECONDS: '0' },
       { HTTP_MAX_HEADER_BYTES: '100' },
       // Node refuses a header deadline later than the whole-request deadline.
