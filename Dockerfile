@@ -1,0 +1,44 @@
+# tasks-api production image. Not built where it was written (no Docker engine on those machines);
+# its install and start were run by hand there (README, "Deployment").
+#
+#   docker build -t tasks-api .
+#   docker run --rm -e DATABASE_URL=... -e DATABASE_MIGRATION_URL=... tasks-api node scripts/migrate.ts   # release step
+#   docker run -p 8000:8000 --stop-timeout 30 -e DATABASE_URL=... -e BETTER_AUTH_URL=... tasks-api
+ARG NODE_IMAGE=node:24-slim
+
+# --- dependencies: production packages only --------------------------------------------------
+FROM ${NODE_IMAGE} AS dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=optional leaves out embedded-postgres' PostgreSQL binaries (60 MB; a production instance
+# always has DATABASE_URL). --ignore-scripts: no production package needs an install script (the
+# two the project approves are the dev-only `node` package and those binaries).
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+
+# --- runtime ------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000
+WORKDIR /app
+# Node 24 runs the TypeScript sources as they are (type stripping): no build step, no dist/.
+# The contract is read at start (routing, validation); sql/ holds the migrations.
+COPY --from=dependencies /app/node_modules ./node_modules
+COPY package.json ./
+COPY openapi ./openapi
+COPY sql ./sql
+COPY src ./src
+COPY scripts/migrate.ts ./scripts/migrate.ts
+# Files stay root-owned and read-only to the process; it writes nothing to disk with DATABASE_URL set.
+USER node
+EXPOSE 8000
+# Liveness only (/health never touches the database): an orchestrator that restarts on this must
+# not restart every instance because the database is down. Load balancers route on /ready.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node is PID 1 and handles SIGTERM itself (drain, grace, pool, exit): no npm in between, since
+# npm does not pass the signal on. Give it SHUTDOWN_DRAIN_SECONDS + SHUTDOWN_GRACE_SECONDS + a few
+# seconds before the SIGKILL (docker --stop-timeout, Kubernetes terminationGracePeriodSeconds).
+STOPSIGNAL SIGTERM
+CMD ["node", "src/server.ts"]
