@@ -44,7 +44,7 @@ describe('the server receiving SIGTERM', () => {
 
   it('answers every request it accepted under steady keep-alive load, stores every acknowledged write, refuses the rest, exits 0 and stops its PostgreSQL', async function () {
     this.timeout(90_000);
-    const api: ApiProcess = await startApiProcess({ DATA_DIR: dataDirectory, BETTER_AUTH_SECRET: testSecret, SHUTDOWN_DRAIN_SECONDS: '1' });
+    const api: ApiProcess = await startApiProcess({ DATA_DIR: dataDirectory, BETTER_AUTH_SECRET: testSecret, SHUTDOWN_DRAIN_SECONDS: '3' });
     const userId = `shutdown-${Date.now()}`;
     const authorization = `Bearer ${await hs256Token(userId)}`;
     const postgres = postmasterPid(dataDirectory)!;
@@ -54,7 +54,7 @@ describe('the server receiving SIGTERM', () => {
       authorization,
       label: 'write',
       workers: 8,
-      maxPerWorker: 2_000,
+      maxPerWorker: 10_000,
       maxMs: 40_000,
       timeoutMs: 20_000,
       // A worker stops at its first refused connection: the listener is closed from then on.
@@ -65,6 +65,7 @@ describe('the server receiving SIGTERM', () => {
     const signalledAt = performance.now();
     api.run.child.kill('SIGTERM');
     await api.run.waitForLog((line) => line.msg === 'shutting down', 10_000);
+    // Within the 3 s drain, with room for a loaded machine: still accepting, but no longer ready.
     const ready = await fetch(`${api.url}/ready`, { signal: AbortSignal.timeout(10_000) });
     const readyBody = await ready.json();
     const exit = await api.run.waitForExit(60_000);
