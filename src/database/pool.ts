@@ -22,12 +22,16 @@ import type { Logger } from 'pino';
 
 export type { DatabasePool };
 
+// Synchronous on purpose: Slonik runs `transformRowAsync` through a p-queue with a promise per row,
+// which cost more than the checking itself; our row schemas are plain zod objects, whose Standard
+// Schema validation answers synchronously.
 const resultParserInterceptor: Interceptor = {
   name: 'result-parser',
-  transformRowAsync: async (context, query, row) => {
+  transformRow: (context, query, row) => {
     const parser = context.resultParser;
     if (!parser) return row;
-    const result = await parser['~standard'].validate(row);
+    const result = parser['~standard'].validate(row);
+    if (result instanceof Promise) throw new TypeError('row schemas must validate synchronously (no async refinements)');
     if (result.issues) throw new SchemaValidationError(query, row, result.issues);
     return result.value as typeof row;
   },
