@@ -167,6 +167,7 @@ function postmasterPid(clusterDirectory: string): number {
 
 type PhaseReport = {
   requestsPerSecond: number;
+  cpuMsPerRequest: Record<string, number>;
   requests: number;
   non2xx: number;
   errors: number;
@@ -192,6 +193,8 @@ function latencyRow(result: OperationResult) {
 function phaseReport(result: WorkloadResult, cpuSeconds: Record<string, number>): PhaseReport {
   return {
     requestsPerSecond: round(result.requests / result.seconds),
+    // CPU per request does not depend on what else the machine is running: the figure to compare on a busy machine.
+    cpuMsPerRequest: Object.fromEntries(Object.entries(cpuSeconds).map(([name, value]) => [name, round((value * 1000) / Math.max(1, result.requests), 3)])),
     requests: result.requests,
     non2xx: result.overall.non2xx,
     errors: result.overall.errors,
@@ -277,6 +280,8 @@ async function main(): Promise<void> {
     for (const name of ['BETTER_AUTH_SECRET', 'BETTER_AUTH_URL', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE']) {
       if (!(name in auth.env)) delete env[name];
     }
+    // Node flags for the API only (e.g. --max-old-space-size=96), not for this process.
+    if (process.env.BENCH_API_NODE_OPTIONS) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${process.env.BENCH_API_NODE_OPTIONS}`.trim();
     if (settings.cpuProfileDir) {
       await mkdir(settings.cpuProfileDir, { recursive: true });
       env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`.trim();
@@ -373,6 +378,7 @@ function printTable(summary: { loadAverageAtEnd: string; apiFractionOfSqlCeiling
       );
     }
     console.log(`  CPU seconds: ${Object.entries(report.cpuSeconds).map(([who, seconds]) => `${who} ${seconds}`).join(', ')}`);
+    console.log(`  CPU ms per request: ${Object.entries(report.cpuMsPerRequest).map(([who, ms]) => `${who} ${ms}`).join(', ')}`);
     if (report.peakRssMb) console.log(`  peak RSS: ${report.peakRssMb.perProcess} MB per API process (${report.peakRssMb.processes} process(es), ${report.peakRssMb.total} MB together)`);
     if (Object.keys(report.unexpectedStatuses).length > 0) console.log(`  unexpected statuses: ${JSON.stringify(report.unexpectedStatuses)}`);
     if (report.errorSamples.length > 0) console.log(`  errors: ${report.errorSamples.join(' | ')}`);
