@@ -16,6 +16,7 @@ describe('configuration from the environment', () => {
       validateResponses: true,
       bodyLimitBytes: 65_536,
       logLevel: 'info',
+      webConcurrency: 1,
     });
   });
 
