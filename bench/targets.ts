@@ -67,16 +67,22 @@ export function sqlTarget(databaseUrl: string, userIds: readonly string[], poolS
   };
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types });
   let counter = 0;
-  const rowCount = async (text: string, values: unknown[]) => (await pool.query(text, values)).rowCount ?? 0;
+  // Named prepared statements, as the API's pool uses (src/database/pool.ts); BENCH_SQL_PREPARED=0 for
+  // the ceiling of unnamed statements (what v1 sent).
+  const prepared = process.env.BENCH_SQL_PREPARED !== '0';
+  const nameOf = new Map(Object.entries(statements).map(([name, text]) => [text, `bench_${name}`]));
+  const run = <R extends pg.QueryResultRow>(text: string, values: unknown[]) =>
+    prepared ? pool.query<R>({ name: nameOf.get(text), text, values }) : pool.query<R>(text, values);
+  const rowCount = async (text: string, values: unknown[]) => (await run(text, values)).rowCount ?? 0;
   const okIfRow = (expected: number) => (count: number) => (count === 1 ? expected : 404);
   return {
     list: async (user) => {
-      await pool.query(statements.list, [userIds[user], 51, 0]);
+      await run(statements.list, [userIds[user], 51, 0]);
       return 200;
     },
     get: async (user, id) => okIfRow(200)(await rowCount(statements.get, [userIds[user], id])),
     create: async (user) => {
-      const { rows } = await pool.query<{ id: string }>(statements.create, [userIds[user], `Bench task ${(counter += 1)}`, 'Made by make bench', 'pending', 'pending']);
+      const { rows } = await run<{ id: string }>(statements.create, [userIds[user], `Bench task ${(counter += 1)}`, 'Made by make bench', 'pending', 'pending']);
       return { status: 201, taskId: rows[0]!.id };
     },
     update: async (user, id) => okIfRow(200)(await rowCount(statements.update, [`Renamed ${(counter += 1)}`, userIds[user], id])),

@@ -43,6 +43,7 @@ const environmentSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  DATABASE_PREPARED_STATEMENTS: booleanFlag,
 });
 
 export type Environment = 'development' | 'test' | 'production';
@@ -79,6 +80,8 @@ export type Config = {
   readonly validateResponses: boolean;
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
+  /** Named prepared statements; off only for a connection pooler that cannot keep them. */
+  readonly databasePreparedStatements: boolean;
   /** Server processes (node:cluster workers) on this machine; 1 serves from the main process. */
   readonly webConcurrency: number;
 };
@@ -108,6 +111,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     webConcurrency: env.WEB_CONCURRENCY,
+    databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS ?? true,
   };
 }
 

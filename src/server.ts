@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     }
     pool = await connectWithRetry(databaseUrl, {
       maxPoolSize: config.databasePoolMax,
+      preparedStatements: config.databasePreparedStatements,
       deadlineMs: config.databaseWaitSeconds * 1000,
       log,
     });
