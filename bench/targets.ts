@@ -66,6 +66,8 @@ export function sqlTarget(databaseUrl: string, userIds: readonly string[], poolS
       oid === 1184 ? (value: string) => new Date(value).toISOString() : pg.types.getTypeParser(oid, format as 'text'),
   };
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types });
+  // An idle connection's error (the server going away) must not crash the run; the next query reports it.
+  pool.on('error', (error) => console.error(`raw-SQL pool: ${error.message}`));
   let counter = 0;
   // Named prepared statements, as the API's pool uses (src/database/pool.ts); BENCH_SQL_PREPARED=0 for
   // the ceiling of unnamed statements (what v1 sent).
