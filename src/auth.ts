@@ -115,10 +115,16 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
       try {
         key = await jwks!.keySet(remembered.header);
       } catch (error) {
-        verified.delete(token);
-        throw translateVerificationError(error);
+        // An unreachable key set answers as a verification would (503) without a second fetch
+        // attempt; which key matches (none, or several for a token without `kid`) is left to the
+        // full verification below, which tries every candidate.
+        const keyQuestion = error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys;
+        if (!keyQuestion) {
+          verified.delete(token);
+          throw translateVerificationError(error);
+        }
       }
-      if (key === remembered.jwksKey) return remembered.caller;
+      if (key !== undefined && key === remembered.jwksKey) return remembered.caller;
       verified.delete(token);
     }
     const header = protectedHeader(token);
