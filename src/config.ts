@@ -42,6 +42,8 @@ const environmentSchema = z.object({
   VALIDATE_RESPONSES: booleanFlag,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  DATABASE_PREPARED_STATEMENTS: booleanFlag,
   DATABASE_MIGRATION_URL: optionalText.pipe(
     z
       .string()
@@ -95,6 +97,10 @@ export type Config = {
   readonly validateResponses: boolean;
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
+  /** Named prepared statements; off only for a connection pooler that cannot keep them. */
+  readonly databasePreparedStatements: boolean;
+  /** Server processes (node:cluster workers) on this machine; 1 serves from the main process. */
+  readonly webConcurrency: number;
   /**
    * Where migrations run, when not on `databaseUrl`: behind a transaction-mode pooler (Neon's
    * `-pooler` host, PgBouncer) the migration lock, a session advisory lock, needs a direct connection.
@@ -144,6 +150,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     validateResponses: env.VALIDATE_RESPONSES ?? env.NODE_ENV !== 'production',
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    webConcurrency: env.WEB_CONCURRENCY,
+    databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS ?? true,
     databaseMigrationUrl: env.DATABASE_MIGRATION_URL,
     migrateOnStart: env.MIGRATE_ON_START ?? true,
     shutdown: { drainMs: env.SHUTDOWN_DRAIN_SECONDS * 1000, graceMs: env.SHUTDOWN_GRACE_SECONDS * 1000 },

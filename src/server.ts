@@ -13,6 +13,7 @@ import { migrate } from './database/migrations.ts';
 import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { problemFor } from './problems.ts';
+import { isClusterPrimary, runClusterPrimary } from './workers.ts';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
+  if (isClusterPrimary(config)) return runClusterPrimary(config, log);
 
   let embedded: EmbeddedPostgres | undefined;
   let embeddedStarting: Promise<EmbeddedPostgres> | undefined;
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     }
     pool = await connectWithRetry(databaseUrl, {
       maxPoolSize: config.databasePoolMax,
+      preparedStatements: config.databasePreparedStatements,
       deadlineMs: config.databaseWaitSeconds * 1000,
       log,
     });

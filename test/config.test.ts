@@ -16,6 +16,8 @@ describe('configuration from the environment', () => {
       validateResponses: true,
       bodyLimitBytes: 65_536,
       logLevel: 'info',
+      webConcurrency: 1,
+      databasePreparedStatements: true,
       databaseMigrationUrl: undefined,
       migrateOnStart: true,
       shutdown: { drainMs: 0, graceMs: 20_000 },
@@ -71,6 +73,14 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ VALIDATE_RESPONSES: '0' }).validateResponses).to.equal(false);
   });
 
+  it('reads WEB_CONCURRENCY and DATABASE_PREPARED_STATEMENTS', () => {
+    const config = loadConfig({ WEB_CONCURRENCY: '4', DATABASE_PREPARED_STATEMENTS: 'false' });
+    expect({ webConcurrency: config.webConcurrency, databasePreparedStatements: config.databasePreparedStatements }).to.deep.equal({
+      webConcurrency: 4,
+      databasePreparedStatements: false,
+    });
+  });
+
   it('refuses each invalid setting with a message naming the variable', () => {
     const cases: Record<string, string>[] = [
       { BETTER_AUTH_SECRET: 'too-short' },
@@ -85,6 +95,8 @@ describe('configuration from the environment', () => {
       { HTTP_MAX_HEADER_BYTES: '100' },
       // Node refuses a header deadline later than the whole-request deadline.
       { HTTP_HEADERS_TIMEOUT_SECONDS: '31' },
+      { WEB_CONCURRENCY: '0' },
+      { DATABASE_PREPARED_STATEMENTS: 'maybe' },
     ];
     for (const environment of cases) {
       const [name] = Object.keys(environment);
