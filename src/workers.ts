@@ -31,13 +31,17 @@ export async function runClusterPrimary(config: Config, log: Logger): Promise<vo
         (worker) =>
           new Promise<void>((resolve) => {
             if (worker.isDead()) return resolve();
-            worker.once('exit', () => resolve());
+            // A worker that had to cut requests off at SHUTDOWN_GRACE_SECONDS exits 1: so does the primary.
+            worker.once('exit', (code) => {
+              if (code !== 0) exitCode = 1;
+              resolve();
+            });
             worker.process.kill('SIGTERM');
           }),
       ),
     );
     await embedded?.stop().catch((error: unknown) => log.warn({ err: error }, 'stopping PostgreSQL failed'));
-    log.info('stopped');
+    log.info({ exitCode }, 'stopped');
     process.exit(exitCode);
   };
   process.once('SIGINT', () => void stop('SIGINT', 0));

@@ -110,34 +110,41 @@ describe('the server receiving SIGTERM', () => {
     }
   });
 
-  it('cuts off a request still running when SHUTDOWN_GRACE_SECONDS runs out, says so in the log, and exits 1', async function () {
-    this.timeout(60_000);
-    const api = await startApiProcess({ DATA_DIR: dataDirectory, BETTER_AUTH_SECRET: testSecret, SHUTDOWN_GRACE_SECONDS: '1' });
-    const postgres = postmasterPid(dataDirectory)!;
-    // A request whose body never finishes arriving: in flight, and never done.
-    const { port } = new URL(api.url);
-    const client = net.connect(Number(port), '127.0.0.1');
-    client.on('error', () => {});
-    const cutOff = new Promise<number>((resolve) => client.once('close', () => resolve(performance.now())));
-    await new Promise((resolve) => client.once('connect', resolve));
-    client.write(
-      `POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await hs256Token('slow-body')}\r\n` +
-        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":',
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+  // WEB_CONCURRENCY=2: each worker runs the same shutdown, and the primary exits as its workers did.
+  for (const workers of ['1', '2']) {
+    it(`cuts off a request still running when SHUTDOWN_GRACE_SECONDS runs out, says so in the log, and exits 1 (WEB_CONCURRENCY=${workers})`, async function () {
+      this.timeout(60_000);
+      const api = await startApiProcess({ DATA_DIR: dataDirectory, BETTER_AUTH_SECRET: testSecret, SHUTDOWN_GRACE_SECONDS: '1', WEB_CONCURRENCY: workers });
+      // With workers, the request may land on either: wait until both listen.
+      const listening = () => api.run.logs.filter((line) => line.msg?.startsWith('tasks-api listening')).length;
+      for (let waited = 0; listening() < Number(workers) && waited < 30_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(listening()).to.equal(Number(workers));
+      const postgres = postmasterPid(dataDirectory)!;
+      // A request whose body never finishes arriving: in flight, and never done.
+      const { port } = new URL(api.url);
+      const client = net.connect(Number(port), '127.0.0.1');
+      client.on('error', () => {});
+      const cutOff = new Promise<number>((resolve) => client.once('close', () => resolve(performance.now())));
+      await new Promise((resolve) => client.once('connect', resolve));
+      client.write(
+        `POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await hs256Token('slow-body')}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
 
-    const signalledAt = performance.now();
-    api.run.child.kill('SIGTERM');
-    const exit = await api.run.waitForExit(30_000);
-    const closedAt = await cutOff;
+      const signalledAt = performance.now();
+      api.run.child.kill('SIGTERM');
+      const exit = await api.run.waitForExit(30_000);
+      const closedAt = await cutOff;
 
-    expect(exit).to.include({ code: 1, signal: null });
-    const forced = api.run.logs.find((line) => line.level === 50);
-    expect(forced).to.include({ msg: 'requests still running after SHUTDOWN_GRACE_SECONDS; closing their connections', graceMs: 1_000 });
-    expect(api.run.logs.at(-1)).to.include({ msg: 'stopped', exitCode: 1 });
-    // Cut at the grace period, not at the 30 s request timeout.
-    expect(closedAt - signalledAt).to.be.within(900, 15_000);
-    expect(postmasterPid(dataDirectory)).to.equal(undefined);
-    expect(isRunning(postgres)).to.equal(false);
-  });
+      expect(exit).to.include({ code: 1, signal: null });
+      const forced = api.run.logs.find((line) => line.level === 50);
+      expect(forced).to.include({ msg: 'requests still running after SHUTDOWN_GRACE_SECONDS; closing their connections', graceMs: 1_000 });
+      expect(api.run.logs.at(-1)).to.include({ msg: 'stopped', exitCode: 1 });
+      // Cut at the grace period, not at the 30 s request timeout.
+      expect(closedAt - signalledAt).to.be.within(900, 15_000);
+      expect(postmasterPid(dataDirectory)).to.equal(undefined);
+      expect(isRunning(postgres)).to.equal(false);
+    });
+  }
 });
