@@ -1,0 +1,68 @@
+// The documentation routes: the contract itself (YAML byte for byte, and as JSON) and a Redoc page
+// that renders it. Everything the page needs comes from this origin: Redoc's bundle is the one
+// @redocly/cli ships (the same file `redocly build-docs --inlineBundle` inlines), served from
+// /docs/redoc.standalone.js, so the page works offline and behind a strict CSP.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { contractPath, type DocumentationOperationId, type OpenApiDocument, type PublicHandler } from './contract.ts';
+
+// Read once at start: the contract and the bundle only change with a deploy.
+const contractYaml = readFileSync(contractPath, 'utf8');
+const contractJson = parse(contractYaml) as OpenApiDocument;
+const redocBundle = readFileSync(
+  fileURLToPath(import.meta.resolve('@redocly/cli/lib/chunks/redoc.standalone.js')),
+  'utf8',
+);
+
+// Redoc 3's bundle is an ES module; the page imports it and starts it with telemetry off (Redoc
+// otherwise reports usage to Redocly, a request to another host).
+const startRedoc = `
+import { init } from '/docs/redoc.standalone.js';
+init('/openapi.json', { disableTelemetry: true }, document.getElementById('redoc'));
+`;
+
+const page = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${String(contractJson.info.title)} reference</title>
+</head>
+<body>
+<div id="redoc"></div>
+<script type="module">${startRedoc}</script>
+</body>
+</html>
+`;
+
+// helmet's policy (script-src 'self', no workers from blob:) would stop Redoc, so this page gets
+// its own, narrower in every other way: the one inline script by hash (not 'unsafe-inline');
+// inline styles, because Redoc styles itself with styled-components (<style> tags at run time);
+// blob: workers, because Redoc's search index runs in a worker it creates from a blob URL; no
+// https: for styles or fonts (helmet allows those), so nothing can load from another host.
+const docsPolicy = [
+  "default-src 'none'",
+  `script-src 'self' 'sha256-${createHash('sha256').update(startRedoc).digest('base64')}'`,
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const documentationHandlers: { readonly [Op in DocumentationOperationId]: PublicHandler<Op> } = {
+  docsPortal: async () => ({
+    status: 200,
+    contentType: 'text/html',
+    body: page,
+    headers: { 'Content-Security-Policy': docsPolicy },
+  }),
+  docsScript: async () => ({ status: 200, contentType: 'text/javascript', body: redocBundle }),
+  contractYaml: async () => ({ status: 200, contentType: 'application/yaml', body: contractYaml }),
+  contractJson: async () => ({ status: 200, body: contractJson }),
+};
