@@ -11,10 +11,13 @@ import { contractPath, type DocumentationOperationId, type OpenApiDocument, type
 // Read once at start: the contract and the bundle only change with a deploy.
 const contractYaml = readFileSync(contractPath, 'utf8');
 const contractJson = parse(contractYaml) as OpenApiDocument;
+// Redoc's "API docs by" badge loads its logo from cdn.redoc.ly; an empty data: URL instead makes
+// the image fail, and the badge's own error path hides it, so the page calls no other host (the
+// CSP below would refuse that request anyway, but with an error on the console).
 const redocBundle = readFileSync(
   fileURLToPath(import.meta.resolve('@redocly/cli/lib/chunks/redoc.standalone.js')),
   'utf8',
-);
+).replaceAll(/https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g, 'data:,');
 
 // Redoc 3's bundle is an ES module; the page imports it and starts it with telemetry off (Redoc
 // otherwise reports usage to Redocly, a request to another host).
@@ -29,6 +32,7 @@ const page = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${String(contractJson.info.title)} reference</title>
+<link rel="icon" href="data:,">
 </head>
 <body>
 <div id="redoc"></div>
