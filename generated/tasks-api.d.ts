@@ -414,6 +414,7 @@ export interface components {
             type: string;
             /** @description The HTTP status phrase. */
             title: string;
+            /** Format: int32 */
             status: number;
             /** @description What went wrong, in words safe to show a person. */
             detail: string;
