@@ -8,16 +8,23 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { contractPath, type DocumentationOperationId, type OpenApiDocument, type PublicHandler } from './contract.ts';
 
-// Read once at start: the contract and the bundle only change with a deploy.
-const contractYaml = readFileSync(contractPath, 'utf8');
-const contractJson = parse(contractYaml) as OpenApiDocument;
+// Read on first use, then kept: the contract and the bundle only change with a deploy, and a
+// server that nobody asks for docs should not pay 2 MB and a YAML parse at start-up.
+const once = <T>(load: () => T): (() => T) => {
+  let value: { readonly loaded: T } | undefined;
+  return () => (value ??= { loaded: load() }).loaded;
+};
+const contractYaml = once(() => readFileSync(contractPath, 'utf8'));
+const contractJson = once(() => parse(contractYaml()) as OpenApiDocument);
 // Redoc's "API docs by" badge loads its logo from cdn.redoc.ly; an empty data: URL instead makes
 // the image fail, and the badge's own error path hides it, so the page calls no other host (the
 // CSP below would refuse that request anyway, but with an error on the console).
-const redocBundle = readFileSync(
-  fileURLToPath(import.meta.resolve('@redocly/cli/lib/chunks/redoc.standalone.js')),
-  'utf8',
-).replaceAll(/https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g, 'data:,');
+const redocBundle = once(() =>
+  readFileSync(fileURLToPath(import.meta.resolve('@redocly/cli/lib/chunks/redoc.standalone.js')), 'utf8').replaceAll(
+    /https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g,
+    'data:,',
+  ),
+);
 
 // Redoc 3's bundle is an ES module; the page imports it and starts it with telemetry off (Redoc
 // otherwise reports usage to Redocly, a request to another host).
@@ -26,12 +33,12 @@ import { init } from '/docs/redoc.standalone.js';
 init('/openapi.json', { disableTelemetry: true }, document.getElementById('redoc'));
 `;
 
-const page = `<!doctype html>
+const page = once(() => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${String(contractJson.info.title)} reference</title>
+<title>${String(contractJson().info.title)} reference</title>
 <link rel="icon" href="data:,">
 </head>
 <body>
@@ -39,7 +46,7 @@ const page = `<!doctype html>
 <script type="module">${startRedoc}</script>
 </body>
 </html>
-`;
+`);
 
 // helmet's policy (script-src 'self', no workers from blob:) would stop Redoc, so this page gets
 // its own, narrower in every other way: the one inline script by hash (not 'unsafe-inline');
@@ -63,10 +70,10 @@ export const documentationHandlers: { readonly [Op in DocumentationOperationId]:
   docsPortal: async () => ({
     status: 200,
     contentType: 'text/html',
-    body: page,
+    body: page(),
     headers: { 'Content-Security-Policy': docsPolicy },
   }),
-  docsScript: async () => ({ status: 200, contentType: 'text/javascript', body: redocBundle }),
-  contractYaml: async () => ({ status: 200, contentType: 'application/yaml', body: contractYaml }),
-  contractJson: async () => ({ status: 200, body: contractJson }),
+  docsScript: async () => ({ status: 200, contentType: 'text/javascript', body: redocBundle() }),
+  contractYaml: async () => ({ status: 200, contentType: 'application/yaml', body: contractYaml() }),
+  contractJson: async () => ({ status: 200, body: contractJson() }),
 };
