@@ -278,7 +278,8 @@ describe('conformance: generated requests for every operation of the contract', 
         const sent = await send(operation, generated);
         const context = `${operation.method} ${sent.url} as ${generated.actor} → ${sent.status} ${sent.body.slice(0, 300)}`;
         expect(sent.status, `server error: ${context}`).to.be.below(500);
-        expect(contractViolations(operation, sent), `not the contract: ${context}`).to.deep.equal([]);
+        const violations = contractViolations(operation, sent);
+        expect(violations, `not the contract (${violations.join('; ')}): ${context}`).to.deep.equal([]);
         // Another user's id, task ids and titles never appear, unless the request itself carried
         // them (a 404's `instance` names the path it was asked for).
         const others: readonly ('A' | 'B')[] = generated.actor === 'A' || generated.actor === 'B' ? [otherOf(generated.actor)] : ['A', 'B'];
