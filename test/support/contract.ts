@@ -15,6 +15,8 @@ export type ContractParameter = {
   readonly in: 'path' | 'query' | 'header' | 'cookie';
   readonly required: boolean;
   readonly schema: JsonSchema;
+  /** The parameter's documented example, when it has one. */
+  readonly example?: unknown;
 };
 
 export type ContractResponse = {
@@ -64,7 +66,8 @@ function operationsOf(): ContractOperation[] {
       const base = `/paths/${escape(path)}/${method}`;
       const parameters = [...(pathItem.parameters ?? []), ...(operation.parameters ?? [])].map((parameter: Json) => {
         const { node } = resolve(parameter, '');
-        return { name: node.name, in: node.in, required: node.required === true, schema: node.schema };
+        const example = node.example ?? Object.values<Json>(node.examples ?? {})[0]?.value ?? node.schema?.example;
+        return { name: node.name, in: node.in, required: node.required === true, schema: node.schema, ...(example === undefined ? {} : { example }) };
       });
       let requestBody: ContractOperation['requestBody'];
       if (operation.requestBody) {
