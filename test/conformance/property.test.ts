@@ -188,6 +188,7 @@ describe('conformance: generated requests for every operation of the contract', 
   const liveTasks: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const secrets: Record<'A' | 'B', Set<string>> = { A: new Set(), B: new Set() };
   const successes = new Map<string, number>();
+  const statusCounts = new Map<number, number>();
 
   before(async function () {
     api = await startTestApi();
@@ -200,6 +201,8 @@ describe('conformance: generated requests for every operation of the contract', 
   });
 
   after(async function () {
+    const tally = [...statusCounts].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`);
+    console.log(`      responses by status: ${tally.join(' ')}`);
     await api?.close();
   });
 
@@ -278,6 +281,7 @@ describe('conformance: generated requests for every operation of the contract', 
     it(`${operation.operationId}: no 5xx, every response conforms to the contract, no other user's data`, async function () {
       const property = fc.asyncProperty(requestArbitrary(operation), async (generated) => {
         const sent = await send(operation, generated);
+        statusCounts.set(sent.status, (statusCounts.get(sent.status) ?? 0) + 1);
         const context = `${operation.method} ${sent.url} as ${generated.actor} → ${sent.status} ${sent.body.slice(0, 300)}`;
         expect(sent.status, `server error: ${context}`).to.be.below(500);
         const violations = contractViolations(operation, sent);
