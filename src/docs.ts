@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import { contractPath, type DocumentationOperationId, type OpenApiDocument, type PublicHandler } from './contract.ts';
 
 // Read on first use, then kept: the contract and the bundle only change with a deploy, and a
@@ -15,7 +14,8 @@ const once = <T>(load: () => T): (() => T) => {
   return () => (value ??= { loaded: load() }).loaded;
 };
 const contractYaml = once(() => readFileSync(contractPath, 'utf8'));
-const contractJson = once(() => parse(contractYaml()) as OpenApiDocument);
+// The YAML parser too: importing it is a tenth of a second of every start on a busy machine.
+const contractJson = once(async () => (await import('yaml')).parse(contractYaml()) as OpenApiDocument);
 // Redoc's "API docs by" badge loads its logo from cdn.redoc.ly; an empty data: URL instead makes
 // the image fail, and the badge's own error path hides it, so the page calls no other host (the
 // CSP below would refuse that request anyway, but with an error on the console).
@@ -33,12 +33,12 @@ import { init } from '/docs/redoc.standalone.js';
 init('/openapi.json', { disableTelemetry: true }, document.getElementById('redoc'));
 `;
 
-const page = once(() => `<!doctype html>
+const page = once(async () => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${String(contractJson().info.title)} reference</title>
+<title>${String((await contractJson()).info.title)} reference</title>
 <link rel="icon" href="data:,">
 </head>
 <body>
@@ -70,10 +70,10 @@ export const documentationHandlers: { readonly [Op in DocumentationOperationId]:
   docsPortal: async () => ({
     status: 200,
     contentType: 'text/html',
-    body: page(),
+    body: await page(),
     headers: { 'Content-Security-Policy': docsPolicy },
   }),
   docsScript: async () => ({ status: 200, contentType: 'text/javascript', body: redocBundle() }),
   contractYaml: async () => ({ status: 200, contentType: 'application/yaml', body: contractYaml() }),
-  contractJson: async () => ({ status: 200, body: contractJson() }),
+  contractJson: async () => ({ status: 200, body: await contractJson() }),
 };
