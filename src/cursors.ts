@@ -9,10 +9,26 @@
 // scoped to the caller, so a made-up position only moves within the caller's own tasks.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ListPosition, SortField } from './database/tasks.ts';
+import type { ListPosition, SortField, TaskRow } from './database/tasks.ts';
 import { ProblemError } from './problems.ts';
 
 const version = 1;
+
+/** The position a page that ends with `task` hands to the next one. */
+export function positionOf(task: TaskRow, field: SortField): ListPosition {
+  switch (field) {
+    case 'created_at':
+      return [task.created_at, task.id];
+    case 'updated_at':
+      return [task.updated_at, task.id];
+    case 'due_at':
+      return [task.due_at, task.id];
+    case 'priority':
+      return [task.priority, task.created_at, task.id];
+    case 'title':
+      return [task.title, task.id];
+  }
+}
 
 /** A fingerprint of everything a cursor is bound to: who asked, and exactly which list. */
 export function cursorBinding(ownerUserId: string, canonicalQuery: string): string {

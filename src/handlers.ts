@@ -3,12 +3,11 @@
 // routes (`/api/{user_id}/tasks…`) reuse the same handlers: their `{user_id}` has already been
 // checked against the token, and the owner always comes from the token.
 import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, Priority, TaskSort, TaskStatus } from './contract.ts';
-import { cursorBinding, decodeCursor, encodeCursor } from './cursors.ts';
+import { cursorBinding, decodeCursor, encodeCursor, positionOf } from './cursors.ts';
 import { pingDatabase } from './database/pool.ts';
 import {
   deleteTaskById,
   insertTask,
-  positionOf,
   selectTaskById,
   selectTasksPage,
   updateTaskById,

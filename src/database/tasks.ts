@@ -63,7 +63,7 @@ export type TaskOrder = { readonly field: SortField; readonly descending: boolea
 /**
  * Where a page starts: the sort-key values of the last task of the previous page, as that task
  * had them (the raw column values; the SQL applies the same expressions to both sides), ending
- * with its id. Which values, in which order, is `positionOf` below.
+ * with its id. Which values, in which order, is `positionOf` in cursors.ts.
  */
 export type ListPosition = readonly (string | null)[];
 
@@ -120,22 +120,6 @@ function sortKey({ field, descending }: TaskOrder): SortKey {
   }
 }
 
-/** The position a page that ends with `task` hands to the next one. */
-export function positionOf(task: TaskRow, field: SortField): ListPosition {
-  switch (field) {
-    case 'created_at':
-      return [task.created_at, task.id];
-    case 'updated_at':
-      return [task.updated_at, task.id];
-    case 'due_at':
-      return [task.due_at, task.id];
-    case 'priority':
-      return [task.priority, task.created_at, task.id];
-    case 'title':
-      return [task.title, task.id];
-  }
-}
-
 function filterConditions(filters: TaskFilters) {
   const overdue = sql.fragment`(due_at < now() and status <> 'completed')`;
   return [
@@ -179,10 +163,7 @@ export async function selectTasksPage(
   }
   const rows = await db.any(sql.type(taskRow)`
     select ${taskColumns} from tasks
-    where owner_user_id = ${ownerUserId} ${sql.join(
-      conditions.map((condition) => sql.fragment`and ${condition}`),
-      sql.fragment` `,
-    )}
+    where owner_user_id = ${ownerUserId} ${sql.join([sql.fragment``, ...conditions], sql.fragment` and `)}
     order by ${sql.join(
       key.row.map((expression) => sql.fragment`${expression} ${direction}`),
       sql.fragment`, `,

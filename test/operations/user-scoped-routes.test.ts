@@ -77,11 +77,21 @@ describe('listUserTasks', () => {
     const user = await newUser();
     const tasks = (await createTasksInOrder(api, user, 3)).reverse();
 
-    const first = await api.http.get(`${tasksOf(user)}?limit=2`).set(bearer(user));
+    const first = await api.http.get(`${tasksOf(user)}?limit=2&offset=0`).set(bearer(user));
     expect(first.status).to.equal(200);
     expect(first.headers['content-type']).to.equal(jsonContentType);
     expect(first.body).to.deep.equal(tasks.slice(0, 2));
     expect(first.headers.link).to.equal(`<${tasksOf(user)}?limit=2&offset=2>; rel="next"`);
+
+    const byCursor = await api.http.get(`${tasksOf(user)}?limit=2`).set(bearer(user));
+    expect(byCursor.status).to.equal(200);
+    expect(byCursor.body).to.deep.equal(tasks.slice(0, 2));
+    const next = /^<([^>]+)>; rel="next"$/.exec(byCursor.headers.link ?? '')?.[1];
+    expect(next).to.match(new RegExp(`^${tasksOf(user)}\\?limit=2&cursor=[A-Za-z0-9_-]+$`));
+    const byCursorNext = await api.http.get(next!).set(bearer(user));
+    expect(byCursorNext.status).to.equal(200);
+    expect(byCursorNext.body).to.deep.equal(tasks.slice(2));
+    expect(byCursorNext.headers.link).to.equal(undefined);
 
     const second = await api.http.get(`${tasksOf(user)}?limit=2&offset=2`).set(bearer(user));
     expect(second.status).to.equal(200);
