@@ -50,3 +50,7 @@ token: install ## Print a development token: make token USER=alice [TTL=1h]
 
 clean: ## Remove node_modules and local data (.data/: the embedded database and dev secret)
 	rm -rf node_modules .data
+
+.PHONY: bench-queries
+bench-queries: install ## Benchmark listTasks on 1,000,000 tasks (fresh embedded PostgreSQL; not part of make test)
+	node bench/list-queries.ts
