@@ -137,6 +137,28 @@ function filterConditions(filters: TaskFilters) {
 }
 
 /**
+ * Filters restated on the sort's own expression. They change nothing in the result (the filters
+ * themselves still apply), but they bound the range the sort's index is read over, so a list
+ * sorted by due date and filtered by due date (or by priority and priority) starts at the first
+ * row the filter keeps instead of reading past every row it drops.
+ */
+function sortKeyBounds(filters: TaskFilters, order: TaskOrder, key: SortKey) {
+  const [sorted] = key.row;
+  if (order.field === 'due_at') {
+    return [
+      filters.dueAfter !== undefined && sql.fragment`${sorted!} >= ${filters.dueAfter}::timestamptz`,
+      filters.dueBefore !== undefined && sql.fragment`${sorted!} < ${filters.dueBefore}::timestamptz`,
+      filters.overdue === true && sql.fragment`${sorted!} < now()`,
+    ].filter((bound) => bound !== false);
+  }
+  if (order.field === 'priority' && filters.priorities) {
+    const ranks = filters.priorities.map((priority) => ({ low: 1, medium: 2, high: 3 })[priority]);
+    return [sql.fragment`${sorted!} = any(${sql.array(ranks, 'int4')})`];
+  }
+  return [];
+}
+
+/**
  * One page of the owner's tasks that pass every filter, in `order`, starting after `after` (key
  * set: a range scan of the sort's index, however deep the page) or after `offset` rows. Reads one
  * row past the page to learn whether another page follows.
@@ -154,7 +176,7 @@ export async function selectTasksPage(
 ): Promise<TaskPage> {
   const key = sortKey(query.order);
   const direction = query.order.descending ? sql.fragment`desc` : sql.fragment`asc`;
-  const conditions = filterConditions(query.filters);
+  const conditions = [...filterConditions(query.filters), ...sortKeyBounds(query.filters, query.order, key)];
   if (query.after) {
     const comparison = query.order.descending ? sql.fragment`<` : sql.fragment`>`;
     conditions.push(

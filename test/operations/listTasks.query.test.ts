@@ -212,6 +212,28 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       }
     }
 
+    const filteredSorts = [
+      { query: `sort=due_at&due_after=${inHours(-30)}&due_before=${inHours(80)}`, keep: (task: Task) => task.due_at !== null && task.due_at >= inHours(-30) && task.due_at < inHours(80) },
+      { query: `sort=-due_at&due_after=${inHours(-30)}&due_before=${inHours(80)}`, keep: (task: Task) => task.due_at !== null && task.due_at >= inHours(-30) && task.due_at < inHours(80) },
+      { query: 'sort=due_at&overdue=true', keep: (task: Task) => task.title === 'Buy milk' },
+      { query: 'sort=-due_at&overdue=true', keep: (task: Task) => task.title === 'Buy milk' },
+      { query: 'sort=-due_at&overdue=false', keep: (task: Task) => task.title !== 'Buy milk' },
+      { query: 'sort=priority&priority=high&priority=low', keep: (task: Task) => task.priority !== 'medium' },
+      { query: 'sort=-priority&priority=medium', keep: (task: Task) => task.priority === 'medium' },
+    ];
+    for (const { query, keep } of filteredSorts) {
+      it(`filters and sorts together, page by page: ?${query.replaceAll(/\d{4}-[\d:T.-]+Z/g, '…')}`, async () => {
+        const api = await sharedApi();
+        const { user, tasks } = await userWithTasks(api);
+        await userWithTasks(api);
+        const sort = /sort=(-?\w+)/.exec(query)![1]!;
+
+        const pages = await walk(api, user, `/api/tasks?${query}&limit=1`);
+
+        expect(pages.flat()).to.deep.equal(sorted(tasks.filter(keep), sort));
+      });
+    }
+
     it('keeps tasks without a due date last in both directions', async () => {
       const api = await sharedApi();
       const { user } = await userWithTasks(api);
