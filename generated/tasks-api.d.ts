@@ -296,14 +296,15 @@ export interface components {
         Tags: components["schemas"]["Tag"][];
         /**
          * Format: date-time
-         * @description An RFC 3339 date-time with a time zone (stored in UTC, to the millisecond).
+         * @description An RFC 3339 date-time with a time zone, in the years 1000–8999 (stored in UTC, to the
+         *     millisecond).
          * @example 2026-12-01T17:00:00.000Z
          */
         Instant: string;
         /**
          * Format: date-time
-         * @description When the task is due: an RFC 3339 date-time with a time zone (stored in UTC, to the
-         *     millisecond), or null for no due date.
+         * @description When the task is due: an RFC 3339 date-time with a time zone, in the years 1000–8999
+         *     (stored in UTC, to the millisecond), or null for no due date.
          * @example 2026-12-01T17:00:00.000Z
          */
         DueAt: string | null;

@@ -460,7 +460,14 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       { query: 'completed=maybe', errors: [{ path: '/query/completed', message: 'must be boolean' }] },
       { query: 'overdue=yes', errors: [{ path: '/query/overdue', message: 'must be boolean' }] },
       { query: 'sort=colour', errors: [{ path: '/query/sort', message: 'must be equal to one of the allowed values: created_at, -created_at, updated_at, -updated_at, due_at, -due_at, priority, -priority, title, -title' }] },
-      { query: 'due_before=tomorrow', errors: [{ path: '/query/due_before', message: 'must match format "date-time"' }] },
+      {
+        query: 'due_before=tomorrow',
+        errors: [
+          { path: '/query/due_before', message: 'must match pattern "^[1-8][0-9]{3}-"' },
+          { path: '/query/due_before', message: 'must match format "date-time"' },
+        ],
+      },
+      { query: 'due_after=0999-12-31T00:00:00Z', errors: [{ path: '/query/due_after', message: 'must match pattern "^[1-8][0-9]{3}-"' }] },
       { query: 'due_after=2026-12-01', errors: [{ path: '/query/due_after', message: 'must match format "date-time"' }] },
       { query: `q=${'x'.repeat(201)}`, errors: [{ path: '/query/q', message: 'must NOT have more than 200 characters' }] },
       { query: 'tag=%20%20', errors: [{ path: '/query/tag/0', message: String.raw`must match pattern "^\s*[^\s\u0000]([^\u0000]{0,38}[^\s\u0000])?\s*$"` }] },

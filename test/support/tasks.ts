@@ -27,7 +27,7 @@ export const completionDisagreement = {
 export const titlePatternMessage = String.raw`must match pattern "^[^\u0000]*[^\s\u0000][^\u0000]*$"`;
 export const descriptionPatternMessage = String.raw`must match pattern "^[^\u0000]*$"`;
 export const tagPatternMessage = String.raw`must match pattern "^\s*[^\s\u0000]([^\u0000]{0,38}[^\s\u0000])?\s*$"`;
-export const dueAtPatternMessage = 'must match pattern "^(?!0000)"';
+export const dueAtPatternMessage = 'must match pattern "^[1-8][0-9]{3}-"';
 
 /** A JSON body just over the 64 KiB limit, otherwise valid. */
 export const oversizedBody = { title: 'Too big', description: 'd'.repeat(64 * 1024) };
@@ -381,7 +381,10 @@ export const invalidTaskFieldCases: readonly InvalidBodyCase[] = [
   {
     problem: 'due_at is not a date-time',
     body: { title: 'Valid', due_at: 'tomorrow' },
-    errors: [{ path: '/body/due_at', message: 'must match format "date-time"' }],
+    errors: [
+      { path: '/body/due_at', message: dueAtPatternMessage },
+      { path: '/body/due_at', message: 'must match format "date-time"' },
+    ],
   },
   {
     problem: 'due_at has no time zone',
@@ -391,6 +394,16 @@ export const invalidTaskFieldCases: readonly InvalidBodyCase[] = [
   {
     problem: 'due_at is in year 0 (which PostgreSQL cannot store)',
     body: { title: 'Valid', due_at: '0000-01-01T00:00:00Z' },
+    errors: [{ path: '/body/due_at', message: dueAtPatternMessage }],
+  },
+  {
+    problem: 'due_at is in year 1 with an offset that would carry it into year 0',
+    body: { title: 'Valid', due_at: '0001-01-01T00:00:00+01:00' },
+    errors: [{ path: '/body/due_at', message: dueAtPatternMessage }],
+  },
+  {
+    problem: 'due_at is in year 9999',
+    body: { title: 'Valid', due_at: '9999-12-31T23:00:00-05:00' },
     errors: [{ path: '/body/due_at', message: dueAtPatternMessage }],
   },
   {
