@@ -72,13 +72,18 @@ const priorityOrder: readonly Priority[] = ['low', 'medium', 'high'];
 const defaultSort: TaskSort = '-created_at';
 
 type ListQuery = HandlerInput<'listTasks'>['query'];
+type UrlParameter = readonly [name: string, value: string | number];
+
+/** `name=value` pairs for a parameter that is absent, single or repeated. */
+const asParameters = (name: string, values: readonly string[] | string | boolean | undefined): UrlParameter[] =>
+  values === undefined ? [] : (Array.isArray(values) ? values : [values]).map((value) => [name, String(value)] as const);
 
 /**
  * The filters, normalised (duplicates gone, tags trimmed and lower-cased, the search reduced to
  * its words), and the same list as URL parameters in a fixed order: the `Link` URLs carry them,
  * and a cursor is bound to them, so two spellings of one query share their cursors.
  */
-function listFilters(query: ListQuery): { filters: TaskFilters; parameters: [string, string][] } {
+function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlParameter[] } {
   const statuses = query.status && statusOrder.filter((status) => query.status!.includes(status));
   const priorities = query.priority && priorityOrder.filter((priority) => query.priority!.includes(priority));
   const tags = query.tag && normaliseTags(query.tag.map((tag) => tag.toLowerCase()));
@@ -93,20 +98,20 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: [str
     dueAfter: query.due_after,
     overdue: query.overdue,
   };
-  const parameters: [string, string][] = [
-    ...(statuses ?? []).map((status): [string, string] => ['status', status]),
-    ...(query.completed === undefined ? [] : [['completed', String(query.completed)] as [string, string]]),
-    ...(priorities ?? []).map((priority): [string, string] => ['priority', priority]),
-    ...(tags ?? []).map((tag): [string, string] => ['tag', tag]),
-    ...(words.length > 0 ? [['q', words.join(' ')] as [string, string]] : []),
-    ...(query.due_after === undefined ? [] : [['due_after', query.due_after] as [string, string]]),
-    ...(query.due_before === undefined ? [] : [['due_before', query.due_before] as [string, string]]),
-    ...(query.overdue === undefined ? [] : [['overdue', String(query.overdue)] as [string, string]]),
+  const parameters = [
+    ...asParameters('status', statuses),
+    ...asParameters('completed', query.completed),
+    ...asParameters('priority', priorities),
+    ...asParameters('tag', tags),
+    ...asParameters('q', words.length > 0 ? words.join(' ') : undefined),
+    ...asParameters('due_after', query.due_after),
+    ...asParameters('due_before', query.due_before),
+    ...asParameters('overdue', query.overdue),
   ];
   return { filters, parameters };
 }
 
-const urlQuery = (parameters: readonly (readonly [string, string | number])[]) =>
+const urlQuery = (parameters: readonly UrlParameter[]) =>
   parameters.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
 
 const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query, requestPath }, { db }) => {
@@ -125,7 +130,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
 
   const page = await selectTasksPage(db, ownerUserId, { filters, order, limit, after, offset });
 
-  const link = (position: readonly [string, string | number], rel: string) =>
+  const link = (position: UrlParameter, rel: string) =>
     `<${requestPath}?${urlQuery([...parameters, ['limit', limit], position])}>; rel="${rel}"`;
   const last = page.tasks.at(-1);
   // Offset paging for the clients that ask for it; cursors for everyone else.
