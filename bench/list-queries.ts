@@ -263,18 +263,22 @@ try {
   const seqScan = (plan: string[]) => plan.some((line) => /Seq Scan on tasks/.test(line));
   const fmt = (value: number) => value.toFixed(1).padStart(6);
   console.log(`\nper case: server time and round trip in ms over ${repeat} requests (page = page number of ${pageSize})`);
-  console.log(`${'case'.padEnd(58)} page  rows  srv p50 srv p95  rtt p50 rtt p95  plan`);
+  console.log(`${'case'.padEnd(58)} page  rows  srv p50 srv p95  rtt p50 rtt p95  db ms  buffers  plan`);
   let failures = 0;
   for (const result of results) {
     const p95 = percentile(result.server, 95);
     const slow = p95 >= targetMs;
     const scan = seqScan(result.plan);
     if (slow || scan) failures += 1;
-    const access = result.plan.find((line) => /Index|Bitmap|Scan/.test(line))?.trim().replace(/^->\s*/, '') ?? '';
+    const access = result.plan.find((line) => /Index|Bitmap|Scan/.test(line))?.trim().replace(/^->\s*/, '').replace(/ \(actual.*$/, '') ?? '';
+    // From the one EXPLAIN ANALYZE run: the database's own time, and the pages it touched.
+    const databaseMs = /Execution Time: ([\d.]+) ms/.exec(result.plan.join('\n'))?.[1] ?? '?';
+    const buffers = /Buffers: shared hit=(\d+)(?: read=(\d+))?/.exec(result.plan.join('\n'));
+    const pages = buffers ? Number(buffers[1]) + Number(buffers[2] ?? 0) : 0;
     console.log(
       `${result.name.padEnd(58)} ${String(result.page).padStart(4)} ${String(result.rows).padStart(5)} ${fmt(percentile(result.server, 50))}  ${fmt(p95)}   ${fmt(
         percentile(result.roundTrip, 50),
-      )}  ${fmt(percentile(result.roundTrip, 95))}  ${access.slice(0, 70)}${slow ? `  ⚠ p95 ≥ ${targetMs} ms` : ''}${scan ? '  ⚠ SEQ SCAN' : ''}`,
+      )}  ${fmt(percentile(result.roundTrip, 95))} ${databaseMs.padStart(6)} ${String(pages).padStart(8)}  ${access.slice(0, 60)}${slow ? `  ⚠ p95 ≥ ${targetMs} ms` : ''}${scan ? '  ⚠ SEQ SCAN' : ''}`,
     );
   }
   const allServer = results.flatMap((result) => result.server);
