@@ -127,7 +127,7 @@ function filterConditions(filters: TaskFilters) {
     filters.completed === true && sql.fragment`status = 'completed'`,
     filters.completed === false && sql.fragment`status <> 'completed'`,
     filters.priorities && sql.fragment`priority = any(${sql.array(filters.priorities, 'text')})`,
-    filters.tags && sql.fragment`task_tag_keys(tags) @> task_tag_keys(${sql.array(filters.tags, 'text')})`,
+    filters.tags && sql.fragment`tag_keys @> task_tag_keys(${sql.array(filters.tags, 'text')})`,
     filters.searchQuery !== undefined && sql.fragment`search_vector @@ to_tsquery('simple', ${filters.searchQuery})`,
     filters.dueBefore !== undefined && sql.fragment`due_at < ${filters.dueBefore}::timestamptz`,
     filters.dueAfter !== undefined && sql.fragment`due_at >= ${filters.dueAfter}::timestamptz`,

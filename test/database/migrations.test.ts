@@ -96,6 +96,7 @@ describe('migrations', () => {
       { column_name: 'priority', data_type: 'text', is_nullable: 'NO' },
       { column_name: 'tags', data_type: 'ARRAY', is_nullable: 'NO' },
       { column_name: 'due_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
+      { column_name: 'tag_keys', data_type: 'ARRAY', is_nullable: 'NO' },
       { column_name: 'search_vector', data_type: 'tsvector', is_nullable: 'NO' },
     ]);
     const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
