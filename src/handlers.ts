@@ -55,11 +55,12 @@ function normaliseTags(tags: readonly string[]): string[] {
 }
 
 /**
- * The search words of `q`: runs of letters, marks and digits, lower-cased. Nothing else of the
- * input reaches the tsquery, so no input can make its syntax invalid.
+ * The search words of `q`: a letter or digit followed by letters, combining marks and digits,
+ * lower-cased. Nothing else of the input reaches the tsquery, so no input can make its syntax
+ * invalid.
  */
 function searchWords(q: string): string[] {
-  return (q.match(/[\p{L}\p{M}\p{N}]+/gu) ?? []).map((word) => word.toLowerCase());
+  return (q.match(/[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu) ?? []).map((word) => word.toLowerCase());
 }
 
 /** Every word must match; the last one also as a prefix (people are still typing it). */

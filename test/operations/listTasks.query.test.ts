@@ -162,6 +162,11 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       'milk & !',
       '\u{1F600} emoji',
       'naïve café',
+      '\u0301',
+      'x\u0301 \u0301y',
+      'İstanbul ß ǅ ½ ٣ Ⅻ',
+      '\u200b\ufeff',
+      '%00',
       'x'.repeat(200),
       'a '.repeat(100),
     ];
