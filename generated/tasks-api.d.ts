@@ -750,8 +750,10 @@ export interface components {
          */
         Location: string;
         /**
-         * @description RFC 8288 links to the neighbouring pages: `rel="next"` when more tasks follow,
-         *     `rel="prev"` when this is not the first page. Absent when there is a single page.
+         * @description RFC 8288 links to the neighbouring pages: `rel="next"` when more tasks follow (with a
+         *     `cursor`, or with `offset` when the request paged by `offset`); `rel="prev"` when paging
+         *     by `offset` past the first page. Every filter and the sort are carried along. Absent when
+         *     there is a single page.
          * @example </api/tasks?sort=due_at&limit=50&cursor=eyJ2IjoxLCJiIjoiM3R4ZDFFcjZqNzZ3IiwicCI6W119>; rel="next"
          */
         Link: string;
