@@ -674,7 +674,8 @@ export interface components {
          *     word also matches as a prefix, so results follow as people type (`repo` finds "report").
          *     Case and punctuation do not matter; words are not stemmed (`report` does not find
          *     "reporting" unless it is the last, prefix-matched word). A query with no letters or
-         *     digits filters nothing out. Results come in the `sort` order.
+         *     digits (or an empty `q=`, as a cleared search box sends) filters nothing out. Results
+         *     come in the `sort` order.
          * @example quarterly rep
          */
         SearchQuery: string;
@@ -809,7 +810,8 @@ export interface operations {
                  *     word also matches as a prefix, so results follow as people type (`repo` finds "report").
                  *     Case and punctuation do not matter; words are not stemmed (`report` does not find
                  *     "reporting" unless it is the last, prefix-matched word). A query with no letters or
-                 *     digits filters nothing out. Results come in the `sort` order.
+                 *     digits (or an empty `q=`, as a cleared search box sends) filters nothing out. Results
+                 *     come in the `sort` order.
                  * @example quarterly rep
                  */
                 q?: components["parameters"]["SearchQuery"];
@@ -1050,7 +1052,8 @@ export interface operations {
                  *     word also matches as a prefix, so results follow as people type (`repo` finds "report").
                  *     Case and punctuation do not matter; words are not stemmed (`report` does not find
                  *     "reporting" unless it is the last, prefix-matched word). A query with no letters or
-                 *     digits filters nothing out. Results come in the `sort` order.
+                 *     digits (or an empty `q=`, as a cleared search box sends) filters nothing out. Results
+                 *     come in the `sort` order.
                  * @example quarterly rep
                  */
                 q?: components["parameters"]["SearchQuery"];

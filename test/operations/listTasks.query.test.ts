@@ -167,6 +167,7 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       'İstanbul ß ǅ ½ ٣ Ⅻ',
       '\u200b\ufeff',
       '%00',
+      '',
       'x'.repeat(200),
       'a '.repeat(100),
     ];
