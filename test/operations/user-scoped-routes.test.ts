@@ -153,6 +153,27 @@ describe('createUserTask', () => {
     expect(viaLocation.body).to.deep.equal(task);
   });
 
+  it('accepts priority, tags and due_at, normalising the tags as the canonical route does', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http
+      .post(tasksOf(user))
+      .set(bearer(user))
+      .send({ title: 'Legacy', priority: 'low', tags: [' Home', 'home', 'Car '], due_at: '2026-12-24T18:00:00+02:00' });
+
+    const task = expectCreated(response, tasksOf(user), {
+      user_id: user.id,
+      title: 'Legacy',
+      description: null,
+      status: 'pending',
+      priority: 'low',
+      tags: ['Home', 'Car'],
+      due_at: '2026-12-24T16:00:00.000Z',
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
   it("returns 403 for another user's id and creates nothing for either user", async () => {
     const api = await sharedApi();
     const owner = await newUser('owner');
@@ -280,6 +301,30 @@ describe('updateUserTask', () => {
 
     const updated = expectTaskResponse(response, { ...task, status: 'in_progress', updated_at: undefined });
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(updated);
+  });
+
+  it('changes priority, tags and due_at on the user-scoped path, and lists by them there', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await createTaskAs(api, user, { title: 'Keep me' });
+    await createTaskAs(api, user, { title: 'Not this one' });
+
+    const response = await api.http
+      .patch(`${tasksOf(user)}/${task.id}`)
+      .set(bearer(user))
+      .send({ priority: 'high', tags: ['Urgent'], due_at: '2026-12-01T00:00:00.000Z' });
+
+    const updated = expectTaskResponse(response, {
+      ...task,
+      priority: 'high',
+      tags: ['Urgent'],
+      due_at: '2026-12-01T00:00:00.000Z',
+      updated_at: undefined,
+    });
+    const listed = await api.http.get(`${tasksOf(user)}?priority=high&tag=urgent&sort=due_at`).set(bearer(user));
+    expect(listed.status).to.equal(200);
+    expect(listed.headers['content-type']).to.equal(jsonContentType);
+    expect(listed.body).to.deep.equal([updated]);
   });
 
   it('returns 401 with a Bearer challenge when no token is sent', async () => {
