@@ -4,6 +4,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { Priority, RowFitsContract, Task, TaskStatus } from '../contract.ts';
+import { plannedForItsValues } from './pool.ts';
 
 const taskRow = z.object({
   id: z.string(),
@@ -190,7 +191,7 @@ export async function selectTasksPage(
       key.row.map((expression) => sql.fragment`${expression} ${direction}`),
       sql.fragment`, `,
     )}
-    limit ${query.limit + 1} offset ${query.offset ?? 0}`);
+    limit ${query.limit + 1} offset ${query.offset ?? 0}${plannedForItsValues}`);
   return { tasks: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
 }
 
