@@ -5,6 +5,7 @@
 import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, Priority, TaskSort, TaskStatus } from './contract.ts';
 import { cursorBinding, decodeCursor, encodeCursor, positionOf } from './cursors.ts';
 import { pingDatabase } from './database/pool.ts';
+import { documentationHandlers } from './docs.ts';
 import {
   deleteTaskById,
   insertTask,
@@ -231,4 +232,5 @@ export const handlers: HandlerMap = {
     await pingDatabase(db);
     return ok;
   },
+  ...documentationHandlers,
 };
