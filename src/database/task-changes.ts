@@ -53,10 +53,11 @@ export async function selectTaskTombstonesAfter(
   limit: number,
 ): Promise<readonly TombstoneRow[]> {
   const position = after === undefined ? sql.fragment`true` : sql.fragment`(change_seq, task_id) > (${after.changeSeq}::int8, ${after.id}::uuid)`;
+  // ORDER BY names the table: a bare `change_seq` would be the text alias and sort '10' before '9'.
   return db.any(sql.type(tombstoneRow)`
     select task_id as id, change_seq::text as change_seq, deleted_at from task_tombstones
     where owner_user_id = ${ownerUserId} and ${position}
-    order by change_seq, task_id
+    order by task_tombstones.change_seq, task_id
     limit ${limit}`);
 }
 

@@ -186,10 +186,11 @@ export async function selectTasksChangedAfter(
   limit: number,
 ): Promise<readonly ChangedTaskRow[]> {
   const position = after === undefined ? sql.fragment`true` : sql.fragment`(change_seq, id) > (${after.changeSeq}::int8, ${after.id}::uuid)`;
+  // ORDER BY names the table: a bare `change_seq` would be the text alias and sort '10' before '9'.
   return db.any(sql.type(changedTaskRow)`
     select ${taskColumns}, change_seq::text as change_seq from tasks
     where owner_user_id = ${ownerUserId} and ${position}
-    order by change_seq, id
+    order by tasks.change_seq, tasks.id
     limit ${limit}`);
 }
 
