@@ -823,6 +823,7 @@ export interface components {
         ChangesLimit: number;
         /**
          * @description The caller's IANA time zone, which decides what "today" is. An unknown zone gets `422`.
+         *     The `/` may be sent as is (`?tz=Europe/Paris`) or encoded (`%2F`).
          * @example Europe/Paris
          */
         TimeZone: string;
@@ -1489,6 +1490,7 @@ export interface operations {
             query?: {
                 /**
                  * @description The caller's IANA time zone, which decides what "today" is. An unknown zone gets `422`.
+                 *     The `/` may be sent as is (`?tz=Europe/Paris`) or encoded (`%2F`).
                  * @example Europe/Paris
                  */
                 tz?: components["parameters"]["TimeZone"];

@@ -195,6 +195,8 @@ export async function selectTasksChangedAfter(
 }
 
 const taskSummaryRow = z.object({
+  // Selected on its own (not only inside the counts) so an unknown zone fails even with no rows.
+  today_start: z.string(),
   total: z.number(),
   pending: z.number(),
   in_progress: z.number(),
@@ -214,7 +216,8 @@ export async function selectTaskSummary(db: CommonQueryMethods, ownerUserId: str
   const todayStart = sql.fragment`(date_trunc('day', now() at time zone ${timeZone}) at time zone ${timeZone})`;
   const tomorrowStart = sql.fragment`((date_trunc('day', now() at time zone ${timeZone}) + interval '1 day') at time zone ${timeZone})`;
   return db.one(sql.type(taskSummaryRow)`
-    select count(*)::int as total,
+    select ${todayStart} as today_start,
+           count(*)::int as total,
            count(case when status = 'pending' then 1 end)::int as pending,
            count(case when status = 'in_progress' then 1 end)::int as in_progress,
            count(case when status = 'completed' then 1 end)::int as completed,
