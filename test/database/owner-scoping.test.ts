@@ -138,7 +138,7 @@ describe('every statement on tasks is scoped by owner', () => {
     );
     const guardedPath = `/api/tasks/${guarded.body.id}`;
     await send('updateTask with a stale If-Match', alice, 412, (http) => http.patch(guardedPath).set('If-Match', '"0"').send({ title: 'Stale' }));
-    await send('getTask with If-None-Match', alice, 304, (http) => http.get(guardedPath).set('If-None-Match', guarded.headers.etag));
+    await send('getTask with If-None-Match', alice, 304, (http) => http.get(guardedPath).set('If-None-Match', String(guarded.headers.etag)));
     await send('listTaskChanges', alice, 200, (http) => http.get('/api/tasks/changes?limit=5'));
     await send('getTaskSummary', alice, 200, (http) => http.get('/api/tasks/summary?tz=Europe/Paris'));
     await send('clearCompletedTasks', alice, 200, (http) => http.post('/api/tasks/clear-completed'));
