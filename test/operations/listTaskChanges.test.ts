@@ -15,6 +15,7 @@ import {
   listAllTasksAs,
   readTaskAs,
 } from '../support/tasks.ts';
+import { testDatabaseUrl, withSqlClient } from '../support/database.ts';
 import { feedPage, forgedPosition, inTestDatabase, readFeedToEnd, type FeedChange } from '../support/versions.ts';
 import type { Task } from '../../src/contract.ts';
 
@@ -185,6 +186,33 @@ describe('listTaskChanges', () => {
 
     const server = await listAllTasksAs(api, user);
     expect([...client.values()].sort((a, b) => a.id.localeCompare(b.id))).to.deep.equal(server.sort((a, b) => a.id.localeCompare(b.id)));
+  });
+
+  it('never lets a later write overtake one still in flight: the reader sees neither until the first commits', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    await createTaskAs(api, user, { title: 'Before' });
+    const { next_since: since } = await feedPage(api, user);
+
+    await withSqlClient(testDatabaseUrl(), async (slow) => {
+      // A slow writer: it has taken the next change_seq and not committed yet.
+      await slow.query('begin');
+      const { rows } = await slow.query(
+        'update task_change_clocks set last_seq = last_seq + 1 where owner_user_id = $1 returning last_seq::text as seq',
+        [user.id],
+      );
+      await slow.query("insert into tasks (owner_user_id, title, change_seq) values ($1, 'Slow', $2)", [user.id, rows[0].seq]);
+      // A fast writer through the API starts meanwhile; it must queue behind the slow one.
+      const fast = api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Fast' }).then((response) => response);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const during = await feedPage(api, user, { since });
+      await slow.query('commit');
+      expect((await fast).status).to.equal(201);
+
+      expect(during.changes).to.deep.equal([]);
+    });
+    const after = await feedPage(api, user, { since });
+    expect(after.changes.map((change) => (change.deleted ? change.id : change.task.title))).to.deep.equal(['Slow', 'Fast']);
   });
 
   it('returns 410 for a position before a deletion that was purged after 30 days', async () => {
