@@ -35,7 +35,8 @@ create table idempotency_keys (
   request_fingerprint text not null,
   response_status     integer not null,
   response_headers    jsonb not null,
-  response_body       jsonb,
+  -- json, not jsonb: the replay is the original body byte for byte (jsonb would reorder its keys).
+  response_body       json,
   created_at          timestamptz(3) not null default now(),
   expires_at          timestamptz(3) not null,
   primary key (owner_user_id, key)

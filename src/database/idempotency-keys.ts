@@ -48,6 +48,6 @@ export async function insertIdempotencyKey(
     insert into idempotency_keys
       (owner_user_id, key, request_fingerprint, response_status, response_headers, response_body, expires_at)
     values (${ownerUserId}, ${key}, ${response.request_fingerprint}, ${response.response_status},
-            ${sql.jsonb(response.response_headers)}, ${sql.jsonb(response.response_body as never)},
+            ${sql.jsonb(response.response_headers)}, ${sql.json(response.response_body as never)},
             now() + ${idempotencyKeyLifetime}::interval)`);
 }

@@ -35,6 +35,7 @@ describe('createTask with Idempotency-Key', () => {
     const task = expectCreated(first, '/api/tasks', { user_id: user.id, title: 'Once', description: null, status: 'pending' });
     expectCreated(retry, '/api/tasks', { ...task });
     expect(retry.body).to.deep.equal(first.body);
+    expect(retry.text, 'the replayed body, byte for byte').to.equal(first.text);
     expect(retry.headers.location).to.equal(first.headers.location);
     expect(etagOf(retry)).to.equal(etagOf(first));
     expect(await listAllTasksAs(api, user)).to.deep.equal([task]);
