@@ -819,7 +819,10 @@ export interface components {
          * @example eyJ2IjoxLCJzIjoiNDIiLCJpIjoiZmZmZmZmZmYtZmZmZi1mZmZmLWZmZmYtZmZmZmZmZmZmZmZmIiwidCI6MTc5NTQ1NjAwMDAwMH0
          */
         Since: string;
-        /** @description How many changes to return at most (1–500). */
+        /**
+         * @description How many changes to return at most (1–500).
+         * @example 100
+         */
         ChangesLimit: number;
         /**
          * @description The caller's IANA time zone, which decides what "today" is. An unknown zone gets `422`.
@@ -1460,7 +1463,10 @@ export interface operations {
                  * @example eyJ2IjoxLCJzIjoiNDIiLCJpIjoiZmZmZmZmZmYtZmZmZi1mZmZmLWZmZmYtZmZmZmZmZmZmZmZmIiwidCI6MTc5NTQ1NjAwMDAwMH0
                  */
                 since?: components["parameters"]["Since"];
-                /** @description How many changes to return at most (1–500). */
+                /**
+                 * @description How many changes to return at most (1–500).
+                 * @example 100
+                 */
                 limit?: components["parameters"]["ChangesLimit"];
             };
             header?: never;
