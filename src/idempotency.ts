@@ -19,7 +19,7 @@ import { ProblemError } from './problems.ts';
 type Result = { readonly status: number; readonly body?: unknown; readonly headers?: Readonly<Record<string, string>> };
 
 /** What makes two requests "the same": method, path and body (JSON with its keys sorted). */
-export type RequestIdentity = { readonly method: string; readonly path: string; readonly body: unknown };
+type RequestIdentity = { readonly method: string; readonly path: string; readonly body: unknown };
 
 // Response headers a replay repeats (the draft: the original response, as far as it matters).
 const replayedHeaders = ['Location', 'ETag'];

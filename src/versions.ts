@@ -7,7 +7,7 @@ import { advanceChangeClock } from './database/task-changes.ts';
 import { selectTaskById, type TaskWrite, type VersionedTaskRow } from './database/tasks.ts';
 import { ProblemError, taskNotFound } from './problems.ts';
 
-export const etagOf = (version: string) => `"${version}"`;
+const etagOf = (version: string) => `"${version}"`;
 
 type EntityTag = { readonly weak: boolean; readonly opaque: string };
 
@@ -40,7 +40,7 @@ function expectedVersions(ifMatch: string | undefined): readonly string[] | unde
   return tags.filter((tag) => !tag.weak && /^[0-9]{1,18}$/.test(tag.opaque)).map((tag) => tag.opaque);
 }
 
-export const preconditionFailed = () =>
+const preconditionFailed = () =>
   new ProblemError(412, 'The task has changed since the version in If-Match; nothing was written.');
 
 /**

@@ -5,7 +5,7 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 
 /** How long a stored response is replayed. */
-export const idempotencyKeyLifetime = '24 hours';
+const idempotencyKeyLifetime = '24 hours';
 
 /**
  * Takes the key for this transaction, or returns false at once when another transaction holds it
@@ -29,7 +29,7 @@ const storedResponseRow = z.object({
   response_headers: z.record(z.string(), z.string()),
   response_body: z.unknown(),
 });
-export type StoredResponse = z.infer<typeof storedResponseRow>;
+type StoredResponse = z.infer<typeof storedResponseRow>;
 
 export async function selectIdempotencyKey(db: CommonQueryMethods, ownerUserId: string, key: string): Promise<StoredResponse | null> {
   return db.maybeOne(sql.type(storedResponseRow)`

@@ -43,7 +43,7 @@ export async function insertTaskTombstones(
 }
 
 const tombstoneRow = z.object({ id: z.string(), change_seq: z.string(), deleted_at: z.string() });
-export type TombstoneRow = z.infer<typeof tombstoneRow>;
+type TombstoneRow = z.infer<typeof tombstoneRow>;
 
 /** The owner's tombstones after `after` (all of them when undefined), in feed order. */
 export async function selectTaskTombstonesAfter(
@@ -62,7 +62,7 @@ export async function selectTaskTombstonesAfter(
 }
 
 /** How long a deletion stays in the feed. */
-export const tombstoneRetention = '30 days';
+const tombstoneRetention = '30 days';
 
 /**
  * Deletes the owner's tombstones older than the retention, remembering the highest change_seq it

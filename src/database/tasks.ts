@@ -173,7 +173,7 @@ export async function deleteCompletedTasks(db: CommonQueryMethods, ownerUserId: 
 }
 
 const changedTaskRow = taskRow.extend({ change_seq: z.string() });
-export type ChangedTaskRow = z.infer<typeof changedTaskRow>;
+type ChangedTaskRow = z.infer<typeof changedTaskRow>;
 
 /** A place in the change feed: after this change_seq, and after this id within it. */
 export type FeedPosition = { readonly changeSeq: string; readonly id: string };
@@ -204,7 +204,7 @@ const taskSummaryRow = z.object({
   overdue: z.number(),
   due_today: z.number(),
 });
-export type TaskSummaryRow = z.infer<typeof taskSummaryRow>;
+type TaskSummaryRow = z.infer<typeof taskSummaryRow>;
 
 /**
  * Counts by status, overdue and due today, where "today" is the current calendar day in `timeZone`
