@@ -42,6 +42,8 @@ const environmentSchema = z.object({
   VALIDATE_RESPONSES: booleanFlag,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  DATABASE_PREPARED_STATEMENTS: booleanFlag,
 });
 
 export type Environment = 'development' | 'test' | 'production';
@@ -78,6 +80,10 @@ export type Config = {
   readonly validateResponses: boolean;
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
+  /** Named prepared statements; off only for a connection pooler that cannot keep them. */
+  readonly databasePreparedStatements: boolean;
+  /** Server processes (node:cluster workers) on this machine; 1 serves from the main process. */
+  readonly webConcurrency: number;
 };
 
 export class ConfigError extends Error {
@@ -104,6 +110,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     validateResponses: env.VALIDATE_RESPONSES ?? env.NODE_ENV !== 'production',
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    webConcurrency: env.WEB_CONCURRENCY,
+    databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS ?? true,
   };
 }
 

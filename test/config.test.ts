@@ -16,6 +16,8 @@ describe('configuration from the environment', () => {
       validateResponses: true,
       bodyLimitBytes: 65_536,
       logLevel: 'info',
+      webConcurrency: 1,
+      databasePreparedStatements: true,
     });
   });
 
@@ -40,6 +42,14 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ VALIDATE_RESPONSES: '0' }).validateResponses).to.equal(false);
   });
 
+  it('reads WEB_CONCURRENCY and DATABASE_PREPARED_STATEMENTS', () => {
+    const config = loadConfig({ WEB_CONCURRENCY: '4', DATABASE_PREPARED_STATEMENTS: 'false' });
+    expect({ webConcurrency: config.webConcurrency, databasePreparedStatements: config.databasePreparedStatements }).to.deep.equal({
+      webConcurrency: 4,
+      databasePreparedStatements: false,
+    });
+  });
+
   it('refuses each invalid setting with a message naming the variable', () => {
     const cases: Record<string, string>[] = [
       { BETTER_AUTH_SECRET: 'too-short' },
@@ -48,6 +58,8 @@ describe('configuration from the environment', () => {
       { PORT: '80000' },
       { NODE_ENV: 'staging' },
       { VALIDATE_RESPONSES: 'yes' },
+      { WEB_CONCURRENCY: '0' },
+      { DATABASE_PREPARED_STATEMENTS: 'maybe' },
     ];
     for (const environment of cases) {
       const [name] = Object.keys(environment);
