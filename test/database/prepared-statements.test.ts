@@ -26,7 +26,7 @@ describe('prepared statements', () => {
   it('prepares each distinct statement once per connection, under a name derived from its text', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
     const owner = `prepared-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending' });
+    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending' }, '1');
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
     expect(await selectTaskById(pool, owner, randomUUID())).to.equal(null);
 
@@ -39,7 +39,7 @@ describe('prepared statements', () => {
   it('prepares nothing when turned off', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1, preparedStatements: false });
     const owner = `unprepared-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending' });
+    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending' }, '1');
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
 
     expect(await preparedStatements(pool)).to.deep.equal([]);
