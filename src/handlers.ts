@@ -4,6 +4,7 @@
 // checked against the token, and the owner always comes from the token.
 import type { AuthenticatedHandler, HandlerMap, HandlerResult, TaskStatus } from './contract.ts';
 import { pingDatabase } from './database/pool.ts';
+import { documentationHandlers } from './docs.ts';
 import {
   deleteCompletedTasks,
   deleteTaskById,
@@ -182,4 +183,5 @@ export const handlers: HandlerMap = {
     await pingDatabase(db);
     return ok;
   },
+  ...documentationHandlers,
 };
