@@ -474,19 +474,32 @@ export interface components {
         TaskSummary: {
             /** @description The zone "today" was computed in (`tz`, or `UTC`). */
             time_zone: string;
+            /** Format: int32 */
             total: number;
             by_status: {
+                /** Format: int32 */
                 pending: number;
+                /** Format: int32 */
                 in_progress: number;
+                /** Format: int32 */
                 completed: number;
             };
-            /** @description Not completed and `due_at` before now. */
+            /**
+             * Format: int32
+             * @description Not completed and `due_at` before now.
+             */
             overdue: number;
-            /** @description Not completed and `due_at` within today (midnight to midnight in `time_zone`). */
+            /**
+             * Format: int32
+             * @description Not completed and `due_at` within today (midnight to midnight in `time_zone`).
+             */
             due_today: number;
         };
         ClearedTasks: {
-            /** @description How many completed tasks were deleted. */
+            /**
+             * Format: int32
+             * @description How many completed tasks were deleted.
+             */
             deleted: number;
         };
         /**
@@ -892,13 +905,15 @@ export interface components {
          *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
          *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
          *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-         *     this header says. Without the header the write happens unconditionally, as before.
+         *     this header says. Without the header the write happens unconditionally, as before. A value
+         *     that is not `*` or a list of entity tags gets `422`.
          * @example "42"
          */
         IfMatch: string;
         /**
          * @description ETags the client already has (comma-separated, weak or strong, or `*`). When one matches
-         *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2).
+         *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2). A value that
+         *     is not `*` or a list of entity tags gets `422`.
          * @example "42"
          */
         IfNoneMatch: string;
@@ -1073,7 +1088,8 @@ export interface operations {
             header?: {
                 /**
                  * @description ETags the client already has (comma-separated, weak or strong, or `*`). When one matches
-                 *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2).
+                 *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2). A value that
+                 *     is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-none-match"?: components["parameters"]["IfNoneMatch"];
@@ -1107,7 +1123,8 @@ export interface operations {
                  *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
                  *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
                  *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-                 *     this header says. Without the header the write happens unconditionally, as before.
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-match"?: components["parameters"]["IfMatch"];
@@ -1144,7 +1161,8 @@ export interface operations {
                  *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
                  *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
                  *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-                 *     this header says. Without the header the write happens unconditionally, as before.
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-match"?: components["parameters"]["IfMatch"];
@@ -1184,7 +1202,8 @@ export interface operations {
                  *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
                  *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
                  *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-                 *     this header says. Without the header the write happens unconditionally, as before.
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-match"?: components["parameters"]["IfMatch"];
@@ -1221,7 +1240,8 @@ export interface operations {
                  *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
                  *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
                  *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-                 *     this header says. Without the header the write happens unconditionally, as before.
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-match"?: components["parameters"]["IfMatch"];
@@ -1336,7 +1356,8 @@ export interface operations {
             header?: {
                 /**
                  * @description ETags the client already has (comma-separated, weak or strong, or `*`). When one matches
-                 *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2).
+                 *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2). A value that
+                 *     is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-none-match"?: components["parameters"]["IfNoneMatch"];
@@ -1376,7 +1397,8 @@ export interface operations {
                  *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
                  *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
                  *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-                 *     this header says. Without the header the write happens unconditionally, as before.
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-match"?: components["parameters"]["IfMatch"];
@@ -1419,7 +1441,8 @@ export interface operations {
                  *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
                  *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
                  *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-                 *     this header says. Without the header the write happens unconditionally, as before.
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-match"?: components["parameters"]["IfMatch"];
@@ -1465,7 +1488,8 @@ export interface operations {
                  *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
                  *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
                  *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-                 *     this header says. Without the header the write happens unconditionally, as before.
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-match"?: components["parameters"]["IfMatch"];
@@ -1508,7 +1532,8 @@ export interface operations {
                  *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
                  *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
                  *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
-                 *     this header says. Without the header the write happens unconditionally, as before.
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
                  * @example "42"
                  */
                 "if-match"?: components["parameters"]["IfMatch"];

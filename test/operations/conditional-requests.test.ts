@@ -6,6 +6,7 @@ import { newUser, sharedApi } from '../support/api.ts';
 import {
   bearer,
   createTaskAs,
+  expectContractViolation,
   expectProblem,
   expectTaskNotFound,
   expectTaskResponse,
@@ -14,6 +15,8 @@ import {
   unknownTaskId,
 } from '../support/tasks.ts';
 import { etagOf, etagPattern, preconditionFailedDetail } from '../support/versions.ts';
+
+const entityTagListMessage = String.raw`must match pattern "^(\*|(W/)?"[\x21\x23-\x7E]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7E]*")*)$"`;
 
 describe('ETag on task responses', () => {
   it('gives the created task a strong ETag that getTask repeats until the task changes', async () => {
@@ -89,6 +92,16 @@ describe('getTask with If-None-Match', () => {
     });
   }
 
+  it('returns 422 when If-None-Match is not * or a list of entity tags', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await createTaskAs(api, user);
+
+    const response = await api.http.get(`/api/tasks/${task.id}`).set(bearer(user)).set('If-None-Match', '42');
+
+    expectContractViolation(response, `/api/tasks/${task.id}`, [{ path: '/headers/if-none-match', message: entityTagListMessage }]);
+  });
+
   it('returns 200 and the whole task when the ETag sent is stale', async () => {
     const api = await sharedApi();
     const user = await newUser();
@@ -152,7 +165,6 @@ for (const { operation, send, suffix, success } of writes) {
     for (const [label, header] of [
       ['a stale ETag', (etag: string) => `"${Number(etag.slice(1, -1)) - 1}"`],
       ['the current ETag marked weak (If-Match compares strongly)', (etag: string) => `W/${etag}`],
-      ['something that is not an entity tag', () => 'not-an-etag'],
     ] as const) {
       it(`returns 412 and writes nothing when If-Match is ${label}`, async () => {
         const api = await sharedApi();
@@ -168,6 +180,17 @@ for (const { operation, send, suffix, success } of writes) {
         expect(etagOf(after)).to.equal(etag);
       });
     }
+
+    it('returns 422 and writes nothing when If-Match is not * or a list of entity tags', async () => {
+      const api = await sharedApi();
+      const user = await newUser();
+      const task = await existingTask(api, user);
+
+      const response = await send(api, `/api/tasks/${task.id}${suffix}`).set(bearer(user)).set('If-Match', 'not-an-etag');
+
+      expectContractViolation(response, `/api/tasks/${task.id}${suffix}`, [{ path: '/headers/if-match', message: entityTagListMessage }]);
+      expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+    });
 
     it(`answers ${success} for If-Match: * on an existing task`, async () => {
       const api = await sharedApi();
