@@ -67,3 +67,7 @@ bench: install ## Load benchmark: the API under the mixed workload, the raw-SQL 
 
 bench-startup: install ## Time from starting the server on an existing data directory to ready
 	node bench/startup.ts
+
+.PHONY: bench-queries
+bench-queries: install ## Benchmark listTasks on 1,000,000 tasks (fresh embedded PostgreSQL; not part of make test)
+	node bench/list-queries.ts

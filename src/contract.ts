@@ -9,6 +9,8 @@ export const contractPath = path.resolve(import.meta.dirname, '../openapi/tasks-
 
 export type Task = components['schemas']['Task'];
 export type TaskStatus = components['schemas']['TaskStatus'];
+export type Priority = components['schemas']['Priority'];
+export type TaskSort = NonNullable<components['parameters']['Sort']>;
 export type FieldError = components['schemas']['FieldError'];
 export type OpenApiDocument = components['schemas']['OpenApiDocument'];
 export type Problem = components['schemas']['Problem'];
