@@ -39,7 +39,12 @@ describe('prepared statements', () => {
   it('leaves the task list unprepared, so each execution is planned for its values', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
     const owner = `listed-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Listed', description: null, status: 'pending', priority: 'high', tags: ['x'], dueAt: null }, '1');
+    const { version: _version, ...task } = await insertTask(
+      pool,
+      owner,
+      { title: 'Listed', description: null, status: 'pending', priority: 'high', tags: ['x'], dueAt: null },
+      '1',
+    );
     const query = { filters: { tags: ['X'] }, order: { field: 'created_at', descending: true }, limit: 5 } as const;
     for (let run = 0; run < 7; run += 1) {
       expect(await selectTasksPage(pool, owner, query)).to.deep.equal({ tasks: [task], hasMore: false });
