@@ -1,7 +1,8 @@
 // Two real API processes started at the same moment against one empty PostgreSQL database, as N
 // instances behind a load balancer are: the migrations are applied once (the advisory lock makes
 // the second instance wait, then find nothing to do), both serve, and what one instance wrote the
-// other reads, changes and deletes, with every user still seeing only their own tasks.
+// other reads, changes and deletes, with every user still seeing only their own tasks; a version
+// (ETag) made stale on one is refused on the other, and an Idempotency-Key replays across them.
 import { readdir } from 'node:fs/promises';
 import { expect } from 'chai';
 import { startApiProcess, type ApiProcess } from '../support/api-process.ts';
@@ -12,10 +13,10 @@ import { migrationsDirectory } from '../../src/database/migrations.ts';
 
 type Task = { readonly id: string; readonly [field: string]: unknown };
 
-const call = async (api: ApiProcess, user: TestUser, method: string, path: string, body?: unknown) => {
+const call = async (api: ApiProcess, user: TestUser, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
   const response = await fetch(`${api.url}${path}`, {
     method,
-    headers: { authorization: user.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { authorization: user.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -110,5 +111,37 @@ describe('two API processes on one database', () => {
     expect((listed.body as Task[]).map((task) => task.title).sort()).to.deep.equal(
       Array.from({ length: 40 }, (_, index) => `parallel ${index}`).sort(),
     );
+  });
+
+  it('refuses with 412 on one instance a write whose If-Match another instance has made stale, and writes nothing', async () => {
+    const alice = await newUser('alice');
+    const created = await call(a, alice, 'POST', '/api/tasks', { title: 'Versioned' });
+    const task = created.body as Task;
+    const firstTag = created.headers.get('etag')!;
+    const path = `/api/tasks/${task.id}`;
+
+    const onA = await call(a, alice, 'PATCH', path, { title: 'A wrote first' }, { 'if-match': firstTag });
+    expect(onA.status).to.equal(200);
+    const staleOnB = await call(b, alice, 'PATCH', path, { title: 'B holds the old version' }, { 'if-match': firstTag });
+
+    expect(staleOnB.status).to.equal(412);
+    expect(staleOnB.body).to.include({ status: 412, instance: path });
+    const read = await call(b, alice, 'GET', path);
+    expect(read).to.deep.include({ status: 200, body: onA.body });
+    expect(read.headers.get('etag')).to.equal(onA.headers.get('etag'));
+  });
+
+  it('replays on one instance the response to an Idempotency-Key first used on the other, without a second write', async () => {
+    const alice = await newUser('alice');
+    const key = `key-${Date.now()}`;
+    const first = await call(a, alice, 'POST', '/api/tasks', { title: 'Exactly once' }, { 'idempotency-key': key });
+    const retry = await call(b, alice, 'POST', '/api/tasks', { title: 'Exactly once' }, { 'idempotency-key': key });
+
+    expect(first.status).to.equal(201);
+    expect(retry).to.deep.include({ status: 201, body: first.body });
+    expect(retry.headers.get('location')).to.equal(first.headers.get('location'));
+    expect(retry.headers.get('etag')).to.equal(first.headers.get('etag'));
+    const listed = await call(a, alice, 'GET', '/api/tasks');
+    expect(listed).to.deep.include({ status: 200, body: [first.body] });
   });
 });
