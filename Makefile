@@ -25,10 +25,11 @@ ENV_FILE := $(if $(wildcard .env),--env-file=.env)
 # 4x the live set), so an API with ~30 MB of live objects sat at 300-340 MB. 16 MB semi-spaces keep
 # request garbage dying young at 100 connections (8 MB promotes it: +18% CPU); an old space of at
 # most 128 MB (4x the live set) makes V8 grow it by 1.3x, not 4x. Measured: README "Memory".
-# MALLOC_ARENA_MAX=2: glibc's per-thread arenas (V8's GC and compiler threads) held ~15 MB more.
+# MALLOC_ARENA_MAX=1: glibc's extra per-thread arenas (V8's GC and compiler threads) held 7-19 MB
+# more; one arena measured no slower here.
 # A NODE_OPTIONS or MALLOC_ARENA_MAX of your own still wins.
 API_NODE_OPTIONS := --max-semi-space-size=16 --max-old-space-size=128
-API_MALLOC_ARENA_MAX := 2
+API_MALLOC_ARENA_MAX := 1
 
 run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	NODE_OPTIONS="$(API_NODE_OPTIONS) $$NODE_OPTIONS" MALLOC_ARENA_MAX="$${MALLOC_ARENA_MAX:-$(API_MALLOC_ARENA_MAX)}" node $(ENV_FILE) src/server.ts
