@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     console.error(`tasks-api cannot start. ${error.message}`);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat, config.environment);
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
 
   let embedded: EmbeddedPostgres | undefined;
@@ -79,6 +79,11 @@ async function main(): Promise<void> {
     log,
     bodyLimitBytes: config.bodyLimitBytes,
     validateResponses: config.validateResponses,
+    metricsToken: config.metricsToken,
+    rateLimits: config.rateLimits,
+    trustProxy: config.trustProxy,
+    urlLimitBytes: config.urlLimitBytes,
+    corsOrigins: config.corsOrigins,
   });
 
   server = app.listen(config.port, config.host);

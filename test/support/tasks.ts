@@ -135,7 +135,15 @@ export function expectProblem(response: Response, expected: ExpectedProblem): vo
     detail: expected.detail,
     instance: expected.instance,
     ...(expected.errors ? { errors: expected.errors } : {}),
+    request_id: requestIdOf(response),
   });
+}
+
+/** The response's `X-Request-Id`, which every response has and every problem body repeats. */
+export function requestIdOf(response: Response): string {
+  const requestId = response.headers['x-request-id'];
+  expect(requestId, 'X-Request-Id header').to.be.a('string').and.match(/^[\w.:/+=@-]{1,128}$/);
+  return requestId as string;
 }
 
 /** 401 for a request without a token, challenge included. */
