@@ -245,9 +245,10 @@ export async function listAllTasksAs(api: TestApi, user: TestUser): Promise<Task
   return response.body as Task[];
 }
 
-/** A problem body without `instance`, to compare two problems about different paths. */
+/** A problem body without `instance` and `request_id`, to compare two problems about different requests. */
 export function withoutInstance(body: unknown): Record<string, unknown> {
-  const { instance: _instance, ...rest } = body as Record<string, unknown>;
+  // The request id differs between any two requests by design; it says nothing about the task.
+  const { instance: _instance, request_id: _requestId, ...rest } = body as Record<string, unknown>;
   return rest;
 }
 
