@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     console.error(`tasks-api cannot start. ${error.message}`);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel, config.logFormat, config.environment);
+  const log = createLogger(config.logLevel, { format: config.logFormat, environment: config.environment });
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
 
   let embedded: EmbeddedPostgres | undefined;

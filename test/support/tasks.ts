@@ -48,8 +48,11 @@ const statusTitles: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
