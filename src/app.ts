@@ -87,7 +87,8 @@ export function createApp(options: AppOptions): express.Express {
   );
 
   // After the contract has routed and authenticated the request: limits per verified user, or per address.
-  if (options.rateLimits) app.use(rateLimiters(options.rateLimits, options.log));
+  const limiters = options.rateLimits ? rateLimiters(options.rateLimits, options.log) : [];
+  if (limiters.length > 0) app.use(limiters);
 
   app.use(async (request: ContractRequest, response: Response) => {
     const operationId = request.openapi!.schema.operationId;
