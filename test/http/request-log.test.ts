@@ -161,6 +161,22 @@ describe('the request log', () => {
   });
 });
 
+describe('the log level (LOG_LEVEL)', () => {
+  it('drops the request lines below the configured level', async () => {
+    const captured = capturedLog('warn');
+    const api = await startTestApi({ log: captured.log });
+    try {
+      const user = await newUser();
+      expect((await api.http.get('/health')).status).to.equal(200);
+      expect((await api.http.get('/api/tasks').set('Authorization', user.authorization)).status).to.equal(200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(captured.text()).to.equal('');
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('the log of an unexpected error', () => {
   let api: TestApi;
   let captured: CapturedLog;
