@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check typecheck lint generate generated-check unit migrate token clean
+.PHONY: help install run test check typecheck lint generate generated-check unit migrate token clean bench bench-startup
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,3 +50,11 @@ token: install ## Print a development token: make token USER=alice [TTL=1h]
 
 clean: ## Remove node_modules and local data (.data/: the embedded database and dev secret)
 	rm -rf node_modules .data
+
+# Not part of `make test`: load, on loopback, for BENCH_SECONDS (see README "Performance").
+# BENCH_API_DIR=/path/to/another/checkout benchmarks that checkout's API with this harness.
+bench: install ## Load benchmark: the API under the mixed workload, the raw-SQL ceiling, the generator's ceiling
+	node bench/bench.ts
+
+bench-startup: install ## Time from starting the server on an existing data directory to ready
+	node bench/startup.ts

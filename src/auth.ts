@@ -70,6 +70,8 @@ export type AuthOptions = {
   /** Minimum time between refetches triggered by an unknown `kid`. */
   readonly jwksCooldownMs?: number;
   readonly jwksTimeoutMs?: number;
+  /** How many verified tokens are remembered (least recently used first out); 0 turns the cache off. */
+  readonly verifiedTokenCacheSize?: number;
 };
 
 /** What the server verifies with, from its configuration; the development secret is read or created here. */
@@ -99,18 +101,43 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
       }
     : undefined;
 
+  const verified = new VerifiedTokens(options.verifiedTokenCacheSize ?? 10_000);
+
   return async (authorizationHeader) => {
     const token = bearerToken(authorizationHeader);
+    const remembered = verified.get(token);
+    if (remembered) {
+      if (!remembered.jwksKey) return remembered.caller;
+      // A JWKS token stays accepted only while the key set still gives the very key that verified
+      // it: the lookup refetches the set exactly when a verification would (cache age, unknown kid),
+      // so a key removed from the JWKS revokes its remembered tokens at the same moment as the others.
+      let key: unknown;
+      try {
+        key = await jwks!.keySet(remembered.header);
+      } catch (error) {
+        // An unreachable key set answers as a verification would (503) without a second fetch
+        // attempt; which key matches (none, or several for a token without `kid`) is left to the
+        // full verification below, which tries every candidate.
+        const keyQuestion = error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys;
+        if (!keyQuestion) {
+          verified.delete(token);
+          throw translateVerificationError(error);
+        }
+      }
+      if (key !== undefined && key === remembered.jwksKey) return remembered.caller;
+      verified.delete(token);
+    }
     const header = protectedHeader(token);
     if (keyLocatingHeaders.some((name) => name in header)) {
       throw invalid('The access token names its own key (jwk, jku, x5u or x5c header); such tokens are not accepted.');
     }
     let payload: JWTPayload;
+    let jwksKey: unknown;
     try {
       if (header.alg === 'HS256' && secret) {
         ({ payload } = await jwtVerify(token, secret.key, secret.verifyOptions));
       } else if (typeof header.alg === 'string' && asymmetricAlgorithms.includes(header.alg) && jwks) {
-        ({ payload } = await jwtVerify(token, jwks.keySet, jwks.verifyOptions));
+        ({ payload, key: jwksKey } = await jwtVerify(token, jwks.keySet, jwks.verifyOptions));
       } else {
         throw invalid(`The access token's algorithm (${String(header.alg)}) is not accepted by this server.`);
       }
@@ -129,8 +156,55 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + clockToleranceSeconds) {
       throw invalid('The access token was issued in the future (iat claim).');
     }
-    return { userId: payload.sub };
+    const caller = { userId: payload.sub };
+    // `exp` is required, so every verified token has one.
+    verified.set(token, { caller, header, jwksKey, expiresAtMs: payload.exp! * 1000 });
+    return caller;
   };
+}
+
+type VerifiedToken = {
+  readonly caller: Caller;
+  readonly header: ReturnType<typeof decodeProtectedHeader>;
+  /** The JWKS key that verified it; undefined for HS256 (the secret cannot change while the process runs). */
+  readonly jwksKey: unknown;
+  readonly expiresAtMs: number;
+};
+
+/**
+ * Tokens already verified, keyed by the raw token string, so a client's next requests with the
+ * same token skip the signature check (for EdDSA, most of the CPU of a request). Bounded (least
+ * recently used first out) and never past the token's own `exp` (without the clock tolerance: a
+ * token in its tolerance window is verified again in full). Everything the token says was checked
+ * when it was verified and cannot change; what can change is the key set, see the JWKS lookup above.
+ */
+class VerifiedTokens {
+  readonly #entries = new Map<string, VerifiedToken>();
+  readonly #maxEntries: number;
+
+  constructor(maxEntries: number) {
+    this.#maxEntries = maxEntries;
+  }
+
+  get(token: string): VerifiedToken | undefined {
+    const entry = this.#entries.get(token);
+    if (!entry) return undefined;
+    this.#entries.delete(token);
+    if (Date.now() >= entry.expiresAtMs) return undefined;
+    this.#entries.set(token, entry); // most recently used last
+    return entry;
+  }
+
+  set(token: string, entry: VerifiedToken): void {
+    if (this.#maxEntries === 0) return;
+    this.#entries.delete(token);
+    this.#entries.set(token, entry);
+    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
+  delete(token: string): void {
+    this.#entries.delete(token);
+  }
 }
 
 function verifyOptions(algorithms: string[], claims: { issuer?: string; audience?: string }): JWTVerifyOptions {

@@ -65,6 +65,8 @@ const environmentSchema = z.object({
       )
       .optional(),
   ),
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  DATABASE_PREPARED_STATEMENTS: booleanFlag,
 });
 
 // An origin as browsers send it: scheme://host[:port], no path, no trailing slash, no wildcard.
@@ -135,6 +137,10 @@ export type Config = {
   readonly urlLimitBytes: number;
   /** Exact origins allowed to call the API from a browser; empty: no CORS headers at all. */
   readonly corsOrigins: readonly string[];
+  /** Named prepared statements; off only for a connection pooler that cannot keep them. */
+  readonly databasePreparedStatements: boolean;
+  /** Server processes (node:cluster workers) on this machine; 1 serves from the main process. */
+  readonly webConcurrency: number;
 };
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
@@ -183,6 +189,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     trustProxy: trustProxySetting(env.TRUST_PROXY),
     urlLimitBytes: env.URL_LIMIT_BYTES,
     corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : [],
+    webConcurrency: env.WEB_CONCURRENCY,
+    databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS ?? true,
   };
 }
 

@@ -9,6 +9,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedde
 import { migrate } from './database/migrations.ts';
 import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { isClusterPrimary, runClusterPrimary } from './workers.ts';
 
 const shutdownGraceMs = 10_000;
 
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel, { format: config.logFormat, environment: config.environment });
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
+  if (isClusterPrimary(config)) return runClusterPrimary(config, log);
 
   let embedded: EmbeddedPostgres | undefined;
   let embeddedStarting: Promise<EmbeddedPostgres> | undefined;
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
     }
     pool = await connectWithRetry(databaseUrl, {
       maxPoolSize: config.databasePoolMax,
+      preparedStatements: config.databasePreparedStatements,
       deadlineMs: config.databaseWaitSeconds * 1000,
       log,
     });

@@ -22,6 +22,8 @@ describe('configuration from the environment', () => {
       trustProxy: false,
       urlLimitBytes: 8_192,
       corsOrigins: [],
+      webConcurrency: 1,
+      databasePreparedStatements: true,
     });
   });
 
@@ -76,6 +78,14 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ VALIDATE_RESPONSES: '0' }).validateResponses).to.equal(false);
   });
 
+  it('reads WEB_CONCURRENCY and DATABASE_PREPARED_STATEMENTS', () => {
+    const config = loadConfig({ WEB_CONCURRENCY: '4', DATABASE_PREPARED_STATEMENTS: 'false' });
+    expect({ webConcurrency: config.webConcurrency, databasePreparedStatements: config.databasePreparedStatements }).to.deep.equal({
+      webConcurrency: 4,
+      databasePreparedStatements: false,
+    });
+  });
+
   it('refuses each invalid setting with a message naming the variable', () => {
     const cases: Record<string, string>[] = [
       { BETTER_AUTH_SECRET: 'too-short' },
@@ -95,6 +105,8 @@ describe('configuration from the environment', () => {
       { CORS_ORIGINS: '*' },
       { CORS_ORIGINS: 'https://app.example.com/' },
       { CORS_ORIGINS: 'https://app.example.com, app.example.org' },
+      { WEB_CONCURRENCY: '0' },
+      { DATABASE_PREPARED_STATEMENTS: 'maybe' },
     ];
     for (const environment of cases) {
       const [name] = Object.keys(environment);

@@ -108,6 +108,26 @@ describe('the JWKS while the API runs: new keys, revoked keys, outages', () => {
     expect(current.status).to.equal(200);
   });
 
+  it('answers a token without kid the same on every use: accepted with one key of its algorithm, refused with several', async () => {
+    const { first, jwks, api } = await start({ cacheMaxAgeMs: 60_000, cooldownMs: 0 });
+    const token = await signClaims(first, claimsForNewUser(), { header: { kid: undefined } });
+    expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())).not.to.have.property('kid');
+    // From the second use on, the answer comes from the verified-token cache and its key lookup.
+    for (let use = 1; use <= 3; use += 1) {
+      const response = await api.http.get(path).set('Authorization', `Bearer ${token}`);
+      expect(response.status, `use ${use}: ${JSON.stringify(response.body)}`).to.equal(200);
+    }
+
+    const { first: other, jwks: otherJwks, api: otherApi } = await start({ cacheMaxAgeMs: 60_000, cooldownMs: 0 });
+    otherJwks.publish([other, await newSigningKey('EdDSA')]);
+    const ambiguous = await signClaims(other, claimsForNewUser(), { header: { kid: undefined } });
+    for (let use = 1; use <= 2; use += 1) {
+      const response = await otherApi.http.get(path).set('Authorization', `Bearer ${ambiguous}`);
+      expectUnauthorized(response, { instance: path, detail: detailFor.unknownKey, tokenSent: true });
+    }
+    expect(jwks.requestCount()).to.equal(1);
+  });
+
   it('answers 503 with Retry-After when the JWKS endpoint refuses connections', async () => {
     const key = await newSigningKey('EdDSA');
     const api = await startTestApi({ auth: { jwks: { jwksUrl: await refusedUrl(), issuer, audience: issuer } } });

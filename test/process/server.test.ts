@@ -2,7 +2,7 @@
 // database, the logs that tell a developer what to do next, a clean stop on SIGTERM / SIGINT that
 // leaves no PostgreSQL behind, persistence across restarts, and start-up failures that exit
 // non-zero with a message naming what to fix.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,6 +22,21 @@ import {
 import { testDatabaseUrl } from '../support/database.ts';
 
 const listening = /^tasks-api listening on http:\/\/localhost:(\d+)$/;
+
+/** Pids whose parent is `pid` (Linux /proc). */
+function childProcessesOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 async function newDataDirectory(): Promise<string> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-process-'));
@@ -189,6 +204,38 @@ describe('the server started without DATABASE_URL', () => {
     // A warm start neither initialises the cluster again nor re-applies migrations.
     expect(messages(second.run)).not.to.include('initialising embedded PostgreSQL (first start only)');
     expect(messages(second.run)).not.to.include('applied migration');
+  });
+
+  it('serves from WEB_CONCURRENCY workers on one port and one embedded PostgreSQL, and SIGTERM stops them all and it', async function () {
+    this.timeout(30_000);
+    const [server, token] = await Promise.all([startServer(dataDirectory, { WEB_CONCURRENCY: '2' }), mintToken(dataDirectory, 'carol')]);
+    const secondListening = await server.run.waitForLog(
+      (line) => line !== server.listeningLine && listening.test(line.msg ?? ''),
+      15_000,
+    );
+    expect(secondListening.msg, 'both workers listen on the same port').to.equal(server.listeningLine.msg);
+    const workerPids = childProcessesOf(server.run.child.pid!).filter((pid) => /src\/server\.ts/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
+    expect(workerPids).to.have.length(2);
+
+    const created = await call(`${server.url}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Served by a worker' }),
+    });
+    expect(created.status).to.equal(201);
+    const task = (await created.json()) as { readonly id: string };
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      const read = await call(`${server.url}/api/tasks/${task.id}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(read.status).to.equal(200);
+    }
+    const postgres = postmasterPid(dataDirectory);
+
+    const exit = await stop(server, 'SIGTERM');
+
+    expect(exit).to.include({ code: 0, signal: null });
+    expect(messages(server.run)).to.include.members(['starting workers (WEB_CONCURRENCY)', 'stopping workers', 'stopped']);
+    for (const pid of workerPids) expect(isRunning(pid), `worker ${pid}`).to.equal(false);
+    expect(isRunning(postgres!)).to.equal(false);
   });
 
   it('stops cleanly when interrupted during its very first start, leaving no process, no password file, and a database that starts', async function () {

@@ -1,0 +1,393 @@
+// `make bench`: the API under the fixed mixed workload, next to what PostgreSQL alone does with the
+// same statements, and what the load generator itself can do. Everything on loopback, bounded in
+// time. See README "Performance" for the variables and how to compare two checkouts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { openSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres.ts';
+import { createLogger } from '../src/logger.ts';
+import { loadAverage, TreeMonitor } from './process-stats.ts';
+import { httpTarget, sqlTarget } from './targets.ts';
+import { operations, percentile, runWorkload, TaskIds, type OperationResult, type WorkloadResult } from './workload.ts';
+
+const repoDir = path.resolve(import.meta.dirname, '..');
+
+function numberSetting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}`);
+  return value;
+}
+
+const settings = {
+  seconds: numberSetting('BENCH_SECONDS', 20, 1, 300),
+  warmupSeconds: numberSetting('BENCH_WARMUP_SECONDS', 3, 0, 60),
+  connections: numberSetting('BENCH_CONNECTIONS', 100, 1, 1000),
+  users: numberSetting('BENCH_USERS', 1000, 1, 100_000),
+  tasksPerUser: numberSetting('BENCH_TASKS_PER_USER', 20, 1, 1000),
+  auth: (process.env.BENCH_AUTH ?? 'hs256') as 'hs256' | 'eddsa',
+  apiDir: path.resolve(process.env.BENCH_API_DIR ?? repoDir),
+  /** Phases to run: api, sql (the raw-SQL ceiling), generator (its own ceiling). */
+  phases: new Set((process.env.BENCH_PHASES ?? 'generator,api,sql').split(',').map((phase) => phase.trim())),
+  /** Write a V8 CPU profile of the API process(es) into this folder. */
+  cpuProfileDir: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
+  out: process.env.BENCH_OUT,
+  poolMax: numberSetting('DATABASE_POOL_MAX', 10, 1, 1000),
+};
+if (!['hs256', 'eddsa'].includes(settings.auth)) throw new Error('BENCH_AUTH must be hs256 or eddsa');
+
+const log = createLogger('warn');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`the API exited with code ${child.exitCode} before it was ready`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the API did not answer ${url} within ${deadlineMs} ms`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+type Auth = { env: Record<string, string>; tokens: string[]; close: () => Promise<void> };
+
+/** HS256: a shared secret. EdDSA: a key pair whose public half a loopback JWKS server publishes. */
+async function prepareAuth(userIds: readonly string[]): Promise<Auth> {
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  if (settings.auth === 'hs256') {
+    const secret = randomBytes(32).toString('base64url');
+    const key = new TextEncoder().encode(secret);
+    const tokens = await Promise.all(
+      userIds.map((sub) => new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt().setExpirationTime(expiresAt).sign(key)),
+    );
+    return { env: { BETTER_AUTH_SECRET: secret }, tokens, close: async () => {} };
+  }
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-key-1', alg: 'EdDSA', use: 'sig' };
+  const jwksBody = JSON.stringify({ keys: [jwk] });
+  const server = createServer((request, response) => {
+    if (request.url === '/api/auth/jwks') response.writeHead(200, { 'content-type': 'application/json' }).end(jwksBody);
+    else response.writeHead(404).end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const baseUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  // Better Auth's tokens: EdDSA, kid, no typ, iss and aud the Better Auth base URL.
+  const tokens = await Promise.all(
+    userIds.map((sub) =>
+      new SignJWT({ email: `${sub}@example.com`, name: sub })
+        .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid })
+        .setSubject(sub)
+        .setIssuer(baseUrl)
+        .setAudience(baseUrl)
+        .setIssuedAt()
+        .setExpirationTime(expiresAt)
+        .sign(privateKey),
+    ),
+  );
+  return {
+    env: { BETTER_AUTH_URL: baseUrl },
+    tokens,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** 1,000 users × 20 tasks through SQL, a quarter of them completed, spread over the last 30 days. */
+async function seed(databaseUrl: string, userIds: readonly string[]): Promise<string[][]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(
+      `insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at)
+       select u.id, 'Seeded task ' || n, case when n % 3 = 0 then null else 'Seeded by make bench, task ' || n end,
+              case when n % 4 = 0 then 'completed' when n % 4 = 1 then 'in_progress' else 'pending' end,
+              case when n % 4 = 0 then now() - interval '1 day' end,
+              now() - (n * interval '36 hours') - (random() * interval '1 hour'), now() - (n * interval '36 hours')
+       from unnest($1::text[]) as u(id), generate_series(1, $2) as n`,
+      [userIds, settings.tasksPerUser],
+    );
+    await client.query('vacuum analyze tasks');
+    const { rows } = await client.query<{ owner_user_id: string; ids: string[] }>(
+      'select owner_user_id, array_agg(id::text) as ids from tasks group by owner_user_id',
+    );
+    const byUser = new Map(rows.map((row) => [row.owner_user_id, row.ids]));
+    return userIds.map((id) => byUser.get(id) ?? []);
+  } finally {
+    await client.end();
+  }
+}
+
+function gitDescribe(dir: string): string {
+  try {
+    const commit = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${commit}+changes` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function postmasterPid(clusterDirectory: string): number {
+  return Number(readFileSync(path.join(clusterDirectory, 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
+type PhaseReport = {
+  requestsPerSecond: number;
+  cpuMsPerRequest: Record<string, number>;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  latencyMs: Record<string, { count: number; p50: number; p95: number; p99: number; max: number }>;
+  unexpectedStatuses: Record<string, number>;
+  errorSamples: string[];
+  cpuSeconds: Record<string, number>;
+  peakRssMb?: { perProcess: number; total: number; processes: number };
+};
+
+const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+
+function latencyRow(result: OperationResult) {
+  return {
+    count: result.count,
+    p50: round(percentile(result.latenciesMs, 0.5), 2),
+    p95: round(percentile(result.latenciesMs, 0.95), 2),
+    p99: round(percentile(result.latenciesMs, 0.99), 2),
+    max: round(percentile(result.latenciesMs, 1), 2),
+  };
+}
+
+function phaseReport(result: WorkloadResult, cpuSeconds: Record<string, number>): PhaseReport {
+  return {
+    requestsPerSecond: round(result.requests / result.seconds),
+    // CPU per request does not depend on what else the machine is running: the figure to compare on a busy machine.
+    cpuMsPerRequest: Object.fromEntries(Object.entries(cpuSeconds).map(([name, value]) => [name, round((value * 1000) / Math.max(1, result.requests), 3)])),
+    requests: result.requests,
+    non2xx: result.overall.non2xx,
+    errors: result.overall.errors,
+    latencyMs: {
+      overall: latencyRow(result.overall),
+      ...Object.fromEntries(operations.map((op) => [op, latencyRow(result.byOperation[op])])),
+    },
+    unexpectedStatuses: result.statuses,
+    errorSamples: result.errorSamples,
+    cpuSeconds: Object.fromEntries(Object.entries(cpuSeconds).map(([name, value]) => [name, round(value, 2)])),
+  };
+}
+
+async function measureGeneratorCeiling(): Promise<PhaseReport> {
+  const responder = spawn(process.execPath, [path.join(repoDir, 'bench/static-responder.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(responder.stdout!, 'data')) as [Buffer];
+  const { port } = JSON.parse(line.toString()) as { port: number };
+  const users = 100;
+  const fakeIds = new TaskIds(Array.from({ length: users }, (_, user) => Array.from({ length: 20 }, (_, n) => `${user}-${n}`)));
+  const target = httpTarget(`http://127.0.0.1:${port}`, Array.from({ length: users }, () => 'x'), settings.connections);
+  await runWorkload(target, fakeIds, { connections: settings.connections, seconds: Math.min(settings.warmupSeconds, 1) });
+  const responderCpu = new TreeMonitor(responder.pid!);
+  const generatorCpu = process.cpuUsage();
+  const result = await runWorkload(target, fakeIds, { connections: settings.connections, seconds: Math.min(settings.seconds, 5) });
+  const generatorSeconds = cpuSecondsSince(generatorCpu);
+  const responderStats = responderCpu.stop();
+  await target.close();
+  await stopChild(responder);
+  return phaseReport(result, { generator: generatorSeconds, responder: responderStats.cpuSeconds });
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const usage = process.cpuUsage(start);
+  return (usage.user + usage.system) / 1e6;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const header = {
+    startedAt: startedAt.toISOString(),
+    loadAverageAtStart: loadAverage(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: round(os.totalmem() / 2 ** 30), node: process.version },
+    api: { dir: settings.apiDir, commit: gitDescribe(settings.apiDir) },
+    settings: {
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      connections: settings.connections,
+      users: settings.users,
+      tasksPerUser: settings.tasksPerUser,
+      auth: settings.auth,
+      databasePoolMax: settings.poolMax,
+      webConcurrency: process.env.WEB_CONCURRENCY ?? '(unset)',
+    },
+  };
+  console.log(`make bench: load average at start ${header.loadAverageAtStart} on ${header.machine.cpus} CPUs (${header.machine.cpuModel})`);
+  console.log(`API from ${header.api.dir} at ${header.api.commit}; ${settings.connections} connections, ${settings.seconds} s (+${settings.warmupSeconds} s warm-up), ${settings.auth}`);
+
+  const reports: Record<string, PhaseReport> = {};
+  if (settings.phases.has('generator')) {
+    console.log('… generator ceiling (static responder)');
+    reports.generatorCeiling = await measureGeneratorCeiling();
+  }
+
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-bench-'));
+  await chmod(workDir, 0o755);
+  const postgres = await startEmbeddedPostgres({ dataDirectory: workDir, databaseName: 'tasks', log });
+  let api: ChildProcess | undefined;
+  let auth: Auth | undefined;
+  try {
+    const userIds = Array.from({ length: settings.users }, (_, index) => `bench-user-${String(index + 1).padStart(4, '0')}`);
+    auth = await prepareAuth(userIds);
+    const port = await freePort();
+    const apiLog = path.join(workDir, 'api.log');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_URL: postgres.url,
+      DATA_DIR: path.join(workDir, 'api-data'),
+      ...auth.env,
+    };
+    for (const name of ['BETTER_AUTH_SECRET', 'BETTER_AUTH_URL', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE']) {
+      if (!(name in auth.env)) delete env[name];
+    }
+    // Node flags for the API only (e.g. --max-old-space-size=96), not for this process.
+    if (process.env.BENCH_API_NODE_OPTIONS) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${process.env.BENCH_API_NODE_OPTIONS}`.trim();
+    if (settings.cpuProfileDir) {
+      await mkdir(settings.cpuProfileDir, { recursive: true });
+      env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`.trim();
+    }
+    // The API's own log goes to a file: reading it here would charge its cost to the generator.
+    const logFd = openSync(apiLog, 'a');
+    api = spawn(process.execPath, ['src/server.ts'], { cwd: settings.apiDir, env, stdio: ['ignore', logFd, logFd] });
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitFor(`${baseUrl}/ready`, api, 60_000);
+    const taskIds = await seed(postgres.url, userIds);
+    const pgPid = postmasterPid(path.join(workDir, 'postgres'));
+
+    if (settings.phases.has('api')) {
+      console.log(`… API (${settings.users} users × ${settings.tasksPerUser} tasks seeded; log in ${apiLog})`);
+      const target = httpTarget(baseUrl, auth.tokens, settings.connections);
+      // Warm-up first (JIT, pool connections, JWKS fetch), then the measured window.
+      const ids = new TaskIds(taskIds);
+      await runWorkload(target, ids, { connections: settings.connections, seconds: settings.warmupSeconds });
+      const apiMonitor = new TreeMonitor(api.pid!);
+      const pgMonitor = new TreeMonitor(pgPid);
+      const generatorCpu = process.cpuUsage();
+      const result = await runWorkload(target, ids, { connections: settings.connections, seconds: settings.seconds });
+      const generatorSeconds = cpuSecondsSince(generatorCpu);
+      const apiStats = apiMonitor.stop();
+      const pgStats = pgMonitor.stop();
+      await target.close();
+      reports.api = {
+        ...phaseReport(result, { api: apiStats.cpuSeconds, postgres: pgStats.cpuSeconds, generator: generatorSeconds }),
+        peakRssMb: {
+          perProcess: round(apiStats.peakRssBytesPerProcess / 2 ** 20),
+          total: round(apiStats.peakRssBytesTotal / 2 ** 20),
+          processes: apiStats.processes,
+        },
+      };
+    }
+    await stopChild(api);
+
+    if (settings.phases.has('sql')) {
+      console.log(`… raw-SQL ceiling (pg, ${settings.connections} concurrent, pool of ${settings.poolMax})`);
+      const currentIds = await (async () => {
+        const client = new pg.Client({ connectionString: postgres.url });
+        await client.connect();
+        const { rows } = await client.query<{ owner_user_id: string; ids: string[] }>(
+          'select owner_user_id, array_agg(id::text) as ids from tasks group by owner_user_id',
+        );
+        await client.end();
+        const byUser = new Map(rows.map((row) => [row.owner_user_id, row.ids]));
+        return userIds.map((id) => byUser.get(id) ?? []);
+      })();
+      const target = sqlTarget(postgres.url, userIds, settings.poolMax);
+      const ids = new TaskIds(currentIds);
+      await runWorkload(target, ids, { connections: settings.connections, seconds: Math.min(settings.warmupSeconds, 2) });
+      const pgMonitor = new TreeMonitor(pgPid);
+      const generatorCpu = process.cpuUsage();
+      const result = await runWorkload(target, ids, { connections: settings.connections, seconds: settings.seconds });
+      const clientSeconds = cpuSecondsSince(generatorCpu);
+      const pgStats = pgMonitor.stop();
+      await target.close();
+      reports.sqlCeiling = phaseReport(result, { postgres: pgStats.cpuSeconds, client: clientSeconds });
+    }
+  } finally {
+    if (api) await stopChild(api);
+    await auth?.close();
+    await postgres.stop();
+    if (!process.env.BENCH_KEEP) await rm(workDir, { recursive: true, force: true });
+  }
+
+  const summary = {
+    ...header,
+    loadAverageAtEnd: loadAverage(),
+    ...reports,
+    apiFractionOfSqlCeiling:
+      reports.api && reports.sqlCeiling ? round(reports.api.requestsPerSecond / reports.sqlCeiling.requestsPerSecond, 3) : undefined,
+    generatorRequestsPerCpuSecond: reports.generatorCeiling
+      ? round(reports.generatorCeiling.requests / reports.generatorCeiling.cpuSeconds.generator!)
+      : undefined,
+  };
+  printTable(summary, reports);
+  const out = settings.out ?? path.join(repoDir, 'bench/results', `${startedAt.toISOString().replaceAll(':', '-')}-${settings.auth}.json`);
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(`\nJSON (also in ${path.relative(process.cwd(), out)}):`);
+  console.log(JSON.stringify(summary));
+}
+
+function printTable(summary: { loadAverageAtEnd: string; apiFractionOfSqlCeiling?: number; generatorRequestsPerCpuSecond?: number }, reports: Record<string, PhaseReport>): void {
+  for (const [name, report] of Object.entries(reports)) {
+    console.log(`\n${name}: ${report.requestsPerSecond} requests/s (${report.requests} requests), non-2xx ${report.non2xx}, errors ${report.errors}`);
+    const rows = Object.entries(report.latencyMs).map(([op, row]) => ({ operation: op, ...row }));
+    console.log(`  ${'operation'.padEnd(10)} ${'count'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`);
+    for (const row of rows) {
+      console.log(
+        `  ${row.operation.padEnd(10)} ${String(row.count).padStart(8)} ${row.p50.toFixed(2).padStart(8)} ${row.p95.toFixed(2).padStart(8)} ${row.p99.toFixed(2).padStart(8)} ${row.max.toFixed(2).padStart(8)}`,
+      );
+    }
+    console.log(`  CPU seconds: ${Object.entries(report.cpuSeconds).map(([who, seconds]) => `${who} ${seconds}`).join(', ')}`);
+    console.log(`  CPU ms per request: ${Object.entries(report.cpuMsPerRequest).map(([who, ms]) => `${who} ${ms}`).join(', ')}`);
+    if (report.peakRssMb) console.log(`  peak RSS: ${report.peakRssMb.perProcess} MB per API process (${report.peakRssMb.processes} process(es), ${report.peakRssMb.total} MB together)`);
+    if (Object.keys(report.unexpectedStatuses).length > 0) console.log(`  unexpected statuses: ${JSON.stringify(report.unexpectedStatuses)}`);
+    if (report.errorSamples.length > 0) console.log(`  errors: ${report.errorSamples.join(' | ')}`);
+  }
+  console.log('');
+  if (summary.apiFractionOfSqlCeiling !== undefined) console.log(`API throughput / raw-SQL ceiling: ${(summary.apiFractionOfSqlCeiling * 100).toFixed(1)}%`);
+  if (summary.generatorRequestsPerCpuSecond !== undefined) console.log(`generator: ${summary.generatorRequestsPerCpuSecond} requests per CPU-second of its own`);
+  console.log(`load average at end: ${summary.loadAverageAtEnd}`);
+}
+
+await main();
+process.exit(0);

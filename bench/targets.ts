@@ -1,0 +1,95 @@
+// The two things the workload drives: the API over HTTP (undici, one keep-alive connection per
+// workload loop), and the same SQL statements the API issues, straight at PostgreSQL (pg).
+import pg from 'pg';
+import { Pool } from 'undici';
+import type { Target } from './workload.ts';
+
+export function httpTarget(baseUrl: string, tokens: readonly string[], connections: number): Target & { close: () => Promise<void> } {
+  const pool = new Pool(baseUrl, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const auth = tokens.map((token) => `Bearer ${token}`);
+  let counter = 0;
+  const send = async (userIndex: number, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown) => {
+    const response = await pool.request({
+      method,
+      path,
+      headers: body === undefined ? { authorization: auth[userIndex]! } : { authorization: auth[userIndex]!, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return response;
+  };
+  const drained = async (response: Awaited<ReturnType<typeof send>>) => {
+    await response.body.dump();
+    return response.statusCode;
+  };
+  return {
+    list: async (user) => drained(await send(user, 'GET', '/api/tasks')),
+    get: async (user, id) => drained(await send(user, 'GET', `/api/tasks/${id}`)),
+    create: async (user) => {
+      const response = await send(user, 'POST', '/api/tasks', { title: `Bench task ${(counter += 1)}`, description: 'Made by make bench' });
+      if (response.statusCode !== 201) return { status: await drained(response) };
+      const task = (await response.body.json()) as { id: string };
+      return { status: 201, taskId: task.id };
+    },
+    update: async (user, id) => drained(await send(user, 'PATCH', `/api/tasks/${id}`, { title: `Renamed ${(counter += 1)}` })),
+    complete: async (user, id) => drained(await send(user, 'PATCH', `/api/tasks/${id}/complete`)),
+    delete: async (user, id) => drained(await send(user, 'DELETE', `/api/tasks/${id}`)),
+    close: () => pool.close(),
+  };
+}
+
+// The statements of src/database/tasks.ts for this mix, as the API sends them (the same text
+// modulo whitespace, the same bound parameters). Keep in step with tasks.ts.
+const taskColumns = `id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
+  completed_at, created_at, updated_at`;
+const statements = {
+  list: `select ${taskColumns} from tasks where owner_user_id = $1 order by created_at desc, id desc limit $2 offset $3`,
+  get: `select ${taskColumns} from tasks where owner_user_id = $1 and id = $2`,
+  create: `insert into tasks (owner_user_id, title, description, status, completed_at)
+    values ($1, $2, $3, $4, case when $5 = 'completed' then now() end) returning ${taskColumns}`,
+  update: `update tasks set title = $1, status = status,
+    completed_at = case when status = 'completed' then coalesce(completed_at, now()) end, updated_at = now()
+    where owner_user_id = $2 and id = $3 returning ${taskColumns}`,
+  complete: `update tasks set status = (case when status = 'completed' then 'pending' else 'completed' end),
+    completed_at = case when (case when status = 'completed' then 'pending' else 'completed' end) = 'completed' then coalesce(completed_at, now()) end,
+    updated_at = now() where owner_user_id = $1 and id = $2 returning ${taskColumns}`,
+  delete: `delete from tasks where owner_user_id = $1 and id = $2 returning id`,
+};
+
+/**
+ * `poolSize` connections, as the API has (DATABASE_POOL_MAX); every operation checks a connection
+ * out of the pool and returns it, as Slonik does per statement. Timestamps are parsed and turned
+ * into ISO strings as the API's type parser does, so the client-side row work is comparable too.
+ */
+export function sqlTarget(databaseUrl: string, userIds: readonly string[], poolSize: number): Target & { close: () => Promise<void> } {
+  const types = {
+    getTypeParser: (oid: number, format?: string) =>
+      oid === 1184 ? (value: string) => new Date(value).toISOString() : pg.types.getTypeParser(oid, format as 'text'),
+  };
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types });
+  // An idle connection's error (the server going away) must not crash the run; the next query reports it.
+  pool.on('error', (error) => console.error(`raw-SQL pool: ${error.message}`));
+  let counter = 0;
+  // Named prepared statements, as the API's pool uses (src/database/pool.ts); BENCH_SQL_PREPARED=0 for
+  // the ceiling of unnamed statements (what v1 sent).
+  const prepared = process.env.BENCH_SQL_PREPARED !== '0';
+  const nameOf = new Map(Object.entries(statements).map(([name, text]) => [text, `bench_${name}`]));
+  const run = <R extends pg.QueryResultRow>(text: string, values: unknown[]) =>
+    prepared ? pool.query<R>({ name: nameOf.get(text), text, values }) : pool.query<R>(text, values);
+  const rowCount = async (text: string, values: unknown[]) => (await run(text, values)).rowCount ?? 0;
+  const okIfRow = (expected: number) => (count: number) => (count === 1 ? expected : 404);
+  return {
+    list: async (user) => {
+      await run(statements.list, [userIds[user], 51, 0]);
+      return 200;
+    },
+    get: async (user, id) => okIfRow(200)(await rowCount(statements.get, [userIds[user], id])),
+    create: async (user) => {
+      const { rows } = await run<{ id: string }>(statements.create, [userIds[user], `Bench task ${(counter += 1)}`, 'Made by make bench', 'pending', 'pending']);
+      return { status: 201, taskId: rows[0]!.id };
+    },
+    update: async (user, id) => okIfRow(200)(await rowCount(statements.update, [`Renamed ${(counter += 1)}`, userIds[user], id])),
+    complete: async (user, id) => okIfRow(200)(await rowCount(statements.complete, [userIds[user], id])),
+    delete: async (user, id) => okIfRow(204)(await rowCount(statements.delete, [userIds[user], id])),
+    close: () => pool.end(),
+  };
+}

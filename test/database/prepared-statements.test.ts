@@ -1,0 +1,47 @@
+// The pool runs statements as named prepared statements (PostgreSQL parses and plans each once per
+// connection), one name per statement text; DATABASE_PREPARED_STATEMENTS=false turns that off for
+// poolers that cannot keep them. Checked in pg_prepared_statements of the pool's only connection.
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { createDatabasePool, type DatabasePool } from '../../src/database/pool.ts';
+import { insertTask, selectTaskById } from '../../src/database/tasks.ts';
+import { testDatabaseUrl } from '../support/database.ts';
+
+const preparedRow = z.object({ name: z.string(), statement: z.string() });
+
+async function preparedStatements(pool: DatabasePool) {
+  return pool.any(sql.type(preparedRow)`select name, statement from pg_prepared_statements order by statement`);
+}
+
+describe('prepared statements', () => {
+  let pool: DatabasePool | undefined;
+
+  afterEach(async () => {
+    await pool?.end();
+    pool = undefined;
+  });
+
+  it('prepares each distinct statement once per connection, under a name derived from its text', async () => {
+    pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
+    const owner = `prepared-${randomUUID()}`;
+    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending' });
+    expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
+    expect(await selectTaskById(pool, owner, randomUUID())).to.equal(null);
+
+    const statements = await preparedStatements(pool);
+    const ours = statements.filter((row) => /\btasks\b/.test(row.statement) && !row.statement.includes('pg_prepared_statements'));
+    expect(ours.map((row) => /^\s*(\w+)/.exec(row.statement)![1]).sort()).to.deep.equal(['insert', 'select']);
+    for (const row of statements) expect(row.name).to.match(/^tasks_api_[0-9a-f]{32}$/);
+  });
+
+  it('prepares nothing when turned off', async () => {
+    pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1, preparedStatements: false });
+    const owner = `unprepared-${randomUUID()}`;
+    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending' });
+    expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
+
+    expect(await preparedStatements(pool)).to.deep.equal([]);
+  });
+});
