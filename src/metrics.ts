@@ -6,8 +6,8 @@
 // Cost on the request path: a gauge increment and decrement and one histogram observation. The
 // pool is read only when Prometheus scrapes (a collect callback), never per request.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Request, RequestHandler, Response } from 'express';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from './database/pool.ts';
 import { ProblemError } from './problems.ts';
 import type { RequestObserver } from './request-log.ts';
@@ -18,6 +18,9 @@ export type Metrics = {
 };
 
 export function createMetrics(options: { readonly token: string; readonly pool: DatabasePool }): Metrics {
+  // Loaded only when metrics are on: prom-client takes 50–200 ms to import on a busy machine, which
+  // every start (and every start-up failure) would pay otherwise.
+  const { collectDefaultMetrics, Gauge, Histogram, Registry } = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
   // A registry per app (not prom-client's global one), so two apps in one process never share counts.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
