@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check typecheck lint generate generated-check unit migrate token clean bench bench-startup
+.PHONY: help install run test check typecheck lint generate generated-check unit migrate token clean bench bench-startup spectral client docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,10 +24,19 @@ run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unle
 
 test: install check unit ## Every check and every test (what CI runs)
 
-check: lint generated-check typecheck ## Contract lint, generated-types drift check, tsc
+check: lint spectral generated-check typecheck ## Contract lint (Redocly, Spectral OWASP), generated-types drift check, tsc
 
 lint: install ## Lint the contract with Redocly
 	redocly lint --format=stylish
+
+spectral: install ## Lint the contract with Spectral's OWASP API security ruleset (.spectral.yaml; warnings fail)
+	spectral lint --ruleset .spectral.yaml --fail-severity=warn --quiet openapi/tasks-api.yaml
+
+client: install ## Build the typed client package into dist/client (then `cd dist/client && npm pack`)
+	node scripts/build-client.ts
+
+docs: install ## Build the static docs portal (Redocly build-docs, self-contained) into dist/docs/
+	redocly build-docs openapi/tasks-api.yaml --inlineBundle --output dist/docs/index.html
 
 generate: install ## Regenerate generated/ from the contract
 	node scripts/generate.ts
@@ -58,3 +67,7 @@ bench: install ## Load benchmark: the API under the mixed workload, the raw-SQL 
 
 bench-startup: install ## Time from starting the server on an existing data directory to ready
 	node bench/startup.ts
+
+.PHONY: bench-queries
+bench-queries: install ## Benchmark listTasks on 1,000,000 tasks (fresh embedded PostgreSQL; not part of make test)
+	node bench/list-queries.ts

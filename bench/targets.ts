@@ -40,12 +40,12 @@ export function httpTarget(baseUrl: string, tokens: readonly string[], connectio
 // The statements of src/database/tasks.ts for this mix, as the API sends them (the same text
 // modulo whitespace, the same bound parameters). Keep in step with tasks.ts.
 const taskColumns = `id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
-  completed_at, created_at, updated_at`;
+  completed_at, created_at, updated_at, priority, tags, due_at`;
 const statements = {
   list: `select ${taskColumns} from tasks where owner_user_id = $1 order by created_at desc, id desc limit $2 offset $3`,
   get: `select ${taskColumns} from tasks where owner_user_id = $1 and id = $2`,
-  create: `insert into tasks (owner_user_id, title, description, status, completed_at)
-    values ($1, $2, $3, $4, case when $5 = 'completed' then now() end) returning ${taskColumns}`,
+  create: `insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at)
+    values ($1, $2, $3, $4, case when $5 = 'completed' then now() end, $6, $7::text[], $8::timestamptz) returning ${taskColumns}`,
   update: `update tasks set title = $1, status = status,
     completed_at = case when status = 'completed' then coalesce(completed_at, now()) end, updated_at = now()
     where owner_user_id = $2 and id = $3 returning ${taskColumns}`,
@@ -84,7 +84,7 @@ export function sqlTarget(databaseUrl: string, userIds: readonly string[], poolS
     },
     get: async (user, id) => okIfRow(200)(await rowCount(statements.get, [userIds[user], id])),
     create: async (user) => {
-      const { rows } = await run<{ id: string }>(statements.create, [userIds[user], `Bench task ${(counter += 1)}`, 'Made by make bench', 'pending', 'pending']);
+      const { rows } = await run<{ id: string }>(statements.create, [userIds[user], `Bench task ${(counter += 1)}`, 'Made by make bench', 'pending', 'pending', 'medium', [], null]);
       return { status: 201, taskId: rows[0]!.id };
     },
     update: async (user, id) => okIfRow(200)(await rowCount(statements.update, [`Renamed ${(counter += 1)}`, userIds[user], id])),

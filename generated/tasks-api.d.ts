@@ -13,16 +13,28 @@ export interface paths {
         };
         /**
          * List my tasks
-         * @description Returns the caller's tasks, newest first, as a JSON array. Page with `limit` and
-         *     `offset`; when more tasks follow, the `Link` header carries a `rel="next"` URL (and a
-         *     `rel="prev"` URL after the first page).
+         * @description Returns the caller's tasks as a JSON array, newest first unless `sort` says otherwise,
+         *     narrowed by the filters given (all of them must hold).
+         *
+         *     **Paging.** When more tasks follow, the `Link` header carries a `rel="next"` URL; follow
+         *     it as it is. Without `offset`, that URL holds an opaque `cursor`: a key-set position (the
+         *     last task's sort value and id) bound to this sort, these filters and this caller, so
+         *     pages never skip or repeat a task while other tasks are created, changed or deleted in
+         *     between. A task whose sort value changes between two pages moves: it may show up again
+         *     (if it moved ahead of the cursor) or be passed over (if it moved behind it). `limit` may
+         *     change from page to page; the sort and filters may not (`422`). A cursor that was not
+         *     issued for this query, or is corrupt, gets `422`: start again without it.
+         *
+         *     Old clients can keep paging with `offset` (not together with `cursor`): then the `Link`
+         *     header carries `offset` URLs, `rel="next"` and, after the first page, `rel="prev"`.
          */
         get: operations["listTasks"];
         put?: never;
         /**
          * Create a task
-         * @description Creates a task owned by the caller. Only `title` is required. `completed` and `status`
-         *     may be sent together only when they agree (`completed: true` ⇔ `status: "completed"`).
+         * @description Creates a task owned by the caller. Only `title` is required; `priority` defaults to
+         *     `medium`, `tags` to none and `due_at` to null. `completed` and `status` may be sent
+         *     together only when they agree (`completed: true` ⇔ `status: "completed"`).
          */
         post: operations["createTask"];
         delete?: never;
@@ -50,7 +62,9 @@ export interface paths {
          * Replace a task's editable fields
          * @description Replaces `title` and `description` (an omitted `description` becomes `null`). The
          *     completion state changes only when `completed` or `status` is sent, so a frontend that
-         *     edits the text of a completed task does not reopen it by accident.
+         *     edits the text of a completed task does not reopen it by accident; likewise `priority`,
+         *     `tags` and `due_at` change only when sent, so a frontend that predates them does not
+         *     wipe them.
          */
         put: operations["replaceTask"];
         post?: never;
@@ -241,6 +255,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * API reference page
+         * @description This contract rendered by Redoc. Self-contained: the page loads its script from
+         *     `/docs/redoc.standalone.js` and the contract from `/openapi.json`, nothing from another
+         *     host. Its Content-Security-Policy allows inline styles and `blob:` workers (Redoc's
+         *     styling and search need them) and nothing else beyond this origin.
+         */
+        get: operations["docsPortal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/redoc.standalone.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redoc's script for the reference page
+         * @description The Redoc bundle the `/docs` page runs, served from this origin.
+         */
+        get: operations["docsScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This contract as YAML
+         * @description The OpenAPI 3.1 document this server is built from, byte for byte.
+         */
+        get: operations["contractYaml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This contract as JSON
+         * @description The same OpenAPI 3.1 document as `/openapi.yaml`, as JSON.
+         */
+        get: operations["contractJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -261,6 +358,40 @@ export interface components {
          */
         Description: string | null;
         /**
+         * @description How much the task matters; `medium` unless set.
+         * @enum {string}
+         */
+        Priority: "low" | "medium" | "high";
+        /**
+         * @description A label: 1–40 characters once leading and trailing whitespace is trimmed (the API trims
+         *     it), no NUL (U+0000).
+         * @example work
+         */
+        Tag: string;
+        /**
+         * @description Up to 20 labels. The API trims each and drops any that repeats an earlier one
+         *     case-insensitively (the first spelling is kept), keeping the order given.
+         * @example [
+         *       "work",
+         *       "Q4"
+         *     ]
+         */
+        Tags: components["schemas"]["Tag"][];
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone, in the years 1000–8999 (stored in UTC, to the
+         *     millisecond).
+         * @example 2026-12-01T17:00:00.000Z
+         */
+        Instant: string;
+        /**
+         * Format: date-time
+         * @description When the task is due: an RFC 3339 date-time with a time zone, in the years 1000–8999
+         *     (stored in UTC, to the millisecond), or null for no due date.
+         * @example 2026-12-01T17:00:00.000Z
+         */
+        DueAt: string | null;
+        /**
          * @example {
          *       "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
          *       "user_id": "Xk2jd8QmP0aLr5vT9sUe1wYb",
@@ -270,7 +401,12 @@ export interface components {
          *       "status": "pending",
          *       "completed_at": null,
          *       "created_at": "2026-11-23T18:00:00.000Z",
-         *       "updated_at": "2026-11-23T18:00:00.000Z"
+         *       "updated_at": "2026-11-23T18:00:00.000Z",
+         *       "priority": "medium",
+         *       "tags": [
+         *         "errands"
+         *       ],
+         *       "due_at": "2026-11-24T17:00:00.000Z"
          *     }
          */
         Task: {
@@ -294,6 +430,14 @@ export interface components {
              * @description Changes on every write.
              */
             updated_at: string;
+            priority: components["schemas"]["Priority"];
+            /** @description The task's labels, trimmed, in the order given, no two equal ignoring case. */
+            tags: string[];
+            /**
+             * Format: date-time
+             * @description When the task is due, or null.
+             */
+            due_at: string | null;
         };
         TaskCreate: {
             title: components["schemas"]["Title"];
@@ -301,6 +445,9 @@ export interface components {
             /** @description Defaults to false (or to what `status` implies). */
             completed?: boolean;
             status?: components["schemas"]["TaskStatus"];
+            priority?: components["schemas"]["Priority"];
+            tags?: components["schemas"]["Tags"];
+            due_at?: components["schemas"]["DueAt"];
         };
         TaskReplace: {
             title: components["schemas"]["Title"];
@@ -308,12 +455,18 @@ export interface components {
             /** @description Omit to keep the current completion state. */
             completed?: boolean;
             status?: components["schemas"]["TaskStatus"];
+            priority?: components["schemas"]["Priority"];
+            tags?: components["schemas"]["Tags"];
+            due_at?: components["schemas"]["DueAt"];
         };
         TaskUpdate: {
             title?: components["schemas"]["Title"];
             description?: components["schemas"]["Description"];
             completed?: boolean;
             status?: components["schemas"]["TaskStatus"];
+            priority?: components["schemas"]["Priority"];
+            tags?: components["schemas"]["Tags"];
+            due_at?: components["schemas"]["DueAt"];
         };
         TaskCompletion: {
             completed: boolean;
@@ -331,6 +484,7 @@ export interface components {
             type: string;
             /** @description The HTTP status phrase. */
             title: string;
+            /** Format: int32 */
             status: number;
             /** @description What went wrong, in words safe to show a person. */
             detail: string;
@@ -344,6 +498,22 @@ export interface components {
             request_id?: string;
             /** @description Present on `422`; one entry per field that breaks the contract. */
             errors?: components["schemas"]["FieldError"][];
+        };
+        /**
+         * @description An OpenAPI 3.1 document (its own schema is the OpenAPI specification's, not repeated
+         *     here). Open on purpose: the contract grows.
+         */
+        OpenApiDocument: {
+            /** @constant */
+            openapi: "3.1.0";
+            info: {
+                [key: string]: unknown;
+            };
+            paths: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         FieldError: {
             /** @description Where the problem is, e.g. `/body/title` or `/query/limit`. */
@@ -371,7 +541,7 @@ export interface components {
                 "application/json": components["schemas"]["Task"];
             };
         };
-        /** @description The caller's tasks, newest first. */
+        /** @description The caller's tasks, in the order asked for (newest first by default). */
         TaskList: {
             headers: {
                 Link: components["headers"]["Link"];
@@ -615,8 +785,80 @@ export interface components {
         UserId: string;
         /** @description How many tasks to return (1–200). */
         Limit: number;
-        /** @description How many tasks to skip from the start of the list. */
+        /**
+         * @description How many tasks to skip from the start of the list (for clients written before cursors).
+         *     When sent, the `Link` URLs page by `offset` too. Not together with `cursor`.
+         */
         Offset: number;
+        /**
+         * @description Only tasks with one of these statuses. Repeat the parameter for several.
+         * @example [
+         *       "pending",
+         *       "in_progress"
+         *     ]
+         */
+        StatusFilter: components["schemas"]["TaskStatus"][];
+        /**
+         * @description Only completed tasks (`true`) or only tasks not completed (`false`).
+         * @example false
+         */
+        CompletedFilter: boolean;
+        /**
+         * @description Only tasks with one of these priorities. Repeat the parameter for several.
+         * @example [
+         *       "high"
+         *     ]
+         */
+        PriorityFilter: components["schemas"]["Priority"][];
+        /**
+         * @description Only tasks carrying this tag, compared case-insensitively after trimming. Repeat the
+         *     parameter for several: a task must carry all of them.
+         * @example [
+         *       "work",
+         *       "urgent"
+         *     ]
+         */
+        TagFilter: components["schemas"]["Tag"][];
+        /**
+         * @description Full-text search over the title and the description. Every word must occur; the last
+         *     word also matches as a prefix, so results follow as people type (`repo` finds "report").
+         *     Case and punctuation do not matter; words are not stemmed (`report` does not find
+         *     "reporting" unless it is the last, prefix-matched word). A query with no letters or
+         *     digits (or an empty `q=`, as a cleared search box sends) filters nothing out. Results
+         *     come in the `sort` order.
+         * @example quarterly rep
+         */
+        SearchQuery: string;
+        /**
+         * @description Only tasks due strictly before this instant (tasks with no due date are left out).
+         * @example 2026-12-01T00:00:00.000Z
+         */
+        DueBefore: components["schemas"]["Instant"];
+        /**
+         * @description Only tasks due at or after this instant (tasks with no due date are left out). With
+         *     `due_before`, a half-open range: adjacent ranges never share a task.
+         * @example 2026-11-01T00:00:00.000Z
+         */
+        DueAfter: components["schemas"]["Instant"];
+        /**
+         * @description `true`: only tasks not completed whose due date has passed. `false`: every other task.
+         * @example true
+         */
+        Overdue: boolean;
+        /**
+         * @description The order: a field, ascending, or `-field` for descending. Ties are broken by id, so the
+         *     order is total. `due_at` puts tasks without a due date last in both directions;
+         *     `priority` ranks low < medium < high (`-priority`: high first, newest first within a
+         *     priority); `title` ignores case.
+         * @example due_at
+         */
+        Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+        /**
+         * @description Where the page starts: copy it from a `rel="next"` link, never build one. Bound to the
+         *     sort, the filters and the caller it was issued for.
+         * @example eyJ2IjoxLCJiIjoiM3R4ZDFFcjZqNzZ3IiwicCI6WyIyMDI2LTExLTIzVDE4OjAwOjAwLjAwMFoiLCIwYjlmN2Q1Mi04YzFlLTRhNTctOWQ0My0yZjZmMWM3ZjJhMTAiXX0
+         */
+        Cursor: string;
     };
     requestBodies: {
         TaskCreate: {
@@ -659,9 +901,11 @@ export interface components {
          */
         Location: string;
         /**
-         * @description RFC 8288 links to the neighbouring pages: `rel="next"` when more tasks follow,
-         *     `rel="prev"` when this is not the first page. Absent when there is a single page.
-         * @example </api/tasks?limit=50&offset=50>; rel="next"
+         * @description RFC 8288 links to the neighbouring pages: `rel="next"` when more tasks follow (with a
+         *     `cursor`, or with `offset` when the request paged by `offset`); `rel="prev"` when paging
+         *     by `offset` past the first page. Every filter and the sort are carried along. Absent when
+         *     there is a single page.
+         * @example </api/tasks?sort=due_at&limit=50&cursor=eyJ2IjoxLCJiIjoiM3R4ZDFFcjZqNzZ3IiwicCI6W119>; rel="next"
          */
         Link: string;
         /**
@@ -694,9 +938,81 @@ export interface operations {
     listTasks: {
         parameters: {
             query?: {
+                /**
+                 * @description Only tasks with one of these statuses. Repeat the parameter for several.
+                 * @example [
+                 *       "pending",
+                 *       "in_progress"
+                 *     ]
+                 */
+                status?: components["parameters"]["StatusFilter"];
+                /**
+                 * @description Only completed tasks (`true`) or only tasks not completed (`false`).
+                 * @example false
+                 */
+                completed?: components["parameters"]["CompletedFilter"];
+                /**
+                 * @description Only tasks with one of these priorities. Repeat the parameter for several.
+                 * @example [
+                 *       "high"
+                 *     ]
+                 */
+                priority?: components["parameters"]["PriorityFilter"];
+                /**
+                 * @description Only tasks carrying this tag, compared case-insensitively after trimming. Repeat the
+                 *     parameter for several: a task must carry all of them.
+                 * @example [
+                 *       "work",
+                 *       "urgent"
+                 *     ]
+                 */
+                tag?: components["parameters"]["TagFilter"];
+                /**
+                 * @description Full-text search over the title and the description. Every word must occur; the last
+                 *     word also matches as a prefix, so results follow as people type (`repo` finds "report").
+                 *     Case and punctuation do not matter; words are not stemmed (`report` does not find
+                 *     "reporting" unless it is the last, prefix-matched word). A query with no letters or
+                 *     digits (or an empty `q=`, as a cleared search box sends) filters nothing out. Results
+                 *     come in the `sort` order.
+                 * @example quarterly rep
+                 */
+                q?: components["parameters"]["SearchQuery"];
+                /**
+                 * @description Only tasks due strictly before this instant (tasks with no due date are left out).
+                 * @example 2026-12-01T00:00:00.000Z
+                 */
+                due_before?: components["parameters"]["DueBefore"];
+                /**
+                 * @description Only tasks due at or after this instant (tasks with no due date are left out). With
+                 *     `due_before`, a half-open range: adjacent ranges never share a task.
+                 * @example 2026-11-01T00:00:00.000Z
+                 */
+                due_after?: components["parameters"]["DueAfter"];
+                /**
+                 * @description `true`: only tasks not completed whose due date has passed. `false`: every other task.
+                 * @example true
+                 */
+                overdue?: components["parameters"]["Overdue"];
+                /**
+                 * @description The order: a field, ascending, or `-field` for descending. Ties are broken by id, so the
+                 *     order is total. `due_at` puts tasks without a due date last in both directions;
+                 *     `priority` ranks low < medium < high (`-priority`: high first, newest first within a
+                 *     priority); `title` ignores case.
+                 * @example due_at
+                 */
+                sort?: components["parameters"]["Sort"];
                 /** @description How many tasks to return (1–200). */
                 limit?: components["parameters"]["Limit"];
-                /** @description How many tasks to skip from the start of the list. */
+                /**
+                 * @description Where the page starts: copy it from a `rel="next"` link, never build one. Bound to the
+                 *     sort, the filters and the caller it was issued for.
+                 * @example eyJ2IjoxLCJiIjoiM3R4ZDFFcjZqNzZ3IiwicCI6WyIyMDI2LTExLTIzVDE4OjAwOjAwLjAwMFoiLCIwYjlmN2Q1Mi04YzFlLTRhNTctOWQ0My0yZjZmMWM3ZjJhMTAiXX0
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description How many tasks to skip from the start of the list (for clients written before cursors).
+                 *     When sent, the `Link` URLs page by `offset` too. Not together with `cursor`.
+                 */
                 offset?: components["parameters"]["Offset"];
             };
             header?: never;
@@ -878,9 +1194,81 @@ export interface operations {
     listUserTasks: {
         parameters: {
             query?: {
+                /**
+                 * @description Only tasks with one of these statuses. Repeat the parameter for several.
+                 * @example [
+                 *       "pending",
+                 *       "in_progress"
+                 *     ]
+                 */
+                status?: components["parameters"]["StatusFilter"];
+                /**
+                 * @description Only completed tasks (`true`) or only tasks not completed (`false`).
+                 * @example false
+                 */
+                completed?: components["parameters"]["CompletedFilter"];
+                /**
+                 * @description Only tasks with one of these priorities. Repeat the parameter for several.
+                 * @example [
+                 *       "high"
+                 *     ]
+                 */
+                priority?: components["parameters"]["PriorityFilter"];
+                /**
+                 * @description Only tasks carrying this tag, compared case-insensitively after trimming. Repeat the
+                 *     parameter for several: a task must carry all of them.
+                 * @example [
+                 *       "work",
+                 *       "urgent"
+                 *     ]
+                 */
+                tag?: components["parameters"]["TagFilter"];
+                /**
+                 * @description Full-text search over the title and the description. Every word must occur; the last
+                 *     word also matches as a prefix, so results follow as people type (`repo` finds "report").
+                 *     Case and punctuation do not matter; words are not stemmed (`report` does not find
+                 *     "reporting" unless it is the last, prefix-matched word). A query with no letters or
+                 *     digits (or an empty `q=`, as a cleared search box sends) filters nothing out. Results
+                 *     come in the `sort` order.
+                 * @example quarterly rep
+                 */
+                q?: components["parameters"]["SearchQuery"];
+                /**
+                 * @description Only tasks due strictly before this instant (tasks with no due date are left out).
+                 * @example 2026-12-01T00:00:00.000Z
+                 */
+                due_before?: components["parameters"]["DueBefore"];
+                /**
+                 * @description Only tasks due at or after this instant (tasks with no due date are left out). With
+                 *     `due_before`, a half-open range: adjacent ranges never share a task.
+                 * @example 2026-11-01T00:00:00.000Z
+                 */
+                due_after?: components["parameters"]["DueAfter"];
+                /**
+                 * @description `true`: only tasks not completed whose due date has passed. `false`: every other task.
+                 * @example true
+                 */
+                overdue?: components["parameters"]["Overdue"];
+                /**
+                 * @description The order: a field, ascending, or `-field` for descending. Ties are broken by id, so the
+                 *     order is total. `due_at` puts tasks without a due date last in both directions;
+                 *     `priority` ranks low < medium < high (`-priority`: high first, newest first within a
+                 *     priority); `title` ignores case.
+                 * @example due_at
+                 */
+                sort?: components["parameters"]["Sort"];
                 /** @description How many tasks to return (1–200). */
                 limit?: components["parameters"]["Limit"];
-                /** @description How many tasks to skip from the start of the list. */
+                /**
+                 * @description Where the page starts: copy it from a `rel="next"` link, never build one. Bound to the
+                 *     sort, the filters and the caller it was issued for.
+                 * @example eyJ2IjoxLCJiIjoiM3R4ZDFFcjZqNzZ3IiwicCI6WyIyMDI2LTExLTIzVDE4OjAwOjAwLjAwMFoiLCIwYjlmN2Q1Mi04YzFlLTRhNTctOWQ0My0yZjZmMWM3ZjJhMTAiXX0
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description How many tasks to skip from the start of the list (for clients written before cursors).
+                 *     When sent, the `Link` URLs page by `offset` too. Not together with `cursor`.
+                 */
                 offset?: components["parameters"]["Offset"];
             };
             header?: never;
@@ -1158,6 +1546,90 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    docsPortal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    docsScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JavaScript bundle. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    contractYaml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    contractJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenApiDocument"];
+                };
+            };
+            500: components["responses"]["InternalServerError"];
         };
     };
 }

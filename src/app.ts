@@ -39,7 +39,7 @@ type ContractRequest = Request & {
 type AnyHandler = (
   input: unknown,
   context: HandlerContext,
-) => Promise<{ status: number; body?: unknown; headers?: ResponseHeaders }>;
+) => Promise<{ status: number; body?: unknown; contentType?: string; headers?: ResponseHeaders }>;
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -105,6 +105,7 @@ export function createApp(options: AppOptions): express.Express {
     );
     response.status(result.status).set(result.headers ?? {});
     if (result.body === undefined) response.end();
+    else if (result.contentType) response.type(result.contentType).send(result.body);
     else response.json(result.body);
   });
 

@@ -9,13 +9,19 @@ export const contractPath = path.resolve(import.meta.dirname, '../openapi/tasks-
 
 export type Task = components['schemas']['Task'];
 export type TaskStatus = components['schemas']['TaskStatus'];
+export type Priority = components['schemas']['Priority'];
+export type TaskSort = NonNullable<components['parameters']['Sort']>;
 export type FieldError = components['schemas']['FieldError'];
+export type OpenApiDocument = components['schemas']['OpenApiDocument'];
 export type Problem = components['schemas']['Problem'];
 
 export type OperationId = keyof operations;
 
 /** Operations the contract marks `security: []`; every other one needs a verified caller. */
-export type PublicOperationId = 'health' | 'ready';
+export type PublicOperationId = 'health' | 'ready' | DocumentationOperationId;
+
+/** The documentation routes (src/docs.ts): public, and not JSON except the contract itself. */
+export type DocumentationOperationId = 'docsPortal' | 'docsScript' | 'contractYaml' | 'contractJson';
 
 type SuccessStatus = 200 | 201 | 204;
 type Responses<Op extends OperationId> = operations[Op]['responses'];
@@ -26,7 +32,10 @@ export type ResponseHeaders = Readonly<Record<string, string>>;
 export type HandlerResult<Op extends OperationId> = {
   [S in SuccessStatusOf<Op>]: Responses<Op>[S] extends { content: { 'application/json': infer Body } }
     ? { readonly status: S; readonly body: Body; readonly headers?: ResponseHeaders }
-    : { readonly status: S; readonly body?: never; readonly headers?: ResponseHeaders };
+    : // Another media type (HTML, YAML, JavaScript): the body is sent as is, with that type.
+      Responses<Op>[S] extends { content: infer Content extends Record<string, string> }
+      ? { readonly status: S; readonly body: string; readonly contentType: keyof Content & string; readonly headers?: ResponseHeaders }
+      : { readonly status: S; readonly body?: never; readonly headers?: ResponseHeaders };
 }[SuccessStatusOf<Op>];
 
 // `{}` rather than `never` for "no parameters", so a handler for `/api/tasks` also fits

@@ -2,15 +2,19 @@
 // 404 or 200); each query is one SQL statement in database/. The user-scoped compatibility
 // routes (`/api/{user_id}/tasks…`) reuse the same handlers: their `{user_id}` has already been
 // checked against the token, and the owner always comes from the token.
-import type { AuthenticatedHandler, HandlerMap, HandlerResult, TaskStatus } from './contract.ts';
+import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, Priority, TaskSort, TaskStatus } from './contract.ts';
+import { cursorBinding, decodeCursor, encodeCursor, positionOf } from './cursors.ts';
 import { pingDatabase } from './database/pool.ts';
+import { documentationHandlers } from './docs.ts';
 import {
   deleteTaskById,
   insertTask,
   selectTaskById,
-  selectTasksNewestFirst,
+  selectTasksPage,
   updateTaskById,
+  type SortField,
   type StatusChange,
+  type TaskFilters,
 } from './database/tasks.ts';
 import { ProblemError, retryAfterSeconds, taskNotFound } from './problems.ts';
 
@@ -35,22 +39,126 @@ function initialStatus(change: StatusChange | undefined): TaskStatus {
   return change?.kind === 'complete' ? 'completed' : 'pending';
 }
 
+/**
+ * Tags as stored: each trimmed (the contract has checked 1–40 characters once trimmed), and one
+ * that repeats an earlier tag case-insensitively dropped, so the first spelling and the order stay.
+ */
+function normaliseTags(tags: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return tags
+    .map((tag) => tag.trim())
+    .filter((tag) => {
+      const key = tag.toLowerCase();
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+}
+
+/**
+ * The search words of `q`: a letter or digit followed by letters, combining marks and digits,
+ * lower-cased. Nothing else of the input reaches the tsquery, so no input can make its syntax
+ * invalid.
+ */
+function searchWords(q: string): string[] {
+  return (q.match(/[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu) ?? []).map((word) => word.toLowerCase());
+}
+
+/** Every word must match; the last one also as a prefix (people are still typing it). */
+function prefixSearchQuery(words: readonly string[]): string {
+  return words.map((word, index) => `'${word}'${index === words.length - 1 ? ':*' : ''}`).join(' & ');
+}
+
+const statusOrder: readonly TaskStatus[] = ['pending', 'in_progress', 'completed'];
+const priorityOrder: readonly Priority[] = ['low', 'medium', 'high'];
+const defaultSort: TaskSort = '-created_at';
+
+type ListQuery = HandlerInput<'listTasks'>['query'];
+type UrlParameter = readonly [name: string, value: string | number];
+
+/** `name=value` pairs for a parameter that is absent, single or repeated. */
+const asParameters = (name: string, values: readonly string[] | string | boolean | undefined): UrlParameter[] =>
+  values === undefined ? [] : (Array.isArray(values) ? values : [values]).map((value) => [name, String(value)] as const);
+
+/**
+ * The filters, normalised (duplicates gone, tags trimmed and lower-cased, the search reduced to
+ * its words), and the same list as URL parameters in a fixed order: the `Link` URLs carry them,
+ * and a cursor is bound to them, so two spellings of one query share their cursors.
+ */
+function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlParameter[] } {
+  const statuses = query.status && statusOrder.filter((status) => query.status!.includes(status));
+  const priorities = query.priority && priorityOrder.filter((priority) => query.priority!.includes(priority));
+  const tags = query.tag && normaliseTags(query.tag.map((tag) => tag.toLowerCase()));
+  const words = query.q === undefined ? [] : searchWords(query.q);
+  const filters: TaskFilters = {
+    statuses,
+    completed: query.completed,
+    priorities,
+    tags,
+    searchQuery: words.length > 0 ? prefixSearchQuery(words) : undefined,
+    dueBefore: query.due_before,
+    dueAfter: query.due_after,
+    overdue: query.overdue,
+  };
+  const parameters = [
+    ...asParameters('status', statuses),
+    ...asParameters('completed', query.completed),
+    ...asParameters('priority', priorities),
+    ...asParameters('tag', tags),
+    ...asParameters('q', words.length > 0 ? words.join(' ') : undefined),
+    ...asParameters('due_after', query.due_after),
+    ...asParameters('due_before', query.due_before),
+    ...asParameters('overdue', query.overdue),
+  ];
+  return { filters, parameters };
+}
+
+const urlQuery = (parameters: readonly UrlParameter[]) =>
+  parameters.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
+
 const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query, requestPath }, { db }) => {
   // The validator has applied the contract's defaults; these only satisfy the optional types.
-  const { limit = 50, offset = 0 } = query;
-  const page = await selectTasksNewestFirst(db, ownerUserId, { limit, offset });
-  const links = [
-    page.hasMore && `<${requestPath}?limit=${limit}&offset=${offset + limit}>; rel="next"`,
-    offset > 0 && `<${requestPath}?limit=${limit}&offset=${Math.max(0, offset - limit)}>; rel="prev"`,
-  ].filter((link) => link !== false);
+  const { limit = 50, offset, cursor, sort = defaultSort } = query;
+  if (cursor !== undefined && offset !== undefined) {
+    throw new ProblemError(422, 'Send either cursor or offset, not both.', {
+      errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
+    });
+  }
+  const { filters, parameters } = listFilters(query);
+  if (sort !== defaultSort) parameters.push(['sort', sort]);
+  const order = { field: sort.replace(/^-/, '') as SortField, descending: sort.startsWith('-') };
+  const binding = cursorBinding(ownerUserId, urlQuery(parameters));
+  const after = cursor === undefined ? undefined : decodeCursor(cursor, binding, order.field);
+
+  const page = await selectTasksPage(db, ownerUserId, { filters, order, limit, after, offset });
+
+  const link = (position: UrlParameter, rel: string) =>
+    `<${requestPath}?${urlQuery([...parameters, ['limit', limit], position])}>; rel="${rel}"`;
+  const last = page.tasks.at(-1);
+  // Offset paging for the clients that ask for it; cursors for everyone else.
+  const links =
+    offset === undefined
+      ? [page.hasMore && last && link(['cursor', encodeCursor(binding, positionOf(last, order.field))], 'next')]
+      : [
+          page.hasMore && link(['offset', offset + limit], 'next'),
+          offset > 0 && link(['offset', Math.max(0, offset - limit)], 'prev'),
+        ];
+  const present = links.filter((entry) => typeof entry === 'string');
   const headers: Record<string, string> = {};
-  if (links.length > 0) headers.Link = links.join(', ');
+  if (present.length > 0) headers.Link = present.join(', ');
   return { status: 200, body: [...page.tasks], headers };
 };
 
 const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, body, requestPath }, { db }) => {
   const status = initialStatus(statusChange(body));
-  const task = await insertTask(db, ownerUserId, { title: body.title, description: body.description ?? null, status });
+  const task = await insertTask(db, ownerUserId, {
+    title: body.title,
+    description: body.description ?? null,
+    status,
+    priority: body.priority ?? 'medium',
+    tags: normaliseTags(body.tags ?? []),
+    dueAt: body.due_at ?? null,
+  });
   return { status: 201, body: task, headers: { Location: `${requestPath}/${task.id}` } };
 };
 
@@ -65,6 +173,10 @@ const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, p
     title: body.title,
     description: body.description ?? null,
     status: statusChange(body),
+    // Unlike the text, these change only when sent: a frontend that predates them keeps them.
+    priority: body.priority,
+    tags: body.tags && normaliseTags(body.tags),
+    dueAt: body.due_at,
   });
   if (!task) throw taskNotFound();
   return { status: 200, body: task };
@@ -75,6 +187,9 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
     title: body.title,
     description: body.description,
     status: statusChange(body),
+    priority: body.priority,
+    tags: body.tags && normaliseTags(body.tags),
+    dueAt: body.due_at,
   });
   if (!task) throw taskNotFound();
   return { status: 200, body: task };
@@ -117,4 +232,5 @@ export const handlers: HandlerMap = {
     await pingDatabase(db);
     return ok;
   },
+  ...documentationHandlers,
 };

@@ -3,7 +3,8 @@
 // could reach another user's row, so isolation does not depend on handlers remembering to check.
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { RowFitsContract, Task, TaskStatus } from '../contract.ts';
+import type { Priority, RowFitsContract, Task, TaskStatus } from '../contract.ts';
+import { plannedForItsValues } from './pool.ts';
 
 const taskRow = z.object({
   id: z.string(),
@@ -15,6 +16,9 @@ const taskRow = z.object({
   completed_at: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
+  priority: z.enum(['low', 'medium', 'high']),
+  tags: z.array(z.string()),
+  due_at: z.string().nullable(),
 });
 
 export type TaskRow = z.infer<typeof taskRow>;
@@ -26,19 +30,23 @@ true satisfies RowFitsContract<TaskRow, Task>;
 // as `user_id` and `completed` derived from `status`.
 const taskColumns = sql.fragment`
   id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
-  completed_at, created_at, updated_at`;
+  completed_at, created_at, updated_at, priority, tags, due_at`;
 
 export type NewTask = {
   readonly title: string;
   readonly description: string | null;
   readonly status: TaskStatus;
+  readonly priority: Priority;
+  readonly tags: readonly string[];
+  readonly dueAt: string | null;
 };
 
 export async function insertTask(db: CommonQueryMethods, ownerUserId: string, task: NewTask): Promise<TaskRow> {
   return db.one(sql.type(taskRow)`
-    insert into tasks (owner_user_id, title, description, status, completed_at)
+    insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at)
     values (${ownerUserId}, ${task.title}, ${task.description}, ${task.status},
-            case when ${task.status} = 'completed' then now() end)
+            case when ${task.status} = 'completed' then now() end,
+            ${task.priority}, ${sql.array(task.tags, 'text')}, ${task.dueAt}::timestamptz)
     returning ${taskColumns}`);
 }
 
@@ -50,18 +58,141 @@ export async function selectTaskById(db: CommonQueryMethods, ownerUserId: string
 
 export type TaskPage = { readonly tasks: readonly TaskRow[]; readonly hasMore: boolean };
 
-/** Newest first; reads one row past the page to learn whether another page follows. */
-export async function selectTasksNewestFirst(
+export type SortField = 'created_at' | 'updated_at' | 'due_at' | 'priority' | 'title';
+export type TaskOrder = { readonly field: SortField; readonly descending: boolean };
+
+/**
+ * Where a page starts: the sort-key values of the last task of the previous page, as that task
+ * had them (the raw column values; the SQL applies the same expressions to both sides), ending
+ * with its id. Which values, in which order, is `positionOf` in cursors.ts.
+ */
+export type ListPosition = readonly (string | null)[];
+
+export type TaskFilters = {
+  readonly statuses?: readonly TaskStatus[];
+  readonly completed?: boolean;
+  readonly priorities?: readonly Priority[];
+  /** Every one must be on the task, compared case-insensitively (task_tag_keys lower-cases both sides). */
+  readonly tags?: readonly string[];
+  /** A `to_tsquery` text the caller has built from plain words only (see handlers.ts). */
+  readonly searchQuery?: string;
+  readonly dueBefore?: string;
+  readonly dueAfter?: string;
+  readonly overdue?: boolean;
+};
+
+type SortKey = {
+  /** The expressions the list is ordered by, the same as the sort's index (sql/0003), id last. */
+  readonly row: readonly ReturnType<typeof sql.fragment>[];
+  /** The same expressions applied to a position's values, for the key-set condition. */
+  readonly position: (values: ListPosition) => readonly ReturnType<typeof sql.fragment>[];
+};
+
+const asTimestamp = (value: string | null) => sql.fragment`${value}::timestamptz`;
+const asId = (value: string | null) => sql.fragment`${value}::uuid`;
+const priorityRank = (priority: ReturnType<typeof sql.fragment>) =>
+  sql.fragment`(case ${priority} when 'low' then 1 when 'medium' then 2 else 3 end)`;
+
+// The whitelist of orderings: nothing from the request reaches ORDER BY except a choice among these.
+function sortKey({ field, descending }: TaskOrder): SortKey {
+  switch (field) {
+    case 'created_at':
+      return { row: [sql.fragment`created_at`, sql.fragment`id`], position: ([at, id]) => [asTimestamp(at!), asId(id!)] };
+    case 'updated_at':
+      return { row: [sql.fragment`updated_at`, sql.fragment`id`], position: ([at, id]) => [asTimestamp(at!), asId(id!)] };
+    case 'due_at':
+      // No due date sorts last either way: as infinity ascending, as -infinity descending.
+      return descending
+        ? {
+            row: [sql.fragment`coalesce(due_at, '-infinity'::timestamptz)`, sql.fragment`id`],
+            position: ([at, id]) => [sql.fragment`coalesce(${at!}::timestamptz, '-infinity'::timestamptz)`, asId(id!)],
+          }
+        : {
+            row: [sql.fragment`coalesce(due_at, 'infinity'::timestamptz)`, sql.fragment`id`],
+            position: ([at, id]) => [sql.fragment`coalesce(${at!}::timestamptz, 'infinity'::timestamptz)`, asId(id!)],
+          };
+    case 'priority':
+      return {
+        row: [priorityRank(sql.fragment`priority`), sql.fragment`created_at`, sql.fragment`id`],
+        position: ([priority, at, id]) => [priorityRank(sql.fragment`${priority!}::text`), asTimestamp(at!), asId(id!)],
+      };
+    case 'title':
+      return { row: [sql.fragment`lower(title)`, sql.fragment`id`], position: ([title, id]) => [sql.fragment`lower(${title!})`, asId(id!)] };
+  }
+}
+
+function filterConditions(filters: TaskFilters) {
+  const overdue = sql.fragment`(due_at < now() and status <> 'completed')`;
+  return [
+    filters.statuses && sql.fragment`status = any(${sql.array(filters.statuses, 'text')})`,
+    filters.completed === true && sql.fragment`status = 'completed'`,
+    filters.completed === false && sql.fragment`status <> 'completed'`,
+    filters.priorities && sql.fragment`priority = any(${sql.array(filters.priorities, 'text')})`,
+    filters.tags && sql.fragment`tag_keys @> task_tag_keys(${sql.array(filters.tags, 'text')})`,
+    filters.searchQuery !== undefined && sql.fragment`search_vector @@ to_tsquery('simple', ${filters.searchQuery})`,
+    filters.dueBefore !== undefined && sql.fragment`due_at < ${filters.dueBefore}::timestamptz`,
+    filters.dueAfter !== undefined && sql.fragment`due_at >= ${filters.dueAfter}::timestamptz`,
+    filters.overdue === true && overdue,
+    filters.overdue === false && sql.fragment`not coalesce(${overdue}, false)`,
+  ].filter((condition) => condition !== false && condition !== undefined);
+}
+
+/**
+ * Filters restated on the sort's own expression. They change nothing in the result (the filters
+ * themselves still apply), but they bound the range the sort's index is read over, so a list
+ * sorted by due date and filtered by due date (or by priority and priority) starts at the first
+ * row the filter keeps instead of reading past every row it drops.
+ */
+function sortKeyBounds(filters: TaskFilters, order: TaskOrder, key: SortKey) {
+  const [sorted] = key.row;
+  if (order.field === 'due_at') {
+    return [
+      filters.dueAfter !== undefined && sql.fragment`${sorted!} >= ${filters.dueAfter}::timestamptz`,
+      filters.dueBefore !== undefined && sql.fragment`${sorted!} < ${filters.dueBefore}::timestamptz`,
+      filters.overdue === true && sql.fragment`${sorted!} < now()`,
+    ].filter((bound) => bound !== false);
+  }
+  if (order.field === 'priority' && filters.priorities) {
+    const ranks = filters.priorities.map((priority) => ({ low: 1, medium: 2, high: 3 })[priority]);
+    return [sql.fragment`${sorted!} = any(${sql.array(ranks, 'int4')})`];
+  }
+  return [];
+}
+
+/**
+ * One page of the owner's tasks that pass every filter, in `order`, starting after `after` (key
+ * set: a range scan of the sort's index, however deep the page) or after `offset` rows. Reads one
+ * row past the page to learn whether another page follows.
+ */
+export async function selectTasksPage(
   db: CommonQueryMethods,
   ownerUserId: string,
-  page: { readonly limit: number; readonly offset: number },
+  query: {
+    readonly filters: TaskFilters;
+    readonly order: TaskOrder;
+    readonly limit: number;
+    readonly after?: ListPosition;
+    readonly offset?: number;
+  },
 ): Promise<TaskPage> {
+  const key = sortKey(query.order);
+  const direction = query.order.descending ? sql.fragment`desc` : sql.fragment`asc`;
+  const conditions = [...filterConditions(query.filters), ...sortKeyBounds(query.filters, query.order, key)];
+  if (query.after) {
+    const comparison = query.order.descending ? sql.fragment`<` : sql.fragment`>`;
+    conditions.push(
+      sql.fragment`(${sql.join(key.row, sql.fragment`, `)}) ${comparison} (${sql.join(key.position(query.after), sql.fragment`, `)})`,
+    );
+  }
   const rows = await db.any(sql.type(taskRow)`
     select ${taskColumns} from tasks
-    where owner_user_id = ${ownerUserId}
-    order by created_at desc, id desc
-    limit ${page.limit + 1} offset ${page.offset}`);
-  return { tasks: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+    where owner_user_id = ${ownerUserId} ${sql.join([sql.fragment``, ...conditions], sql.fragment` and `)}
+    order by ${sql.join(
+      key.row.map((expression) => sql.fragment`${expression} ${direction}`),
+      sql.fragment`, `,
+    )}
+    limit ${query.limit + 1} offset ${query.offset ?? 0}${plannedForItsValues}`);
+  return { tasks: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
 }
 
 /**
@@ -78,6 +209,9 @@ export type TaskChanges = {
   readonly title?: string;
   readonly description?: string | null;
   readonly status?: StatusChange;
+  readonly priority?: Priority;
+  readonly tags?: readonly string[];
+  readonly dueAt?: string | null;
 };
 
 function newStatus(change: StatusChange | undefined) {
@@ -107,6 +241,9 @@ export async function updateTaskById(
   const assignments = [
     changes.title !== undefined && sql.fragment`title = ${changes.title}`,
     changes.description !== undefined && sql.fragment`description = ${changes.description}`,
+    changes.priority !== undefined && sql.fragment`priority = ${changes.priority}`,
+    changes.tags !== undefined && sql.fragment`tags = ${sql.array(changes.tags, 'text')}`,
+    changes.dueAt !== undefined && sql.fragment`due_at = ${changes.dueAt}::timestamptz`,
     sql.fragment`status = ${status}`,
     // SET expressions see the row as it was, so `completed_at` survives re-completing a task.
     sql.fragment`completed_at = case when ${status} = 'completed' then coalesce(completed_at, now()) end`,

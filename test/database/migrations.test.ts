@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { migrate, MigrationError, migrationsDirectory } from '../../src/database/migrations.ts';
+import { newUser, startTestApi } from '../support/api.ts';
+import { bearer, expectTask } from '../support/tasks.ts';
 import { createEmptyDatabase, silentLog, testDatabaseUrl, withSqlClient } from '../support/database.ts';
 
 /** The migrations in sql/, as the database should record them. */
@@ -94,6 +96,8 @@ describe('migrations', () => {
       { column_name: 'priority', data_type: 'text', is_nullable: 'NO' },
       { column_name: 'tags', data_type: 'ARRAY', is_nullable: 'NO' },
       { column_name: 'due_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
+      { column_name: 'tag_keys', data_type: 'ARRAY', is_nullable: 'NO' },
+      { column_name: 'search_vector', data_type: 'tsvector', is_nullable: 'NO' },
     ]);
     const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
     expect(listIndex?.indexdef).to.equal(
@@ -102,6 +106,45 @@ describe('migrations', () => {
     // DESIGN.md §3: indexes lead with owner_user_id (the primary key on the opaque id is the one exception).
     for (const index of indexes.filter((index) => index.indexname !== 'tasks_pkey')) {
       expect(index.indexdef, index.indexname).to.match(/USING \w+ \(owner_user_id\b/);
+    }
+  });
+
+  it('gives rows written before priority, tags, due_at and search existed the defaults, and finds them', async () => {
+    const onlyFirst = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-sql-'));
+    temporaryDirectories.push(onlyFirst);
+    await cp(path.join(migrationsDirectory, '0001_create_tasks.sql'), path.join(onlyFirst, '0001_create_tasks.sql'));
+    const databaseUrl = await createEmptyDatabase('migrate_v1_rows');
+    await migrate(databaseUrl, silentLog, onlyFirst);
+    const user = await newUser();
+    const id = await withSqlClient(databaseUrl, async (client) => {
+      const { rows } = await client.query<{ id: string }>(
+        "insert into tasks (owner_user_id, title, description) values ($1, 'Written under v1', 'Before the upgrade') returning id",
+        [user.id],
+      );
+      return rows[0]!.id;
+    });
+
+    expect(await migrate(databaseUrl, silentLog)).to.deep.equal((await shippedMigrations()).slice(1).map(({ name }) => name));
+
+    const api = await startTestApi({ databaseUrl });
+    try {
+      const read = await api.http.get(`/api/tasks/${id}`).set(bearer(user));
+      expect(read.status, read.text).to.equal(200);
+      expectTask(read.body, {
+        id,
+        user_id: user.id,
+        title: 'Written under v1',
+        description: 'Before the upgrade',
+        status: 'pending',
+        priority: 'medium',
+        tags: [],
+        due_at: null,
+      });
+      const searched = await api.http.get('/api/tasks?q=upgr&priority=medium').set(bearer(user));
+      expect(searched.status, searched.text).to.equal(200);
+      expect(searched.body).to.deep.equal([read.body]);
+    } finally {
+      await api.close();
     }
   });
 

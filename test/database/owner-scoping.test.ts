@@ -114,6 +114,19 @@ describe('every statement on tasks is scoped by owner', () => {
       );
       const own = `${base}/${created.body.id}`;
       await send(`listTasks ${base}`, alice, 200, (http) => http.get(`${base}?limit=5&offset=0`));
+      await send(`createTask (a second) ${base}`, alice, 201, (http) =>
+        http.post(base).send({ title: 'Scoped too', status: 'in_progress', priority: 'high', tags: ['Work'], due_at: '2000-01-01T00:00:00Z' }),
+      );
+      const searched = await send(`listTasks (search, sorted) ${base}`, alice, 200, (http) =>
+        http.get(`${base}?status=in_progress&q=scop&sort=title&limit=1`),
+      );
+      const next = /<([^>]+)>; rel="next"/.exec(searched.headers.link ?? '')?.[1];
+      await send(`listTasks (next page by cursor) ${base}`, alice, 200, (http) => http.get(next!));
+      await send(`listTasks (every other filter) ${base}`, alice, 200, (http) =>
+        http.get(
+          `${base}?completed=false&priority=high&priority=low&tag=work&due_after=1999-01-01T00:00:00Z&due_before=2001-01-01T00:00:00Z&overdue=true&sort=-due_at`,
+        ),
+      );
       await send(`getTask ${base}`, alice, 200, (http) => http.get(own));
       await send(`replaceTask ${base}`, alice, 200, (http) => http.put(own).send({ title: 'Replaced', completed: true }));
       await send(`updateTask ${base}`, alice, 200, (http) => http.patch(own).send({ description: null, status: 'pending' }));
@@ -164,8 +177,8 @@ describe('every statement on tasks is scoped by owner', () => {
     for (const request of requests) {
       expect(request.statements.filter(mentionsTasks), request.label).to.have.length.at.least(1);
     }
-    // Bob's create + 2 route sets × (8 on her own task + 2 × 5 on others') + Bob's read.
-    expect(requests).to.have.length(38);
+    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + Bob's read.
+    expect(requests).to.have.length(46);
   });
 });
 
@@ -198,7 +211,7 @@ describe('the task queries in src/database/tasks.ts', () => {
 
   it('puts owner_user_id = ${ownerUserId} (or VALUES (${ownerUserId}) into every sql template that reads or writes tasks', () => {
     const statements = sqlTemplates().filter((text) => /\b(from|into|update)\s+tasks\b/i.test(text));
-    // insertTask, selectTaskById, selectTasksNewestFirst, updateTaskById, deleteTaskById: more is fine, fewer means the check missed them.
+    // insertTask, selectTaskById, selectTasksPage, updateTaskById, deleteTaskById: more is fine, fewer means the check missed them.
     expect(statements).to.have.length.at.least(5);
     for (const text of statements) {
       const normalized = text.replaceAll(/\s+/g, ' ');
@@ -216,7 +229,7 @@ describe('the task queries in src/database/tasks.ts', () => {
       'deleteTaskById',
       'insertTask',
       'selectTaskById',
-      'selectTasksNewestFirst',
+      'selectTasksPage',
       'updateTaskById',
     ]);
     for (const declaration of exported) {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createDatabasePool, type DatabasePool } from '../../src/database/pool.ts';
-import { insertTask, selectTaskById } from '../../src/database/tasks.ts';
+import { insertTask, selectTaskById, selectTasksPage } from '../../src/database/tasks.ts';
 import { testDatabaseUrl } from '../support/database.ts';
 
 const preparedRow = z.object({ name: z.string(), statement: z.string() });
@@ -26,7 +26,7 @@ describe('prepared statements', () => {
   it('prepares each distinct statement once per connection, under a name derived from its text', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
     const owner = `prepared-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending' });
+    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null });
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
     expect(await selectTaskById(pool, owner, randomUUID())).to.equal(null);
 
@@ -36,10 +36,23 @@ describe('prepared statements', () => {
     for (const row of statements) expect(row.name).to.match(/^tasks_api_[0-9a-f]{32}$/);
   });
 
+  it('leaves the task list unprepared, so each execution is planned for its values', async () => {
+    pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
+    const owner = `listed-${randomUUID()}`;
+    const task = await insertTask(pool, owner, { title: 'Listed', description: null, status: 'pending', priority: 'high', tags: ['x'], dueAt: null });
+    const query = { filters: { tags: ['X'] }, order: { field: 'created_at', descending: true }, limit: 5 } as const;
+    for (let run = 0; run < 7; run += 1) {
+      expect(await selectTasksPage(pool, owner, query)).to.deep.equal({ tasks: [task], hasMore: false });
+    }
+
+    const statements = (await preparedStatements(pool)).filter((row) => !row.statement.includes('pg_prepared_statements'));
+    expect(statements.map((row) => /^\s*(\w+)/.exec(row.statement)![1])).to.deep.equal(['insert']);
+  });
+
   it('prepares nothing when turned off', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1, preparedStatements: false });
     const owner = `unprepared-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending' });
+    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null });
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
 
     expect(await preparedStatements(pool)).to.deep.equal([]);

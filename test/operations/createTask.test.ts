@@ -16,6 +16,43 @@ import {
 } from '../support/tasks.ts';
 
 describe('createTask', () => {
+  it('stores priority, tags and due_at: tags trimmed, later case-insensitive repeats dropped, order kept, due_at in UTC', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http
+      .post('/api/tasks')
+      .set(bearer(user))
+      .send({
+        title: 'Plan the offsite',
+        priority: 'high',
+        tags: ['  Work ', 'Q4', 'work', 'q4', '\tOffsite\n', 't'.repeat(40)],
+        due_at: '2026-12-01T18:30:00.1234+01:00',
+      });
+
+    const task = expectCreated(response, '/api/tasks', {
+      user_id: user.id,
+      title: 'Plan the offsite',
+      description: null,
+      status: 'pending',
+      priority: 'high',
+      tags: ['Work', 'Q4', 'Offsite', 't'.repeat(40)],
+      due_at: '2026-12-01T17:30:00.123Z',
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+  });
+
+  it('accepts an explicit null due_at, an empty tag list and each priority', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    for (const priority of ['low', 'medium', 'high'] as const) {
+      const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: priority, priority, tags: [], due_at: null });
+      const task = expectCreated(response, '/api/tasks', { user_id: user.id, title: priority, description: null, status: 'pending', priority });
+      expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
+    }
+  });
+
   it('creates a task from a title alone, with the documented defaults and a Location', async () => {
     const api = await sharedApi();
     const user = await newUser();

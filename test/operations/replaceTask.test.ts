@@ -19,6 +19,50 @@ import {
 } from '../support/tasks.ts';
 
 describe('replaceTask', () => {
+  it('replaces priority, tags and due_at when they are sent, normalising the tags', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { priority: 'low', tags: ['old'], due_at: '2026-01-01T00:00:00.000Z' });
+
+    const response = await api.http
+      .put(`/api/tasks/${task.id}`)
+      .set(bearer(user))
+      .send({ title: 'Replaced', priority: 'high', tags: [' Home ', 'HOME', 'garden'], due_at: '2027-02-03T04:05:06.007Z' });
+
+    const replaced = expectTaskResponse(response, {
+      ...task,
+      title: 'Replaced',
+      description: null,
+      priority: 'high',
+      tags: ['Home', 'garden'],
+      due_at: '2027-02-03T04:05:06.007Z',
+      updated_at: undefined,
+    });
+    expect(replaced.updated_at > task.updated_at).to.equal(true);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(replaced);
+  });
+
+  it('keeps priority, tags and due_at when they are not sent (a frontend that predates them does not wipe them)', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { priority: 'high', tags: ['Work'], due_at: '2026-12-24T12:00:00.000Z' });
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Retitled' });
+
+    const replaced = expectTaskResponse(response, { ...task, title: 'Retitled', description: null, updated_at: undefined });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(replaced);
+  });
+
+  it('clears the due date and the tags when due_at is null and tags is empty', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { tags: ['a', 'b'], due_at: '2026-12-24T12:00:00.000Z' });
+
+    const response = await api.http.put(`/api/tasks/${task.id}`).set(bearer(user)).send({ title: 'Original', tags: [], due_at: null });
+
+    expectTaskResponse(response, { ...task, description: null, tags: [], due_at: null, updated_at: undefined });
+  });
+
   itRefusesUnreadableBodies('put', (taskId) => `/api/tasks/${taskId}`);
 
   it('replaces the title and description, moves updated_at forward and keeps created_at', async () => {

@@ -19,6 +19,42 @@ import {
 } from '../support/tasks.ts';
 
 describe('updateTask', () => {
+  it('changes only priority when only priority is sent', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { priority: 'low', tags: ['Keep'], due_at: '2026-12-24T12:00:00.000Z' });
+
+    const response = await api.http.patch(`/api/tasks/${task.id}`).set(bearer(user)).send({ priority: 'high' });
+
+    const updated = expectTaskResponse(response, { ...task, priority: 'high', updated_at: undefined });
+    expect(updated.updated_at > task.updated_at).to.equal(true);
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(updated);
+  });
+
+  it('replaces the tags (normalised) and sets a due date, leaving the rest as it was', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { priority: 'high', tags: ['Old'] });
+
+    const response = await api.http
+      .patch(`/api/tasks/${task.id}`)
+      .set(bearer(user))
+      .send({ tags: ['New ', 'new', 'Other'], due_at: '2026-12-31T23:59:59Z' });
+
+    const updated = expectTaskResponse(response, { ...task, tags: ['New', 'Other'], due_at: '2026-12-31T23:59:59.000Z', updated_at: undefined });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(updated);
+  });
+
+  it('clears the due date with due_at: null and the tags with tags: []', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await existingTask(api, user, { tags: ['x'], due_at: '2026-12-31T23:59:59.000Z' });
+
+    const response = await api.http.patch(`/api/tasks/${task.id}`).set(bearer(user)).send({ tags: [], due_at: null });
+
+    expectTaskResponse(response, { ...task, tags: [], due_at: null, updated_at: undefined });
+  });
+
   itRefusesUnreadableBodies('patch', (taskId) => `/api/tasks/${taskId}`);
 
   it('changes only the title when only the title is sent, moving updated_at forward and keeping created_at', async () => {

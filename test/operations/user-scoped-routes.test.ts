@@ -77,11 +77,21 @@ describe('listUserTasks', () => {
     const user = await newUser();
     const tasks = (await createTasksInOrder(api, user, 3)).reverse();
 
-    const first = await api.http.get(`${tasksOf(user)}?limit=2`).set(bearer(user));
+    const first = await api.http.get(`${tasksOf(user)}?limit=2&offset=0`).set(bearer(user));
     expect(first.status).to.equal(200);
     expect(first.headers['content-type']).to.equal(jsonContentType);
     expect(first.body).to.deep.equal(tasks.slice(0, 2));
     expect(first.headers.link).to.equal(`<${tasksOf(user)}?limit=2&offset=2>; rel="next"`);
+
+    const byCursor = await api.http.get(`${tasksOf(user)}?limit=2`).set(bearer(user));
+    expect(byCursor.status).to.equal(200);
+    expect(byCursor.body).to.deep.equal(tasks.slice(0, 2));
+    const next = /^<([^>]+)>; rel="next"$/.exec(byCursor.headers.link ?? '')?.[1];
+    expect(next).to.match(new RegExp(`^${tasksOf(user)}\\?limit=2&cursor=[A-Za-z0-9_-]+$`));
+    const byCursorNext = await api.http.get(next!).set(bearer(user));
+    expect(byCursorNext.status).to.equal(200);
+    expect(byCursorNext.body).to.deep.equal(tasks.slice(2));
+    expect(byCursorNext.headers.link).to.equal(undefined);
 
     const second = await api.http.get(`${tasksOf(user)}?limit=2&offset=2`).set(bearer(user));
     expect(second.status).to.equal(200);
@@ -141,6 +151,27 @@ describe('createUserTask', () => {
     const viaLocation = await api.http.get(response.headers.location!).set(bearer(user));
     expect(viaLocation.status).to.equal(200);
     expect(viaLocation.body).to.deep.equal(task);
+  });
+
+  it('accepts priority, tags and due_at, normalising the tags as the canonical route does', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http
+      .post(tasksOf(user))
+      .set(bearer(user))
+      .send({ title: 'Legacy', priority: 'low', tags: [' Home', 'home', 'Car '], due_at: '2026-12-24T18:00:00+02:00' });
+
+    const task = expectCreated(response, tasksOf(user), {
+      user_id: user.id,
+      title: 'Legacy',
+      description: null,
+      status: 'pending',
+      priority: 'low',
+      tags: ['Home', 'Car'],
+      due_at: '2026-12-24T16:00:00.000Z',
+    });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
   });
 
   it("returns 403 for another user's id and creates nothing for either user", async () => {
@@ -270,6 +301,30 @@ describe('updateUserTask', () => {
 
     const updated = expectTaskResponse(response, { ...task, status: 'in_progress', updated_at: undefined });
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(updated);
+  });
+
+  it('changes priority, tags and due_at on the user-scoped path, and lists by them there', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await createTaskAs(api, user, { title: 'Keep me' });
+    await createTaskAs(api, user, { title: 'Not this one' });
+
+    const response = await api.http
+      .patch(`${tasksOf(user)}/${task.id}`)
+      .set(bearer(user))
+      .send({ priority: 'high', tags: ['Urgent'], due_at: '2026-12-01T00:00:00.000Z' });
+
+    const updated = expectTaskResponse(response, {
+      ...task,
+      priority: 'high',
+      tags: ['Urgent'],
+      due_at: '2026-12-01T00:00:00.000Z',
+      updated_at: undefined,
+    });
+    const listed = await api.http.get(`${tasksOf(user)}?priority=high&tag=urgent&sort=due_at`).set(bearer(user));
+    expect(listed.status).to.equal(200);
+    expect(listed.headers['content-type']).to.equal(jsonContentType);
+    expect(listed.body).to.deep.equal([updated]);
   });
 
   it('returns 401 with a Bearer challenge when no token is sent', async () => {

@@ -26,7 +26,6 @@ export type TestApi = {
 export type TestApiOptions = {
   readonly databaseUrl?: string;
   readonly auth?: AuthOptions;
-  readonly validateResponses?: boolean;
   readonly bodyLimitBytes?: number;
   readonly interceptors?: readonly Interceptor[];
   readonly isShuttingDown?: () => boolean;
@@ -49,8 +48,9 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     authenticate: createAuthenticator(options.auth ?? { secret: { secret: testSecret, issuer: undefined, audience: undefined } }),
     log: options.log ?? silentLog,
     bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
-    // Always on in tests: every response the suite sees is checked against the contract by the server.
-    validateResponses: options.validateResponses ?? true,
+    // Always on in tests, with no option to turn it off: every response the suite sees is checked
+    // against the contract by the server (the root hook proves it, see response-validation.ts).
+    validateResponses: true,
     metricsToken: options.metricsToken,
     rateLimits: options.rateLimits,
     trustProxy: options.trustProxy,

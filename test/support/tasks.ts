@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Response, Test } from 'supertest';
-import type { FieldError, Task, TaskStatus } from '../../src/contract.ts';
+import type { FieldError, Priority, Task, TaskStatus } from '../../src/contract.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from './api.ts';
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -26,6 +26,8 @@ export const completionDisagreement = {
 /** The message the Title schema's pattern produces for a blank title or one with a NUL. */
 export const titlePatternMessage = String.raw`must match pattern "^[^\u0000]*[^\s\u0000][^\u0000]*$"`;
 export const descriptionPatternMessage = String.raw`must match pattern "^[^\u0000]*$"`;
+export const tagPatternMessage = String.raw`must match pattern "^\s*[^\s\u0000]([^\u0000]{0,38}[^\s\u0000])?\s*$"`;
+export const dueAtPatternMessage = 'must match pattern "^[1-8][0-9]{3}-"';
 
 /** A JSON body just over the 64 KiB limit, otherwise valid. */
 export const oversizedBody = { title: 'Too big', description: 'd'.repeat(64 * 1024) };
@@ -35,8 +37,11 @@ const taskProperties = [
   'completed_at',
   'created_at',
   'description',
+  'due_at',
   'id',
+  'priority',
   'status',
+  'tags',
   'title',
   'updated_at',
   'user_id',
@@ -85,12 +90,16 @@ export type ExpectedTask = {
   readonly completed_at?: string | null;
   readonly created_at?: string;
   readonly updated_at?: string;
+  /** Default: the defaults of a task created without them (medium, no tags, no due date). */
+  readonly priority?: Priority;
+  readonly tags?: readonly string[];
+  readonly due_at?: string | null;
 };
 
 /**
- * Asserts a whole task: exactly the contract's properties, `id` a UUID, the given values, `completed`
- * and `completed_at` consistent with `status`, and RFC 3339 ms UTC timestamps with
- * created_at ≤ updated_at.
+ * Asserts a whole task: exactly the contract's properties, `id` a UUID, the given values (priority,
+ * tags and due_at default to a new task's), `completed` and `completed_at` consistent with
+ * `status`, and RFC 3339 ms UTC timestamps with created_at ≤ updated_at.
  */
 export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(actual).to.be.an('object');
@@ -111,6 +120,10 @@ export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(task.updated_at >= task.created_at, 'updated_at is not before created_at').to.equal(true);
   if (expected.created_at !== undefined) expect(task.created_at).to.equal(expected.created_at);
   if (expected.updated_at !== undefined) expect(task.updated_at).to.equal(expected.updated_at);
+  expect(task.priority).to.equal(expected.priority ?? 'medium');
+  expect(task.tags).to.deep.equal(expected.tags ?? []);
+  expect(task.due_at).to.equal(expected.due_at ?? null);
+  if (task.due_at !== null) expectTimestamp(task.due_at);
   return task;
 }
 
@@ -249,6 +262,11 @@ export async function listAllTasksAs(api: TestApi, user: TestUser): Promise<Task
   return response.body as Task[];
 }
 
+/** The URL of a response's `rel="next"` link, if it has one. */
+export function nextLinkOf(response: Response): string | undefined {
+  return /<([^>]+)>; rel="next"/.exec(response.headers.link ?? '')?.[1];
+}
+
 /** A problem body without `instance` and `request_id`, to compare two problems about different requests. */
 export function withoutInstance(body: unknown): Record<string, unknown> {
   // The request id differs between any two requests by design; it says nothing about the task.
@@ -312,8 +330,8 @@ export const invalidTaskFieldCases: readonly InvalidBodyCase[] = [
   },
   {
     problem: 'a field the contract does not define is sent',
-    body: { title: 'Valid', priority: 'high' },
-    errors: [{ path: '/body/priority', message: 'must NOT have additional properties' }],
+    body: { title: 'Valid', colour: 'red' },
+    errors: [{ path: '/body/colour', message: 'must NOT have additional properties' }],
   },
   {
     problem: 'a read-only field (user_id) is sent',
@@ -337,6 +355,74 @@ export const invalidTaskFieldCases: readonly InvalidBodyCase[] = [
     problem: 'the status is not one of the three',
     body: { title: 'Valid', status: 'done' },
     errors: [{ path: '/body/status', message: 'must be equal to one of the allowed values: pending, in_progress, completed' }],
+  },
+  {
+    problem: 'the priority is not one of the three',
+    body: { title: 'Valid', priority: 'urgent' },
+    errors: [{ path: '/body/priority', message: 'must be equal to one of the allowed values: low, medium, high' }],
+  },
+  {
+    problem: 'tags is a string, not an array',
+    body: { title: 'Valid', tags: 'work' },
+    errors: [{ path: '/body/tags', message: 'must be array' }],
+  },
+  {
+    problem: 'there are 21 tags',
+    body: { title: 'Valid', tags: Array.from({ length: 21 }, (_, index) => `tag${index}`) },
+    errors: [{ path: '/body/tags', message: 'must NOT have more than 20 items' }],
+  },
+  {
+    problem: 'a tag is only whitespace',
+    body: { title: 'Valid', tags: ['work', '   '] },
+    errors: [{ path: '/body/tags/1', message: tagPatternMessage }],
+  },
+  {
+    problem: 'a tag is 41 characters long once trimmed',
+    body: { title: 'Valid', tags: [` ${'t'.repeat(41)} `] },
+    errors: [{ path: '/body/tags/0', message: tagPatternMessage }],
+  },
+  {
+    problem: 'a tag contains a NUL character',
+    body: { title: 'Valid', tags: ['a\u0000b'] },
+    errors: [{ path: '/body/tags/0', message: tagPatternMessage }],
+  },
+  {
+    problem: 'a tag is a number',
+    body: { title: 'Valid', tags: [5] },
+    errors: [{ path: '/body/tags/0', message: 'must be string' }],
+  },
+  {
+    problem: 'due_at is not a date-time',
+    body: { title: 'Valid', due_at: 'tomorrow' },
+    errors: [
+      { path: '/body/due_at', message: dueAtPatternMessage },
+      { path: '/body/due_at', message: 'must match format "date-time"' },
+    ],
+  },
+  {
+    problem: 'due_at has no time zone',
+    body: { title: 'Valid', due_at: '2026-12-01T17:00:00' },
+    errors: [{ path: '/body/due_at', message: 'must match format "date-time"' }],
+  },
+  {
+    problem: 'due_at is in year 0 (which PostgreSQL cannot store)',
+    body: { title: 'Valid', due_at: '0000-01-01T00:00:00Z' },
+    errors: [{ path: '/body/due_at', message: dueAtPatternMessage }],
+  },
+  {
+    problem: 'due_at is in year 1 with an offset that would carry it into year 0',
+    body: { title: 'Valid', due_at: '0001-01-01T00:00:00+01:00' },
+    errors: [{ path: '/body/due_at', message: dueAtPatternMessage }],
+  },
+  {
+    problem: 'due_at is in year 9999',
+    body: { title: 'Valid', due_at: '9999-12-31T23:00:00-05:00' },
+    errors: [{ path: '/body/due_at', message: dueAtPatternMessage }],
+  },
+  {
+    problem: 'due_at is a number',
+    body: { title: 'Valid', due_at: 1796000000000 },
+    errors: [{ path: '/body/due_at', message: 'must be string,null' }],
   },
 ];
 

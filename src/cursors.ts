@@ -1,0 +1,84 @@
+// listTasks' cursors: an opaque, URL-safe token holding where the next page starts (the last
+// task's sort-key values and id: a key set, so pages neither skip nor repeat rows while other
+// rows come and go) and a fingerprint of the query it belongs to (caller, sort, filters). Clients
+// only copy cursors from `Link` headers; anything else they send gets a 422, never a 500:
+// the token is decoded defensively and every value is checked before it reaches SQL.
+//
+// Cursors are not encrypted: they carry the last task's sort value (its title, for sort=title)
+// and id, which the caller has just been sent anyway. Forging one gains nothing: every query is
+// scoped to the caller, so a made-up position only moves within the caller's own tasks.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ListPosition, SortField, TaskRow } from './database/tasks.ts';
+import { ProblemError } from './problems.ts';
+
+const version = 1;
+
+/** The position a page that ends with `task` hands to the next one. */
+export function positionOf(task: TaskRow, field: SortField): ListPosition {
+  switch (field) {
+    case 'created_at':
+      return [task.created_at, task.id];
+    case 'updated_at':
+      return [task.updated_at, task.id];
+    case 'due_at':
+      return [task.due_at, task.id];
+    case 'priority':
+      return [task.priority, task.created_at, task.id];
+    case 'title':
+      return [task.title, task.id];
+  }
+}
+
+/** A fingerprint of everything a cursor is bound to: who asked, and exactly which list. */
+export function cursorBinding(ownerUserId: string, canonicalQuery: string): string {
+  return createHash('sha256').update(`${ownerUserId}\n${canonicalQuery}`).digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor(binding: string, position: ListPosition): string {
+  return Buffer.from(JSON.stringify({ v: version, b: binding, p: position })).toString('base64url');
+}
+
+const timestamp = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+  .refine((value) => !value.startsWith('0000') && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value);
+const id = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+const title = z.string().min(1).max(500).regex(/^[^\u0000]*$/);
+
+// What a position holds for each sort field (see positionOf in database/tasks.ts).
+const positions: Readonly<Record<SortField, z.ZodType<ListPosition>>> = {
+  created_at: z.tuple([timestamp, id]),
+  updated_at: z.tuple([timestamp, id]),
+  due_at: z.tuple([timestamp.nullable(), id]),
+  priority: z.tuple([z.enum(['low', 'medium', 'high']), timestamp, id]),
+  title: z.tuple([title, id]),
+};
+
+const envelope = z.strictObject({ v: z.literal(version), b: z.string(), p: z.array(z.unknown()) });
+
+const invalidCursor = () =>
+  new ProblemError(422, 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
+    errors: [{ path: '/query/cursor', message: 'is not a valid cursor' }],
+  });
+
+const foreignCursor = () =>
+  new ProblemError(422, 'The cursor was issued for another sort, other filters or another user; start again without it.', {
+    errors: [{ path: '/query/cursor', message: 'does not belong to this query' }],
+  });
+
+/** The position a cursor holds, when it was issued for exactly this binding and sort field. */
+export function decodeCursor(cursor: string, binding: string, field: SortField): ListPosition {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  const parsed = envelope.safeParse(decoded);
+  if (!parsed.success) throw invalidCursor();
+  if (parsed.data.b !== binding) throw foreignCursor();
+  const position = positions[field].safeParse(parsed.data.p);
+  if (!position.success) throw invalidCursor();
+  return position.data;
+}

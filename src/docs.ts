@@ -1,0 +1,79 @@
+// The documentation routes: the contract itself (YAML byte for byte, and as JSON) and a Redoc page
+// that renders it. Everything the page needs comes from this origin: Redoc's bundle is the one
+// @redocly/cli ships (the same file `redocly build-docs --inlineBundle` inlines), served from
+// /docs/redoc.standalone.js, so the page works offline and behind a strict CSP.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { contractPath, type DocumentationOperationId, type OpenApiDocument, type PublicHandler } from './contract.ts';
+
+// Read on first use, then kept: the contract and the bundle only change with a deploy, and a
+// server that nobody asks for docs should not pay 2 MB and a YAML parse at start-up.
+const once = <T>(load: () => T): (() => T) => {
+  let value: { readonly loaded: T } | undefined;
+  return () => (value ??= { loaded: load() }).loaded;
+};
+const contractYaml = once(() => readFileSync(contractPath, 'utf8'));
+// The YAML parser too: importing it is a tenth of a second of every start on a busy machine.
+const contractJson = once(async () => (await import('yaml')).parse(contractYaml()) as OpenApiDocument);
+// Redoc's "API docs by" badge loads its logo from cdn.redoc.ly; an empty data: URL instead makes
+// the image fail, and the badge's own error path hides it, so the page calls no other host (the
+// CSP below would refuse that request anyway, but with an error on the console).
+const redocBundle = once(() =>
+  readFileSync(fileURLToPath(import.meta.resolve('@redocly/cli/lib/chunks/redoc.standalone.js')), 'utf8').replaceAll(
+    /https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g,
+    'data:,',
+  ),
+);
+
+// Redoc 3's bundle is an ES module; the page imports it and starts it with telemetry off (Redoc
+// otherwise reports usage to Redocly, a request to another host).
+const startRedoc = `
+import { init } from '/docs/redoc.standalone.js';
+init('/openapi.json', { disableTelemetry: true }, document.getElementById('redoc'));
+`;
+
+const page = once(async () => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${String((await contractJson()).info.title)} reference</title>
+<link rel="icon" href="data:,">
+</head>
+<body>
+<div id="redoc"></div>
+<script type="module">${startRedoc}</script>
+</body>
+</html>
+`);
+
+// helmet's policy (script-src 'self', no workers from blob:) would stop Redoc, so this page gets
+// its own, narrower in every other way: the one inline script by hash (not 'unsafe-inline');
+// inline styles, because Redoc styles itself with styled-components (<style> tags at run time);
+// blob: workers, because Redoc's search index runs in a worker it creates from a blob URL; no
+// https: for styles or fonts (helmet allows those), so nothing can load from another host.
+const docsPolicy = [
+  "default-src 'none'",
+  `script-src 'self' 'sha256-${createHash('sha256').update(startRedoc).digest('base64')}'`,
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const documentationHandlers: { readonly [Op in DocumentationOperationId]: PublicHandler<Op> } = {
+  docsPortal: async () => ({
+    status: 200,
+    contentType: 'text/html',
+    body: await page(),
+    headers: { 'Content-Security-Policy': docsPolicy },
+  }),
+  docsScript: async () => ({ status: 200, contentType: 'text/javascript', body: redocBundle() }),
+  contractYaml: async () => ({ status: 200, contentType: 'application/yaml', body: contractYaml() }),
+  contractJson: async () => ({ status: 200, body: await contractJson() }),
+};

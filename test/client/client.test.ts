@@ -1,0 +1,239 @@
+// Every operation of the contract through the typed client (src/client/index.ts) against the API
+// listening on a real port. The table is keyed by operationId and typed from generated/, so an
+// operation added to the contract without a case here fails `tsc`, and a case whose call no
+// longer fits the contract fails it too.
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { createTasksClient, type TasksClient } from '../../src/client/index.ts';
+import type { OperationId } from '../../src/contract.ts';
+import { hs256Token, newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { contract, contractOperations } from '../support/contract.ts';
+import { existingTask, expectTask, taskNotFoundDetail } from '../support/tasks.ts';
+
+type Case = (client: TasksClient, user: TestUser) => Promise<void>;
+
+const notFound = (instance: string) => ({ type: 'about:blank', title: 'Not Found', status: 404, detail: taskNotFoundDetail, instance });
+
+describe('the typed client', function () {
+  let api: TestApi;
+  before(async function () {
+    api = await startTestApi();
+  });
+  after(async function () {
+    await api?.close();
+  });
+
+  const clientFor = (user: TestUser) => createTasksClient({ baseUrl: api.url, getToken: async () => user.token });
+
+  const cases: Record<OperationId, Case> = {
+    listTasks: async (client, user) => {
+      const task = await existingTask(api, user, { title: 'Listed' });
+      const { data, response } = await client.GET('/api/tasks', { params: { query: { limit: 5 } } });
+      expect(response.status).to.equal(200);
+      expect(data).to.deep.equal([task]);
+    },
+    createTask: async (client, user) => {
+      const { data, response } = await client.POST('/api/tasks', { body: { title: 'Created', status: 'in_progress' } });
+      expect(response.status).to.equal(201);
+      const task = expectTask(data, { user_id: user.id, title: 'Created', description: null, status: 'in_progress' });
+      expect(response.headers.get('location')).to.equal(`/api/tasks/${task.id}`);
+    },
+    getTask: async (client, user) => {
+      const task = await existingTask(api, user);
+      const { data } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: task.id } } });
+      expect(data).to.deep.equal(task);
+    },
+    replaceTask: async (client, user) => {
+      const task = await existingTask(api, user, { description: 'old' });
+      const { data } = await client.PUT('/api/tasks/{task_id}', { params: { path: { task_id: task.id } }, body: { title: 'Replaced' } });
+      expectTask(data, { id: task.id, user_id: user.id, title: 'Replaced', description: null, status: 'pending', created_at: task.created_at });
+    },
+    updateTask: async (client, user) => {
+      const task = await existingTask(api, user, { description: 'kept' });
+      const { data } = await client.PATCH('/api/tasks/{task_id}', { params: { path: { task_id: task.id } }, body: { title: 'Updated' } });
+      expectTask(data, { id: task.id, user_id: user.id, title: 'Updated', description: 'kept', status: 'pending', created_at: task.created_at });
+    },
+    deleteTask: async (client, user) => {
+      const task = await existingTask(api, user);
+      const deleted = await client.DELETE('/api/tasks/{task_id}', { params: { path: { task_id: task.id } } });
+      expect([deleted.response.status, deleted.data, deleted.error]).to.deep.equal([204, undefined, undefined]);
+      const { error, response } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: task.id } } });
+      expect(response.status).to.equal(404);
+      expect(error).to.deep.equal(notFound(`/api/tasks/${task.id}`));
+    },
+    completeTask: async (client, user) => {
+      const task = await existingTask(api, user);
+      // No body toggles.
+      const { data } = await client.PATCH('/api/tasks/{task_id}/complete', { params: { path: { task_id: task.id } } });
+      expectTask(data, { id: task.id, user_id: user.id, title: task.title, description: task.description, status: 'completed' });
+      const set = await client.PATCH('/api/tasks/{task_id}/complete', { params: { path: { task_id: task.id } }, body: { completed: false } });
+      expectTask(set.data, { id: task.id, user_id: user.id, title: task.title, description: task.description, status: 'pending' });
+    },
+    listUserTasks: async (client, user) => {
+      const task = await existingTask(api, user);
+      const { data } = await client.GET('/api/{user_id}/tasks', { params: { path: { user_id: user.id } } });
+      expect(data).to.deep.equal([task]);
+    },
+    createUserTask: async (client, user) => {
+      const { data, response } = await client.POST('/api/{user_id}/tasks', { params: { path: { user_id: user.id } }, body: { title: 'Scoped' } });
+      const task = expectTask(data, { user_id: user.id, title: 'Scoped', description: null, status: 'pending' });
+      expect(response.headers.get('location')).to.equal(`/api/${user.id}/tasks/${task.id}`);
+    },
+    getUserTask: async (client, user) => {
+      const task = await existingTask(api, user);
+      const { data } = await client.GET('/api/{user_id}/tasks/{task_id}', { params: { path: { user_id: user.id, task_id: task.id } } });
+      expect(data).to.deep.equal(task);
+    },
+    replaceUserTask: async (client, user) => {
+      const task = await existingTask(api, user);
+      const { data } = await client.PUT('/api/{user_id}/tasks/{task_id}', {
+        params: { path: { user_id: user.id, task_id: task.id } },
+        body: { title: 'Replaced', description: 'new' },
+      });
+      expectTask(data, { id: task.id, user_id: user.id, title: 'Replaced', description: 'new', status: 'pending' });
+    },
+    updateUserTask: async (client, user) => {
+      const task = await existingTask(api, user);
+      const { data } = await client.PATCH('/api/{user_id}/tasks/{task_id}', {
+        params: { path: { user_id: user.id, task_id: task.id } },
+        body: { status: 'in_progress' },
+      });
+      expectTask(data, { id: task.id, user_id: user.id, title: task.title, description: task.description, status: 'in_progress' });
+    },
+    deleteUserTask: async (client, user) => {
+      const task = await existingTask(api, user);
+      const { response } = await client.DELETE('/api/{user_id}/tasks/{task_id}', { params: { path: { user_id: user.id, task_id: task.id } } });
+      expect(response.status).to.equal(204);
+    },
+    completeUserTask: async (client, user) => {
+      const task = await existingTask(api, user);
+      const { data } = await client.PATCH('/api/{user_id}/tasks/{task_id}/complete', {
+        params: { path: { user_id: user.id, task_id: task.id } },
+        body: { completed: true },
+      });
+      expectTask(data, { id: task.id, user_id: user.id, title: task.title, description: task.description, status: 'completed' });
+    },
+    health: async (client) => {
+      const { data } = await client.GET('/health');
+      expect(data).to.deep.equal({ status: 'ok' });
+    },
+    ready: async (client) => {
+      const { data } = await client.GET('/ready');
+      expect(data).to.deep.equal({ status: 'ok' });
+    },
+    docsPortal: async (client) => {
+      const { data, response } = await client.GET('/docs', { parseAs: 'text' });
+      expect(response.headers.get('content-type')).to.equal('text/html; charset=utf-8');
+      expect(data).to.contain('<div id="redoc"></div>');
+    },
+    docsScript: async (client) => {
+      const { data, response } = await client.GET('/docs/redoc.standalone.js', { parseAs: 'text' });
+      expect(response.headers.get('content-type')).to.equal('text/javascript; charset=utf-8');
+      expect(data).to.contain('export{RedocStandalone,hydrate,init}');
+    },
+    contractYaml: async (client) => {
+      const { data, response } = await client.GET('/openapi.yaml', { parseAs: 'text' });
+      expect(response.headers.get('content-type')).to.equal('application/yaml; charset=utf-8');
+      expect(data).to.match(/^openapi: 3\.1\.0\n/);
+    },
+    contractJson: async (client) => {
+      const { data } = await client.GET('/openapi.json');
+      expect(data).to.deep.equal(contract);
+    },
+  };
+
+  it('has a case for every operation in the contract', function () {
+    expect(Object.keys(cases).sort()).to.deep.equal(contractOperations.map((operation) => operation.operationId).sort());
+  });
+
+  for (const [operationId, run] of Object.entries(cases)) {
+    it(`calls ${operationId} with the contract's types`, async function () {
+      const user = await newUser();
+      await run(clientFor(user), user);
+    });
+  }
+
+  describe('authentication', function () {
+    it('sends no Authorization header when getToken resolves to null, and the API answers 401 as a typed problem', async function () {
+      const sent: (string | null)[] = [];
+      const client = createTasksClient({
+        baseUrl: api.url,
+        getToken: async () => null,
+        fetch: async (request) => {
+          sent.push(request.headers.get('authorization'));
+          return fetch(request);
+        },
+      });
+      const { data, error, response } = await client.GET('/api/tasks');
+      expect(data).to.equal(undefined);
+      expect(response.status).to.equal(401);
+      expect(error).to.deep.equal({
+        type: 'about:blank',
+        title: 'Unauthorized',
+        status: 401,
+        detail: 'Send an access token: Authorization: Bearer <token>.',
+        instance: '/api/tasks',
+      });
+      // One retry after the 401, also without a token.
+      expect(sent).to.deep.equal([null, null]);
+    });
+
+    it('retries once with a fresh token after a 401 and re-sends the body', async function () {
+      const user = await newUser();
+      const expired = await hs256Token(user.id, { expiresIn: -120 });
+      const tokens = [expired, user.token];
+      const sent: string[] = [];
+      const client = createTasksClient({
+        baseUrl: api.url,
+        getToken: async () => tokens.shift() ?? null,
+        fetch: async (request) => {
+          sent.push(`${request.headers.get('authorization')} ${await request.clone().text()}`);
+          return fetch(request);
+        },
+      });
+      const title = `Retried ${randomUUID()}`;
+      const { data, response } = await client.POST('/api/tasks', { body: { title } });
+      expect(response.status).to.equal(201);
+      expectTask(data, { user_id: user.id, title, description: null, status: 'pending' });
+      const body = JSON.stringify({ title });
+      expect(sent).to.deep.equal([`Bearer ${expired} ${body}`, `Bearer ${user.token} ${body}`]);
+    });
+
+    it('retries only once when the fresh token is refused too', async function () {
+      const user = await newUser();
+      let calls = 0;
+      const sent: string[] = [];
+      const client = createTasksClient({
+        baseUrl: api.url,
+        getToken: async () => {
+          calls += 1;
+          return hs256Token(user.id, { secret: 'not-the-secret-the-api-verifies-with-0123' });
+        },
+        fetch: async (request) => {
+          sent.push(request.method);
+          return fetch(request);
+        },
+      });
+      const { error, response } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: randomUUID() } } });
+      expect(response.status).to.equal(401);
+      expect(error?.status).to.equal(401);
+      expect([calls, sent]).to.deep.equal([2, ['GET', 'GET']]);
+    });
+
+    it('does not retry other errors', async function () {
+      const user = await newUser();
+      let calls = 0;
+      const client = createTasksClient({
+        baseUrl: api.url,
+        getToken: async () => {
+          calls += 1;
+          return user.token;
+        },
+      });
+      const taskId = randomUUID();
+      const { error } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: taskId } } });
+      expect(error).to.deep.equal(notFound(`/api/tasks/${taskId}`));
+      expect(calls).to.equal(1);
+    });
+  });
+});

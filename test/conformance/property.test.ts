@@ -1,0 +1,325 @@
+// Property-based conformance: for every operation the contract has (read from the contract, not
+// listed here), fast-check generates requests, valid and invalid (parameters and bodies from the
+// contract's schemas, or not), sent as user A, as user B, with no token or a garbage one. For every
+// response: no 5xx; it conforms to the contract according to Ajv 2020 over the contract (not the
+// server's own validator); and it never carries the other user's data. Bounded in runs and time,
+// seeded: FC_SEED=<n> replays a failing run's requests.
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import {
+  contract,
+  contractOperations,
+  contractViolations,
+  validatorAt,
+  validatorFor,
+  type ContractOperation,
+  type ContractParameter,
+  type JsonSchema,
+} from '../support/contract.ts';
+
+const runsPerOperation = Number(process.env.FC_RUNS ?? 25);
+const timePerOperationMs = 20_000;
+const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+type Json = Record<string, any>;
+type Actor = 'A' | 'B' | 'anonymous' | 'forged';
+
+// ---- values from the contract's schemas ----------------------------------------------------
+
+function deref(schema: Json): Json {
+  let current = schema;
+  while (typeof current.$ref === 'string') {
+    current = (current.$ref as string)
+      .slice(2)
+      .split('/')
+      .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
+      .reduce((node: Json, key) => node[key], contract);
+  }
+  return current;
+}
+
+/** Values the schema accepts (filtered through Ajv, so patterns and cross-field limits hold). */
+function validValue(schemaIn: JsonSchema): fc.Arbitrary<unknown> {
+  const schema = deref(schemaIn);
+  const validate = validatorFor(schemaIn);
+  return valueOf(schema).filter((value) => validate(value));
+}
+
+function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
+  if ('const' in schema) return fc.constant(schema.const);
+  if (Array.isArray(schema.enum)) return fc.constantFrom(...schema.enum);
+  if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type: string) => valueOf({ ...schema, type }, depth)));
+  if (Array.isArray(schema.oneOf ?? schema.anyOf)) return fc.oneof(...(schema.oneOf ?? schema.anyOf).map((s: Json) => valueOf(deref(s), depth)));
+  if (Array.isArray(schema.allOf)) return valueOf(Object.assign({}, ...schema.allOf.map((s: Json) => deref(s))), depth);
+  switch (schema.type) {
+    case 'null':
+      return fc.constant(null);
+    case 'boolean':
+      return fc.boolean();
+    case 'integer':
+      return fc.integer({ min: schema.minimum ?? -1000, max: schema.maximum ?? 1000 });
+    case 'number':
+      return fc.double({ min: schema.minimum ?? -1000, max: schema.maximum ?? 1000, noNaN: true });
+    case 'string': {
+      if (schema.format === 'uuid') return fc.uuid();
+      if (schema.format === 'date-time') {
+        return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+      }
+      if (schema.format === 'date') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+      const minLength = schema.minLength ?? 0;
+      const maxLength = schema.maxLength ?? 1000;
+      return fc.oneof(
+        { weight: 5, arbitrary: fc.string({ minLength, maxLength: Math.min(maxLength, Math.max(minLength, 30)), unit: 'grapheme' }) },
+        { weight: 1, arbitrary: fc.constant('x'.repeat(maxLength)) },
+      );
+    }
+    case 'array': {
+      const items = schema.items ? valueOf(deref(schema.items), depth + 1) : fc.jsonValue();
+      return fc.array(items, { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 5, 5) });
+    }
+    case 'object':
+    default: {
+      const properties: Json = schema.properties ?? {};
+      const required: string[] = schema.required ?? [];
+      const record = fc.record(
+        Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, valueOf(deref(property), depth + 1)])),
+        { requiredKeys: required.filter((name) => name in properties) },
+      );
+      return record as fc.Arbitrary<unknown>;
+    }
+  }
+}
+
+/** Anything at all that JSON can carry, plus values the schema's type allows but its limits do not. */
+const invalidJson: fc.Arbitrary<unknown> = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 4 }),
+);
+
+// ---- requests ------------------------------------------------------------------------------
+
+/** A parameter value chosen symbolically; the live ids it may stand for are known only when it is sent. */
+type ParameterChoice =
+  | { kind: 'own-task' }
+  | { kind: 'other-task' }
+  | { kind: 'self' }
+  | { kind: 'other-user' }
+  | { kind: 'omit' }
+  | { kind: 'value'; value: unknown };
+
+type GeneratedRequest = {
+  actor: Actor;
+  parameters: Record<string, ParameterChoice>;
+  body: { kind: 'omit' } | { kind: 'json'; value: unknown } | { kind: 'raw'; text: string };
+};
+
+const garbageString = fc.string({ minLength: 1, maxLength: 40 }).filter((text) => text !== '.' && text !== '..');
+const headerSafeGarbage = fc.stringMatching(/^[\x21-\x7e]{1,40}$/);
+
+function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterChoice> {
+  const value = (arbitrary: fc.Arbitrary<unknown>) => arbitrary.map((v): ParameterChoice => ({ kind: 'value', value: v }));
+  const garbage = parameter.in === 'header' ? headerSafeGarbage : garbageString;
+  const choices: fc.WeightedArbitrary<ParameterChoice>[] = [];
+  if (parameter.in === 'path' && parameter.name === 'task_id') {
+    choices.push(
+      { weight: 7, arbitrary: fc.constant({ kind: 'own-task' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
+      { weight: 1, arbitrary: value(fc.uuid()) },
+    );
+  } else if (parameter.in === 'path' && parameter.name === 'user_id') {
+    choices.push({ weight: 7, arbitrary: fc.constant({ kind: 'self' }) }, { weight: 2, arbitrary: fc.constant({ kind: 'other-user' }) });
+  } else {
+    choices.push({ weight: 6, arbitrary: value(validValue(parameter.schema)) });
+  }
+  if (!parameter.required) choices.push({ weight: 3, arbitrary: fc.constant({ kind: 'omit' }) });
+  choices.push({ weight: 1, arbitrary: value(garbage) });
+  return fc.oneof(...choices);
+}
+
+function requestArbitrary(operation: ContractOperation): fc.Arbitrary<GeneratedRequest> {
+  const actor: fc.Arbitrary<Actor> = fc.oneof(
+    { weight: 9, arbitrary: fc.constantFrom<Actor>('A', 'B') },
+    { weight: 1, arbitrary: fc.constantFrom<Actor>('anonymous', 'forged') },
+  );
+  const parameters = fc.record(
+    Object.fromEntries(operation.parameters.map((parameter) => [`${parameter.in}:${parameter.name}`, parameterChoice(parameter)])),
+  ) as fc.Arbitrary<Record<string, ParameterChoice>>;
+  const bodyChoices: fc.WeightedArbitrary<GeneratedRequest['body']>[] = [];
+  if (operation.requestBody) {
+    bodyChoices.push(
+      { weight: 6, arbitrary: validValue({ $ref: `#${operation.requestBody.schemaPointer}` }).map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 2, arbitrary: invalidJson.map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 20 }).map((text) => ({ kind: 'raw' as const, text })) },
+    );
+  }
+  if (!operation.requestBody?.required) bodyChoices.push({ weight: operation.requestBody ? 1 : 10, arbitrary: fc.constant({ kind: 'omit' as const }) });
+  return fc.record({ actor, parameters, body: fc.oneof(...bodyChoices) });
+}
+
+/** The happy path every run includes: user A, their own task, the contract's own example body. */
+function exampleRequest(operation: ContractOperation): GeneratedRequest {
+  const parameters: Record<string, ParameterChoice> = {};
+  for (const parameter of operation.parameters) {
+    const key = `${parameter.in}:${parameter.name}`;
+    if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
+    else if (parameter.name === 'user_id') parameters[key] = { kind: 'self' };
+    // Optional parameters are left out; a required one gets the contract's documented example.
+    else if (parameter.required && parameter.example !== undefined) parameters[key] = { kind: 'value', value: parameter.example };
+    else parameters[key] = { kind: 'omit' };
+  }
+  if (!operation.requestBody) return { actor: 'A', parameters, body: { kind: 'omit' } };
+  const media = deref(contract.paths[operation.path][operation.method.toLowerCase()].requestBody).content['application/json'];
+  const example = media.example ?? Object.values<Json>(media.examples ?? {})[0]?.value;
+  if (example === undefined || !validatorAt(operation.requestBody.schemaPointer)(example)) {
+    throw new Error(`${operation.operationId}: the contract's request body example is missing or does not fit its schema`);
+  }
+  return { actor: 'A', parameters, body: { kind: 'json', value: example } };
+}
+
+// ---- the run -------------------------------------------------------------------------------
+
+describe('conformance: generated requests for every operation of the contract', function () {
+  this.timeout(contractOperations.length * (timePerOperationMs + 10_000));
+  let api: TestApi;
+  const users = {} as Record<'A' | 'B', TestUser>;
+  /** Live task ids of each user, and every string that is theirs and nobody else's. */
+  const liveTasks: Record<'A' | 'B', string[]> = { A: [], B: [] };
+  const secrets: Record<'A' | 'B', Set<string>> = { A: new Set(), B: new Set() };
+  const successes = new Map<string, number>();
+  const statusCounts = new Map<number, number>();
+
+  before(async function () {
+    api = await startTestApi();
+    for (const name of ['A', 'B'] as const) {
+      users[name] = await newUser(`conformance-${name}`);
+      secrets[name].add(users[name].id);
+      for (let i = 0; i < 2; i += 1) await createTaskFor(name);
+    }
+    console.log(`      fast-check seed ${seed} (replay: FC_SEED=${seed} make unit SPEC=test/conformance)`);
+  });
+
+  after(async function () {
+    const tally = [...statusCounts].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`);
+    console.log(`      responses by status: ${tally.join(' ')}`);
+    await api?.close();
+  });
+
+  async function createTaskFor(name: 'A' | 'B'): Promise<string> {
+    const title = `${name}'s private task ${randomUUID()}`;
+    const response = await fetch(`${api.url}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ title }),
+    });
+    expect(response.status).to.equal(201);
+    const task = (await response.json()) as { id: string };
+    liveTasks[name].push(task.id);
+    secrets[name].add(task.id).add(title);
+    return task.id;
+  }
+
+  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
+
+  async function resolve(choice: ParameterChoice, actor: Actor): Promise<string | undefined> {
+    const self = actor === 'A' || actor === 'B' ? actor : 'A';
+    switch (choice.kind) {
+      case 'omit':
+        return undefined;
+      case 'self':
+        return users[self].id;
+      case 'other-user':
+        return users[otherOf(self)].id;
+      case 'own-task':
+        return liveTasks[self].at(-1) ?? (await createTaskFor(self));
+      case 'other-task':
+        return liveTasks[otherOf(self)].at(-1) ?? (await createTaskFor(otherOf(self)));
+      case 'value':
+        return typeof choice.value === 'string' ? choice.value : JSON.stringify(choice.value);
+    }
+  }
+
+  async function send(operation: ContractOperation, generated: GeneratedRequest) {
+    let path = operation.path;
+    const query = new URLSearchParams();
+    const headers: Record<string, string> = {};
+    for (const parameter of operation.parameters) {
+      const value = await resolve(generated.parameters[`${parameter.in}:${parameter.name}`]!, generated.actor);
+      if (value === undefined) continue;
+      if (parameter.in === 'path') path = path.replace(`{${parameter.name}}`, encodeURIComponent(value));
+      else if (parameter.in === 'query') query.set(parameter.name, value);
+      else if (parameter.in === 'header') headers[parameter.name] = value;
+    }
+    if (generated.actor === 'A' || generated.actor === 'B') headers.authorization = users[generated.actor].authorization;
+    if (generated.actor === 'forged') headers.authorization = 'Bearer not.a.jwt';
+    let body: string | undefined;
+    if (generated.body.kind !== 'omit') {
+      headers['content-type'] = 'application/json';
+      body = generated.body.kind === 'json' ? JSON.stringify(generated.body.value) : generated.body.text;
+    }
+    const url = `${api.url}${path}${query.size ? `?${query}` : ''}`;
+    const response = await fetch(url, { method: operation.method, headers, body, signal: AbortSignal.timeout(15_000) });
+    return { url, requestText: `${decodeURIComponent(url)} ${body ?? ''}`, status: response.status, headers: response.headers, body: await response.text() };
+  }
+
+  /** Task objects in a JSON body (one task, or a list of them). */
+  function tasksIn(body: string): { id: string; user_id: string; title: string }[] {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return [];
+    }
+    const candidates = Array.isArray(parsed) ? parsed : [parsed];
+    return candidates.filter((item): item is { id: string; user_id: string; title: string } =>
+      Boolean(item) && typeof item === 'object' && typeof (item as Json).id === 'string' && typeof (item as Json).user_id === 'string',
+    );
+  }
+
+  for (const operation of contractOperations) {
+    it(`${operation.operationId}: no 5xx, every response conforms to the contract, no other user's data`, async function () {
+      const property = fc.asyncProperty(requestArbitrary(operation), async (generated) => {
+        const sent = await send(operation, generated);
+        statusCounts.set(sent.status, (statusCounts.get(sent.status) ?? 0) + 1);
+        const context = `${operation.method} ${sent.url} as ${generated.actor} → ${sent.status} ${sent.body.slice(0, 300)}`;
+        expect(sent.status, `server error: ${context}`).to.be.below(500);
+        const violations = contractViolations(operation, sent);
+        expect(violations, `not the contract (${violations.join('; ')}): ${context}`).to.deep.equal([]);
+        // Another user's id, task ids and titles never appear, unless the request itself carried
+        // them (a 404's `instance` names the path it was asked for).
+        const others: readonly ('A' | 'B')[] = generated.actor === 'A' || generated.actor === 'B' ? [otherOf(generated.actor)] : ['A', 'B'];
+        for (const other of others) {
+          const leaked = [...secrets[other]].filter((secret) => sent.body.includes(secret) && !sent.requestText.includes(secret));
+          expect(leaked, `${other}'s data in a response to ${generated.actor}: ${context}`).to.deep.equal([]);
+        }
+        if (sent.status < 300) {
+          successes.set(operation.operationId, (successes.get(operation.operationId) ?? 0) + 1);
+          if (generated.actor === 'A' || generated.actor === 'B') {
+            for (const task of tasksIn(sent.body)) {
+              expect(task.user_id, `a task of someone else: ${context}`).to.equal(users[generated.actor].id);
+              if (!liveTasks[generated.actor].includes(task.id)) liveTasks[generated.actor].push(task.id);
+              secrets[generated.actor].add(task.id);
+            }
+          }
+          if (operation.method === 'DELETE') {
+            for (const name of ['A', 'B'] as const) liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
+          }
+        }
+      });
+      await fc.assert(property, {
+        seed,
+        numRuns: runsPerOperation,
+        examples: [[exampleRequest(operation)]],
+        interruptAfterTimeLimit: timePerOperationMs,
+        markInterruptAsFailure: false,
+      });
+      // The happy path (the contract's example, as its owner) must have succeeded at least once,
+      // or the property only ever exercised refusals.
+      expect(
+        successes.get(operation.operationId) ?? 0,
+        `no 2xx for ${operation.operationId}: only refusals were exercised (exampleRequest builds the happy path from the contract's examples)`,
+      ).to.be.greaterThan(0);
+    });
+  }
+});

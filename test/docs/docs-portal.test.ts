@@ -1,0 +1,114 @@
+// The docs portal in a real browser: Debian's headless Chromium opens /docs from the running
+// server, Redoc renders every operation of the contract, and nothing is fetched from another host.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { startTestApi, type TestApi } from '../support/api.ts';
+import { contract, contractOperations } from '../support/contract.ts';
+
+const chromiumPath = '/usr/bin/chromium';
+// As in .library's notes for this machine: without the background-networking flags Chromium
+// phones Google at start, which is both an outside request and slow on a closed network.
+const chromiumFlags = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+type PageGlobals = { document: { querySelectorAll(selector: string): Iterable<{ innerText: string }> } };
+
+describe('docsPortal in headless Chromium', function () {
+  this.timeout(180_000);
+  let api: TestApi;
+  let browser: BrowserContext;
+  let profile: string;
+
+  before(async function () {
+    if (!existsSync(chromiumPath)) {
+      throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (.ci/run installs it)`);
+    }
+    api = await startTestApi();
+    profile = mkdtempSync(path.join(tmpdir(), 'tasks-api-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: chromiumFlags,
+    });
+  });
+
+  after(async function () {
+    await browser?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await api?.close();
+  });
+
+  it('renders every operation of the contract and requests nothing from another host', async function () {
+    const origin = new URL(api.url).origin;
+    const requested: string[] = [];
+    const failed: string[] = [];
+    const consoleErrors: string[] = [];
+    browser.on('request', (request) => requested.push(request.url()));
+    browser.on('requestfailed', (request) => failed.push(`${request.url()}: ${request.failure()?.errorText}`));
+    const page = await browser.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+
+    const response = await page.goto(`${api.url}/docs`);
+    expect(response?.status()).to.equal(200);
+    // The outside requests and console errors are reported first, even when Redoc did not render
+    // at all: they are usually why.
+    const unrendered: string[] = [];
+    try {
+      await page.getByRole('heading', { name: contract.info.title, exact: false }).first().waitFor({ timeout: 30_000 });
+      // Redoc 3 renders one operation per route (`#/<tag>/<operationid>`) and lists an operation in
+      // the sidebar once its tag is expanded: open every tag of the contract, then every operation,
+      // and wait for the operation's summary to be rendered as its heading.
+      for (const tag of contract.tags as { name: string }[]) {
+        await page.getByText(tag.name, { exact: true }).first().click();
+      }
+      for (const operation of contractOperations) {
+        const summary = contract.paths[operation.path][operation.method.toLowerCase()].summary as string;
+        const link = page.locator(`a[href$="/${operation.operationId.toLowerCase()}"]`).first();
+        try {
+          await link.click({ timeout: 15_000 });
+          await page.waitForFunction(
+            // Runs in the page (tsconfig has no DOM lib, hence the narrow local type).
+            (text) =>
+              [...(globalThis as unknown as PageGlobals).document.querySelectorAll('h1, h2, h3')].some(
+                (heading) => heading.innerText.trim() === text,
+              ),
+            summary,
+            { timeout: 15_000 },
+          );
+        } catch (error) {
+          unrendered.push(`${operation.operationId}: ${(error as Error).message.split('\n')[0]}`);
+        }
+      }
+    } catch (error) {
+      unrendered.push(`the page: ${(error as Error).message.split('\n')[0]}`);
+    }
+
+    const elsewhere = requested.filter((url) => {
+      const { protocol } = new URL(url);
+      if (protocol === 'data:') return false;
+      // Redoc's search worker: a blob URL this origin created.
+      if (protocol === 'blob:') return !url.startsWith(`blob:${origin}/`);
+      return new URL(url).origin !== origin;
+    });
+    expect(elsewhere, 'requests to other hosts').to.deep.equal([]);
+    expect(requested).to.include.members([`${origin}/docs`, `${origin}/docs/redoc.standalone.js`, `${origin}/openapi.json`]);
+    expect(failed, 'failed requests').to.deep.equal([]);
+    // A CSP refusal is reported on the console; none may happen.
+    expect(consoleErrors, 'console errors').to.deep.equal([]);
+    expect(unrendered, 'operations Redoc did not render').to.deep.equal([]);
+  });
+});
