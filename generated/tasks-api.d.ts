@@ -214,6 +214,82 @@ export interface paths {
         patch: operations["completeUserTask"];
         trace?: never;
     };
+    "/api/tasks/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changed since my last sync
+         * @description The change feed for multi-device sync. Returns, oldest first, every task of the caller's
+         *     that was created or updated (once, in its current state) and every task that was deleted
+         *     (a tombstone: its `id`, `deleted: true` and `deleted_at`) since the position `since`
+         *     names, then `next_since`, the position to send next time. Without `since` the feed starts
+         *     from the beginning: every task the caller has, plus the deletions of the last 30 days.
+         *
+         *     Page with `limit`: while `has_more` is true, call again at once with `next_since`. When
+         *     `has_more` is false the client is up to date and keeps `next_since` for its next sync.
+         *     Positions are opaque; send them back unchanged. Tombstones are kept for 30 days: a
+         *     position older than that (or one a purged deletion would have followed) gets `410`, and
+         *     the client must resync from the beginning (call without `since`). A position that this
+         *     server did not issue gets `422`.
+         */
+        get: operations["listTaskChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts of my tasks
+         * @description How many tasks the caller has in each status, how many are overdue (`due_at` in the past
+         *     and not completed) and how many are due today (not completed, `due_at` within today's
+         *     calendar day in the time zone `tz`; a task due earlier today counts as both overdue and
+         *     due today).
+         */
+        get: operations["getTaskSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/clear-completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete all my completed tasks
+         * @description Deletes every completed task of the caller's in one transaction and says how many. Each
+         *     deletion appears in the change feed as a tombstone. Takes no body; repeating it is harmless
+         *     (the second call deletes nothing).
+         */
+        post: operations["clearCompletedTasks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -342,6 +418,107 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "changes": [
+         *         {
+         *           "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *           "deleted": false,
+         *           "task": {
+         *             "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *             "user_id": "Xk2jd8QmP0aLr5vT9sUe1wYb",
+         *             "title": "Buy milk",
+         *             "description": null,
+         *             "completed": false,
+         *             "status": "pending",
+         *             "completed_at": null,
+         *             "created_at": "2026-11-23T18:00:00.000Z",
+         *             "updated_at": "2026-11-23T18:05:00.000Z",
+         *             "priority": "medium",
+         *             "tags": [],
+         *             "due_at": null
+         *           }
+         *         },
+         *         {
+         *           "id": "5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+         *           "deleted": true,
+         *           "deleted_at": "2026-11-23T18:06:00.000Z"
+         *         }
+         *       ],
+         *       "next_since": "eyJ2IjoxLCJzIjoiNDIiLCJpIjoiZmZmZmZmZmYtZmZmZi1mZmZmLWZmZmYtZmZmZmZmZmZmZmZmIiwidCI6MTc5NTQ1NjAwMDAwMH0",
+         *       "has_more": false
+         *     }
+         */
+        TaskChangePage: {
+            /** @description Oldest first. A task appears at most once per page, in its current state. */
+            changes: components["schemas"]["TaskChange"][];
+            /** @description The position after the last change returned; send it as `since` next time. */
+            next_since: string;
+            /** @description True when more changes follow right away; call again with `next_since`. */
+            has_more: boolean;
+        };
+        TaskChange: components["schemas"]["TaskUpserted"] | components["schemas"]["TaskDeleted"];
+        /** @description A task created or updated since the position; `task` is its current state. */
+        TaskUpserted: {
+            /** Format: uuid */
+            id: string;
+            /** @constant */
+            deleted: false;
+            task: components["schemas"]["Task"];
+        };
+        /** @description A tombstone for a task deleted since the position. */
+        TaskDeleted: {
+            /** Format: uuid */
+            id: string;
+            /** @constant */
+            deleted: true;
+            /** Format: date-time */
+            deleted_at: string;
+        };
+        /**
+         * @example {
+         *       "time_zone": "Europe/Paris",
+         *       "total": 12,
+         *       "by_status": {
+         *         "pending": 5,
+         *         "in_progress": 3,
+         *         "completed": 4
+         *       },
+         *       "overdue": 2,
+         *       "due_today": 1
+         *     }
+         */
+        TaskSummary: {
+            /** @description The zone "today" was computed in (`tz`, or `UTC`). */
+            time_zone: string;
+            /** Format: int32 */
+            total: number;
+            by_status: {
+                /** Format: int32 */
+                pending: number;
+                /** Format: int32 */
+                in_progress: number;
+                /** Format: int32 */
+                completed: number;
+            };
+            /**
+             * Format: int32
+             * @description Not completed and `due_at` before now.
+             */
+            overdue: number;
+            /**
+             * Format: int32
+             * @description Not completed and `due_at` within today (midnight to midnight in `time_zone`).
+             */
+            due_today: number;
+        };
+        ClearedTasks: {
+            /**
+             * Format: int32
+             * @description How many completed tasks were deleted.
+             */
+            deleted: number;
+        };
         /**
          * @description `completed` exactly when the task's `completed` flag is true.
          * @enum {string}
@@ -522,9 +699,81 @@ export interface components {
         };
     };
     responses: {
+        /** @description The task has not changed since the ETag sent in `If-None-Match`; no body. */
+        NotModified: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /**
+         * @description The task changed since the ETag sent in `If-Match` (someone else wrote it): nothing was
+         *     written. Read the task again, reapply the edit, and retry with the new ETag.
+         */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Precondition Failed",
+                 *       "status": 412,
+                 *       "detail": "The task has changed since the version in If-Match; nothing was written.",
+                 *       "instance": "/api/tasks/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description A request with the same `Idempotency-Key` is still being processed. Retry later: once it
+         *     has finished, the retry gets its response.
+         */
+        IdempotencyKeyInUse: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "detail": "A request with this Idempotency-Key is still being processed; retry shortly.",
+                 *       "instance": "/api/tasks"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The `since` position is older than the feed keeps (deletions are kept 30 days): the
+         *     client must resync by calling without `since` and replacing its copy.
+         */
+        ChangesGone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Gone",
+                 *       "status": 410,
+                 *       "detail": "This position is older than the 30 days of deletions the feed keeps; resync from the beginning.",
+                 *       "instance": "/api/tasks/changes"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The task. */
         TaskOk: {
             headers: {
+                ETag: components["headers"]["ETag"];
                 [name: string]: unknown;
             };
             content: {
@@ -535,6 +784,7 @@ export interface components {
         TaskCreated: {
             headers: {
                 Location: components["headers"]["Location"];
+                ETag: components["headers"]["ETag"];
                 [name: string]: unknown;
             };
             content: {
@@ -774,6 +1024,51 @@ export interface components {
     };
     parameters: {
         /**
+         * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+         *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+         *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+         *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+         *     this header says. Without the header the write happens unconditionally, as before. A value
+         *     that is not `*` or a list of entity tags gets `422`.
+         * @example "42"
+         */
+        IfMatch: string;
+        /**
+         * @description ETags the client already has (comma-separated, weak or strong, or `*`). When one matches
+         *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2). A value that
+         *     is not `*` or a list of entity tags gets `422`.
+         * @example "42"
+         */
+        IfNoneMatch: string;
+        /**
+         * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header): a unique value the client
+         *     chooses per intended write, e.g. a UUID, as a structured-field string (`"…"`) or bare;
+         *     1–255 visible ASCII characters, no `"` or `\` inside. The first request with a key is
+         *     processed and its response stored for 24 hours; the same key from the same user with the
+         *     same request (method, path, body) gets that response again (status, body, `Location`,
+         *     `ETag`) without writing anything. The same key with a different request gets `422`; a
+         *     retry while the first request is still being processed gets `409`. Keys are per user. A
+         *     request that fails (4xx/5xx) stores nothing, so its retry is processed afresh.
+         * @example "8e03978e-40d5-43e8-bc93-6894a57f9324"
+         */
+        IdempotencyKey: string;
+        /**
+         * @description The `next_since` of an earlier answer. Omit it to start from the beginning.
+         * @example eyJ2IjoxLCJzIjoiNDIiLCJpIjoiZmZmZmZmZmYtZmZmZi1mZmZmLWZmZmYtZmZmZmZmZmZmZmZmIiwidCI6MTc5NTQ1NjAwMDAwMH0
+         */
+        Since: string;
+        /**
+         * @description How many changes to return at most (1–500).
+         * @example 100
+         */
+        ChangesLimit: number;
+        /**
+         * @description The caller's IANA time zone, which decides what "today" is. An unknown zone gets `422`.
+         *     The `/` may be sent as is (`?tz=Europe/Paris`) or encoded (`%2F`).
+         * @example Europe/Paris
+         */
+        TimeZone: string;
+        /**
          * @description The task's id.
          * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
          */
@@ -895,6 +1190,13 @@ export interface components {
         };
     };
     headers: {
+        /**
+         * @description The task's version as a strong entity tag; it changes on every write to the task. Send it
+         *     back in `If-Match` to write only if nobody changed the task since, or in `If-None-Match`
+         *     to read it only if it changed.
+         * @example "42"
+         */
+        ETag: string;
         /**
          * @description The URL of the new task.
          * @example /api/tasks/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
@@ -1033,7 +1335,20 @@ export interface operations {
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header): a unique value the client
+                 *     chooses per intended write, e.g. a UUID, as a structured-field string (`"…"`) or bare;
+                 *     1–255 visible ASCII characters, no `"` or `\` inside. The first request with a key is
+                 *     processed and its response stored for 24 hours; the same key from the same user with the
+                 *     same request (method, path, body) gets that response again (status, body, `Location`,
+                 *     `ETag`) without writing anything. The same key with a different request gets `422`; a
+                 *     retry while the first request is still being processed gets `409`. Keys are per user. A
+                 *     request that fails (4xx/5xx) stores nothing, so its retry is processed afresh.
+                 * @example "8e03978e-40d5-43e8-bc93-6894a57f9324"
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1042,6 +1357,7 @@ export interface operations {
             201: components["responses"]["TaskCreated"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1054,7 +1370,15 @@ export interface operations {
     getTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags the client already has (comma-separated, weak or strong, or `*`). When one matches
+                 *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2). A value that
+                 *     is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-none-match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The task's id.
@@ -1067,6 +1391,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["TaskOk"];
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             414: components["responses"]["UriTooLong"];
@@ -1079,7 +1404,18 @@ export interface operations {
     replaceTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The task's id.
@@ -1095,6 +1431,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1107,7 +1444,18 @@ export interface operations {
     deleteTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The task's id.
@@ -1128,6 +1476,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -1138,7 +1487,18 @@ export interface operations {
     updateTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The task's id.
@@ -1154,6 +1514,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1166,7 +1527,30 @@ export interface operations {
     completeTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header): a unique value the client
+                 *     chooses per intended write, e.g. a UUID, as a structured-field string (`"…"`) or bare;
+                 *     1–255 visible ASCII characters, no `"` or `\` inside. The first request with a key is
+                 *     processed and its response stored for 24 hours; the same key from the same user with the
+                 *     same request (method, path, body) gets that response again (status, body, `Location`,
+                 *     `ETag`) without writing anything. The same key with a different request gets `422`; a
+                 *     retry while the first request is still being processed gets `409`. Keys are per user. A
+                 *     request that fails (4xx/5xx) stores nothing, so its retry is processed afresh.
+                 * @example "8e03978e-40d5-43e8-bc93-6894a57f9324"
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The task's id.
@@ -1182,6 +1566,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyKeyInUse"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1296,7 +1682,20 @@ export interface operations {
     createUserTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header): a unique value the client
+                 *     chooses per intended write, e.g. a UUID, as a structured-field string (`"…"`) or bare;
+                 *     1–255 visible ASCII characters, no `"` or `\` inside. The first request with a key is
+                 *     processed and its response stored for 24 hours; the same key from the same user with the
+                 *     same request (method, path, body) gets that response again (status, body, `Location`,
+                 *     `ETag`) without writing anything. The same key with a different request gets `422`; a
+                 *     retry while the first request is still being processed gets `409`. Keys are per user. A
+                 *     request that fails (4xx/5xx) stores nothing, so its retry is processed afresh.
+                 * @example "8e03978e-40d5-43e8-bc93-6894a57f9324"
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description Must be the token's subject (`sub`); anything else gets `403`.
@@ -1312,6 +1711,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1324,7 +1724,15 @@ export interface operations {
     getUserTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags the client already has (comma-separated, weak or strong, or `*`). When one matches
+                 *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2). A value that
+                 *     is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-none-match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Must be the token's subject (`sub`); anything else gets `403`.
@@ -1342,6 +1750,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["TaskOk"];
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -1355,7 +1764,18 @@ export interface operations {
     replaceUserTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description Must be the token's subject (`sub`); anything else gets `403`.
@@ -1377,6 +1797,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1389,7 +1810,18 @@ export interface operations {
     deleteUserTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description Must be the token's subject (`sub`); anything else gets `403`.
@@ -1416,6 +1848,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -1426,7 +1859,18 @@ export interface operations {
     updateUserTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description Must be the token's subject (`sub`); anything else gets `403`.
@@ -1448,6 +1892,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1460,7 +1905,30 @@ export interface operations {
     completeUserTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header): a unique value the client
+                 *     chooses per intended write, e.g. a UUID, as a structured-field string (`"…"`) or bare;
+                 *     1–255 visible ASCII characters, no `"` or `\` inside. The first request with a key is
+                 *     processed and its response stored for 24 hours; the same key from the same user with the
+                 *     same request (method, path, body) gets that response again (status, body, `Location`,
+                 *     `ETag`) without writing anything. The same key with a different request gets `422`; a
+                 *     retry while the first request is still being processed gets `409`. Keys are per user. A
+                 *     request that fails (4xx/5xx) stores nothing, so its retry is processed afresh.
+                 * @example "8e03978e-40d5-43e8-bc93-6894a57f9324"
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description Must be the token's subject (`sub`); anything else gets `403`.
@@ -1482,10 +1950,113 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyKeyInUse"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listTaskChanges: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The `next_since` of an earlier answer. Omit it to start from the beginning.
+                 * @example eyJ2IjoxLCJzIjoiNDIiLCJpIjoiZmZmZmZmZmYtZmZmZi1mZmZmLWZmZmYtZmZmZmZmZmZmZmZmIiwidCI6MTc5NTQ1NjAwMDAwMH0
+                 */
+                since?: components["parameters"]["Since"];
+                /**
+                 * @description How many changes to return at most (1–500).
+                 * @example 100
+                 */
+                limit?: components["parameters"]["ChangesLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes after `since`, oldest first, and the position to continue from. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskChangePage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            410: components["responses"]["ChangesGone"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTaskSummary: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The caller's IANA time zone, which decides what "today" is. An unknown zone gets `422`.
+                 *     The `/` may be sent as is (`?tz=Europe/Paris`) or encoded (`%2F`).
+                 * @example Europe/Paris
+                 */
+                tz?: components["parameters"]["TimeZone"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskSummary"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    clearCompletedTasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many tasks were deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 3
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClearedTasks"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -98,6 +98,7 @@ export function createApp(options: AppOptions): express.Express {
         params: request.openapi!.pathParams,
         query: request.query,
         body: request.body,
+        headers: request.headers,
         requestPath: request.path,
         ownerUserId: callerOf(request)?.userId,
       },

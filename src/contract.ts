@@ -23,7 +23,8 @@ export type PublicOperationId = 'health' | 'ready' | DocumentationOperationId;
 /** The documentation routes (src/docs.ts): public, and not JSON except the contract itself. */
 export type DocumentationOperationId = 'docsPortal' | 'docsScript' | 'contractYaml' | 'contractJson';
 
-type SuccessStatus = 200 | 201 | 204;
+// 304 is a success here: the handler decides it (If-None-Match), and it carries no body.
+type SuccessStatus = 200 | 201 | 204 | 304;
 type Responses<Op extends OperationId> = operations[Op]['responses'];
 type SuccessStatusOf<Op extends OperationId> = Extract<keyof Responses<Op>, SuccessStatus>;
 
@@ -54,6 +55,8 @@ export type HandlerInput<Op extends OperationId> = {
   /** Query parameters, validated against the contract, defaults applied. */
   readonly query: Present<operations[Op]['parameters']['query']>;
   readonly body: JsonBody<Op>;
+  /** Header parameters the contract declares (lower-case names), validated against it. */
+  readonly headers: Present<operations[Op]['parameters']['header']>;
   /** The request's path without its query string, for Location and Link headers. */
   readonly requestPath: string;
 };

@@ -7,15 +7,21 @@ import { cursorBinding, decodeCursor, encodeCursor, positionOf } from './cursors
 import { pingDatabase } from './database/pool.ts';
 import { documentationHandlers } from './docs.ts';
 import {
+  deleteCompletedTasks,
   deleteTaskById,
   insertTask,
   selectTaskById,
+  selectTaskSummary,
   selectTasksPage,
   updateTaskById,
   type SortField,
   type StatusChange,
   type TaskFilters,
 } from './database/tasks.ts';
+import { advanceChangeClock, insertTaskTombstones, purgeExpiredTaskTombstones } from './database/task-changes.ts';
+import { idempotently } from './idempotency.ts';
+import { listTaskChanges } from './change-feed.ts';
+import { etagMatches, taskResult, writeExistingTask } from './versions.ts';
 import { ProblemError, retryAfterSeconds, taskNotFound } from './problems.ts';
 
 type CompletionFields = { readonly completed?: boolean; readonly status?: TaskStatus };
@@ -149,27 +155,40 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   return { status: 200, body: [...page.tasks], headers };
 };
 
-const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, body, requestPath }, { db }) => {
+// Every write runs in a transaction that first advances the owner's change clock (its value stamps
+// the rows written: their version, their ETag, their place in the change feed).
+const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, body, headers, requestPath }, { db }) => {
   const status = initialStatus(statusChange(body));
-  const task = await insertTask(db, ownerUserId, {
+  const request = { method: 'POST', path: requestPath, body };
+  const task = {
     title: body.title,
     description: body.description ?? null,
     status,
     priority: body.priority ?? 'medium',
     tags: normaliseTags(body.tags ?? []),
     dueAt: body.due_at ?? null,
+  };
+  return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
+    const changeSeq = await advanceChangeClock(tx, ownerUserId);
+    const row = await insertTask(tx, ownerUserId, task, changeSeq);
+    return taskResult(201, row, { Location: `${requestPath}/${row.id}` });
   });
-  return { status: 201, body: task, headers: { Location: `${requestPath}/${task.id}` } };
 };
 
-const getTask: AuthenticatedHandler<'getTask'> = async ({ ownerUserId, params }, { db }) => {
-  const task = await selectTaskById(db, ownerUserId, params.task_id);
-  if (!task) throw taskNotFound();
-  return { status: 200, body: task };
+const getTask: AuthenticatedHandler<'getTask'> = async ({ ownerUserId, params, headers }, { db }) => {
+  const row = await selectTaskById(db, ownerUserId, params.task_id);
+  if (!row) throw taskNotFound();
+  const result = taskResult(200, row);
+  // If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"7" matches "7".
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, row.version, 'weak')) {
+    return { status: 304, headers: result.headers };
+  }
+  return result;
 };
 
-const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, params, body }, { db }) => {
-  const task = await updateTaskById(db, ownerUserId, params.task_id, {
+const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
+  const changes = {
     title: body.title,
     description: body.description ?? null,
     status: statusChange(body),
@@ -177,35 +196,87 @@ const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, p
     priority: body.priority,
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
-  });
-  if (!task) throw taskNotFound();
-  return { status: 200, body: task };
+  };
+  const row = await db.transaction((tx) =>
+    writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], (write) =>
+      updateTaskById(tx, ownerUserId, params.task_id, changes, write),
+    ),
+  );
+  return taskResult(200, row);
 };
 
-const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, params, body }, { db }) => {
-  const task = await updateTaskById(db, ownerUserId, params.task_id, {
+const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
+  const changes = {
     title: body.title,
     description: body.description,
     status: statusChange(body),
     priority: body.priority,
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
-  });
-  if (!task) throw taskNotFound();
-  return { status: 200, body: task };
+  };
+  const row = await db.transaction((tx) =>
+    writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], (write) =>
+      updateTaskById(tx, ownerUserId, params.task_id, changes, write),
+    ),
+  );
+  return taskResult(200, row);
 };
 
-const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params }, { db }) => {
-  if (!(await deleteTaskById(db, ownerUserId, params.task_id))) throw taskNotFound();
+const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params, headers }, { db }) => {
+  await db.transaction(async (tx) => {
+    const changeSeq = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) =>
+      (await deleteTaskById(tx, ownerUserId, params.task_id, write)) ? write.changeSeq : null,
+    );
+    await insertTaskTombstones(tx, ownerUserId, [params.task_id], changeSeq);
+    await purgeExpiredTaskTombstones(tx, ownerUserId);
+  });
   return { status: 204 };
 };
 
-const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId, params, body }, { db }) => {
+const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId, params, body, headers, requestPath }, { db }) => {
   const status: StatusChange = body === undefined ? { kind: 'toggle' } : { kind: body.completed ? 'complete' : 'reopen' };
-  const task = await updateTaskById(db, ownerUserId, params.task_id, { status });
-  if (!task) throw taskNotFound();
-  return { status: 200, body: task };
+  const request = { method: 'PATCH', path: requestPath, body };
+  return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
+    const row = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], (write) =>
+      updateTaskById(tx, ownerUserId, params.task_id, { status }, write),
+    );
+    return taskResult(200, row);
+  });
 };
+
+const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async ({ ownerUserId }, { db }) =>
+  db.transaction(async (tx) => {
+    const changeSeq = await advanceChangeClock(tx, ownerUserId);
+    const deletedIds = await deleteCompletedTasks(tx, ownerUserId);
+    await insertTaskTombstones(tx, ownerUserId, deletedIds, changeSeq);
+    await purgeExpiredTaskTombstones(tx, ownerUserId);
+    return { status: 200, body: { deleted: deletedIds.length } };
+  });
+
+const unknownTimeZone = '22023'; // invalid_parameter_value: "time zone … not recognized"
+
+const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUserId, query }, { db }) => {
+  const timeZone = query.tz ?? 'UTC';
+  // PostgreSQL's own zone database decides what a zone name means, so it also decides which exist.
+  const counts = await selectTaskSummary(db, ownerUserId, timeZone).catch((error: unknown) => {
+    if (sqlStateOf(error) !== unknownTimeZone) throw error;
+    throw new ProblemError(422, `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
+      errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
+    });
+  });
+  const { total, pending, in_progress, completed, overdue, due_today } = counts;
+  return { status: 200, body: { time_zone: timeZone, total, by_status: { pending, in_progress, completed }, overdue, due_today } };
+};
+
+/** The SQLSTATE of a database error, wherever the driver and Slonik put it. */
+function sqlStateOf(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
 
 const ok = { status: 200, body: { status: 'ok' } } as const satisfies HandlerResult<'health'>;
 
@@ -217,6 +288,9 @@ export const handlers: HandlerMap = {
   updateTask,
   deleteTask,
   completeTask,
+  listTaskChanges,
+  getTaskSummary,
+  clearCompletedTasks,
   listUserTasks: (input, context) => listTasks(input, context),
   createUserTask: (input, context) => createTask(input, context),
   getUserTask: (input, context) => getTask(input, context),

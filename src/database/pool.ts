@@ -173,7 +173,21 @@ const refuseAbandonedStatements: Interceptor = {
   },
 };
 
-const statementMethods = new Set(['any', 'anyFirst', 'exists', 'many', 'manyFirst', 'maybeOne', 'maybeOneFirst', 'one', 'oneFirst', 'query']);
+// `transaction` too: its wait for a connection is the same queue, and its deadline covers the
+// whole (short) transaction; a statement it issues after the deadline is refused, so it rolls back.
+const statementMethods = new Set([
+  'any',
+  'anyFirst',
+  'exists',
+  'many',
+  'manyFirst',
+  'maybeOne',
+  'maybeOneFirst',
+  'one',
+  'oneFirst',
+  'query',
+  'transaction',
+]);
 
 function withCallDeadline(pool: DatabasePool): DatabasePool {
   return new Proxy(pool, {

@@ -32,6 +32,28 @@ const taskColumns = sql.fragment`
   id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
   completed_at, created_at, updated_at, priority, tags, due_at`;
 
+// A task's version, its `change_seq`: the owner's change clock at the write that last touched it.
+// It is the ETag, the If-Match comparand and the change feed's order, so it is returned beside the
+// contract's columns (the handler moves it to the ETag header).
+const versionColumn = sql.fragment`change_seq::text as version`;
+const versionedTaskRow = taskRow.extend({ version: z.string() });
+export type VersionedTaskRow = z.infer<typeof versionedTaskRow>;
+
+/** How a write on an existing task is stamped and guarded (see database/task-changes.ts). */
+export type TaskWrite = {
+  /** The owner's change clock for this write (advanceChangeClock). */
+  readonly changeSeq: string;
+  /** If-Match: undefined (or `*`: the task merely has to exist) writes whatever the version; otherwise only these. */
+  readonly expectedVersions?: readonly string[];
+};
+
+// The version check sits in the same statement as the write: there is no window between
+// "it is still version 41" and the UPDATE/DELETE for another writer to slip into.
+const versionCondition = (write: TaskWrite) =>
+  write.expectedVersions === undefined
+    ? sql.fragment`true`
+    : sql.fragment`change_seq = any(${sql.array([...write.expectedVersions], 'int8')})`;
+
 export type NewTask = {
   readonly title: string;
   readonly description: string | null;
@@ -41,18 +63,23 @@ export type NewTask = {
   readonly dueAt: string | null;
 };
 
-export async function insertTask(db: CommonQueryMethods, ownerUserId: string, task: NewTask): Promise<TaskRow> {
-  return db.one(sql.type(taskRow)`
-    insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at)
+export async function insertTask(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  task: NewTask,
+  changeSeq: string,
+): Promise<VersionedTaskRow> {
+  return db.one(sql.type(versionedTaskRow)`
+    insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at, change_seq)
     values (${ownerUserId}, ${task.title}, ${task.description}, ${task.status},
             case when ${task.status} = 'completed' then now() end,
-            ${task.priority}, ${sql.array(task.tags, 'text')}, ${task.dueAt}::timestamptz)
-    returning ${taskColumns}`);
+            ${task.priority}, ${sql.array(task.tags, 'text')}, ${task.dueAt}::timestamptz, ${changeSeq})
+    returning ${taskColumns}, ${versionColumn}`);
 }
 
-export async function selectTaskById(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<TaskRow | null> {
-  return db.maybeOne(sql.type(taskRow)`
-    select ${taskColumns} from tasks
+export async function selectTaskById(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<VersionedTaskRow | null> {
+  return db.maybeOne(sql.type(versionedTaskRow)`
+    select ${taskColumns}, ${versionColumn} from tasks
     where owner_user_id = ${ownerUserId} and id = ${taskId}`);
 }
 
@@ -229,13 +256,17 @@ function newStatus(change: StatusChange | undefined) {
   }
 }
 
-/** Applies the changes given (and only those); returns null when the owner has no such task. */
+/**
+ * Applies the changes given (and only those); returns null when the owner has no such task or it
+ * is not at one of the expected versions.
+ */
 export async function updateTaskById(
   db: CommonQueryMethods,
   ownerUserId: string,
   taskId: string,
   changes: TaskChanges,
-): Promise<TaskRow | null> {
+  write: TaskWrite,
+): Promise<VersionedTaskRow | null> {
   const status = newStatus(changes.status);
   // Columns come from this fixed list only; values are always bound parameters.
   const assignments = [
@@ -248,18 +279,87 @@ export async function updateTaskById(
     // SET expressions see the row as it was, so `completed_at` survives re-completing a task.
     sql.fragment`completed_at = case when ${status} = 'completed' then coalesce(completed_at, now()) end`,
     sql.fragment`updated_at = now()`,
+    sql.fragment`change_seq = ${write.changeSeq}`,
   ].filter((assignment) => assignment !== false);
-  return db.maybeOne(sql.type(taskRow)`
+  return db.maybeOne(sql.type(versionedTaskRow)`
     update tasks set ${sql.join(assignments, sql.fragment`, `)}
-    where owner_user_id = ${ownerUserId} and id = ${taskId}
-    returning ${taskColumns}`);
+    where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
+    returning ${taskColumns}, ${versionColumn}`);
 }
 
-/** Returns false when the owner has no such task. */
-export async function deleteTaskById(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<boolean> {
+/** Returns false when the owner has no such task, or it is not at one of the expected versions. */
+export async function deleteTaskById(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  write: TaskWrite,
+): Promise<boolean> {
   const result = await db.query(sql.type(z.object({ id: z.string() }))`
     delete from tasks
-    where owner_user_id = ${ownerUserId} and id = ${taskId}
+    where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
     returning id`);
   return result.rowCount === 1;
+}
+
+/** Deletes the owner's completed tasks; returns their ids (for the tombstones). */
+export async function deleteCompletedTasks(db: CommonQueryMethods, ownerUserId: string): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(z.object({ id: z.string() }))`
+    delete from tasks
+    where owner_user_id = ${ownerUserId} and status = 'completed'
+    returning id`);
+}
+
+const changedTaskRow = taskRow.extend({ change_seq: z.string() });
+type ChangedTaskRow = z.infer<typeof changedTaskRow>;
+
+/** A place in the change feed: after this change_seq, and after this id within it. */
+export type FeedPosition = { readonly changeSeq: string; readonly id: string };
+
+/** The owner's tasks written after `after` (all of them when undefined), in feed order. */
+export async function selectTasksChangedAfter(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  after: FeedPosition | undefined,
+  limit: number,
+): Promise<readonly ChangedTaskRow[]> {
+  const position = after === undefined ? sql.fragment`true` : sql.fragment`(change_seq, id) > (${after.changeSeq}::int8, ${after.id}::uuid)`;
+  // ORDER BY names the table: a bare `change_seq` would be the text alias and sort '10' before '9'.
+  return db.any(sql.type(changedTaskRow)`
+    select ${taskColumns}, change_seq::text as change_seq from tasks
+    where owner_user_id = ${ownerUserId} and ${position}
+    order by tasks.change_seq, tasks.id
+    limit ${limit}`);
+}
+
+const taskSummaryRow = z.object({
+  // Selected on its own (not only inside the counts) so an unknown zone fails even with no rows.
+  today_start: z.string(),
+  total: z.number(),
+  pending: z.number(),
+  in_progress: z.number(),
+  completed: z.number(),
+  overdue: z.number(),
+  due_today: z.number(),
+});
+type TaskSummaryRow = z.infer<typeof taskSummaryRow>;
+
+/**
+ * Counts by status, overdue and due today, where "today" is the current calendar day in `timeZone`
+ * (an unknown zone fails with SQLSTATE 22023).
+ */
+export async function selectTaskSummary(db: CommonQueryMethods, ownerUserId: string, timeZone: string): Promise<TaskSummaryRow> {
+  // Midnight today in the zone, as an instant: the local date at the zone, then back to timestamptz.
+  // CASE rather than FILTER (WHERE …): one WHERE per statement keeps the owner-scoping check simple.
+  const todayStart = sql.fragment`(date_trunc('day', now() at time zone ${timeZone}) at time zone ${timeZone})`;
+  const tomorrowStart = sql.fragment`((date_trunc('day', now() at time zone ${timeZone}) + interval '1 day') at time zone ${timeZone})`;
+  return db.one(sql.type(taskSummaryRow)`
+    select ${todayStart} as today_start,
+           count(*)::int as total,
+           count(case when status = 'pending' then 1 end)::int as pending,
+           count(case when status = 'in_progress' then 1 end)::int as in_progress,
+           count(case when status = 'completed' then 1 end)::int as completed,
+           count(case when status <> 'completed' and due_at < now() then 1 end)::int as overdue,
+           count(case when status <> 'completed' and due_at >= ${todayStart} and due_at < ${tomorrowStart} then 1 end)::int as due_today
+    from tasks
+    where owner_user_id = ${ownerUserId}`);
 }

@@ -77,6 +77,28 @@ describe('the typed client', function () {
       const set = await client.PATCH('/api/tasks/{task_id}/complete', { params: { path: { task_id: task.id } }, body: { completed: false } });
       expectTask(set.data, { id: task.id, user_id: user.id, title: task.title, description: task.description, status: 'pending' });
     },
+    listTaskChanges: async (client, user) => {
+      const task = await existingTask(api, user);
+      const { data } = await client.GET('/api/tasks/changes', { params: { query: { limit: 10 } } });
+      expect(data?.changes).to.deep.equal([{ id: task.id, deleted: false, task }]);
+      expect(data?.has_more).to.equal(false);
+    },
+    getTaskSummary: async (client, user) => {
+      await existingTask(api, user, { status: 'in_progress' });
+      const { data } = await client.GET('/api/tasks/summary', { params: { query: { tz: 'Europe/Paris' } } });
+      expect(data).to.deep.equal({
+        time_zone: 'Europe/Paris',
+        total: 1,
+        by_status: { pending: 0, in_progress: 1, completed: 0 },
+        overdue: 0,
+        due_today: 0,
+      });
+    },
+    clearCompletedTasks: async (client, user) => {
+      await existingTask(api, user, { completed: true });
+      const { data } = await client.POST('/api/tasks/clear-completed');
+      expect(data).to.deep.equal({ deleted: 1 });
+    },
     listUserTasks: async (client, user) => {
       const task = await existingTask(api, user);
       const { data } = await client.GET('/api/{user_id}/tasks', { params: { path: { user_id: user.id } } });

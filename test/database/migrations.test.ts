@@ -63,7 +63,13 @@ describe('migrations', () => {
 
     expect(await migrate(databaseUrl, silentLog)).to.deep.equal(shipped.map((migration) => migration.name));
 
-    expect(await tablesIn(databaseUrl)).to.deep.equal(['schema_migrations', 'tasks']);
+    expect(await tablesIn(databaseUrl)).to.deep.equal([
+      'idempotency_keys',
+      'schema_migrations',
+      'task_change_clocks',
+      'task_tombstones',
+      'tasks',
+    ]);
     const recorded = await recordedMigrations(databaseUrl);
     expect(recorded.map(({ version, name, checksum }) => ({ version, name, checksum }))).to.deep.equal(shipped);
     for (const { checksum, applied_at } of recorded) {
@@ -98,6 +104,7 @@ describe('migrations', () => {
       { column_name: 'due_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
       { column_name: 'tag_keys', data_type: 'ARRAY', is_nullable: 'NO' },
       { column_name: 'search_vector', data_type: 'tsvector', is_nullable: 'NO' },
+      { column_name: 'change_seq', data_type: 'bigint', is_nullable: 'NO' },
     ]);
     const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
     expect(listIndex?.indexdef).to.equal(

@@ -145,6 +145,16 @@ describe('every statement on tasks is scoped by owner', () => {
       }
       await send(`deleteTask ${base}`, alice, 204, (http) => http.delete(own));
     }
+    // Conditional and idempotent writes, the change feed, the summary, clear-completed.
+    const guarded = await send('createTask with Idempotency-Key', alice, 201, (http) =>
+      http.post('/api/tasks').set('Idempotency-Key', 'owner-scoping').send({ title: 'Guarded', completed: true }),
+    );
+    const guardedPath = `/api/tasks/${guarded.body.id}`;
+    await send('updateTask with a stale If-Match', alice, 412, (http) => http.patch(guardedPath).set('If-Match', '"0"').send({ title: 'Stale' }));
+    await send('getTask with If-None-Match', alice, 304, (http) => http.get(guardedPath).set('If-None-Match', String(guarded.headers.etag)));
+    await send('listTaskChanges', alice, 200, (http) => http.get('/api/tasks/changes?limit=5'));
+    await send('getTaskSummary', alice, 200, (http) => http.get('/api/tasks/summary?tz=Europe/Paris'));
+    await send('clearCompletedTasks', alice, 200, (http) => http.post('/api/tasks/clear-completed'));
     // Bob's task survived every attempt above.
     await send("bob reads his task", bob, 200, (http) => http.get(`/api/tasks/${bobsTaskId}`));
   });
@@ -177,8 +187,8 @@ describe('every statement on tasks is scoped by owner', () => {
     for (const request of requests) {
       expect(request.statements.filter(mentionsTasks), request.label).to.have.length.at.least(1);
     }
-    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + Bob's read.
-    expect(requests).to.have.length(46);
+    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice + Bob's read.
+    expect(requests).to.have.length(52);
   });
 });
 

@@ -26,7 +26,7 @@ describe('prepared statements', () => {
   it('prepares each distinct statement once per connection, under a name derived from its text', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
     const owner = `prepared-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null });
+    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null }, '1');
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
     expect(await selectTaskById(pool, owner, randomUUID())).to.equal(null);
 
@@ -39,7 +39,12 @@ describe('prepared statements', () => {
   it('leaves the task list unprepared, so each execution is planned for its values', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
     const owner = `listed-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Listed', description: null, status: 'pending', priority: 'high', tags: ['x'], dueAt: null });
+    const { version: _version, ...task } = await insertTask(
+      pool,
+      owner,
+      { title: 'Listed', description: null, status: 'pending', priority: 'high', tags: ['x'], dueAt: null },
+      '1',
+    );
     const query = { filters: { tags: ['X'] }, order: { field: 'created_at', descending: true }, limit: 5 } as const;
     for (let run = 0; run < 7; run += 1) {
       expect(await selectTasksPage(pool, owner, query)).to.deep.equal({ tasks: [task], hasMore: false });
@@ -52,7 +57,7 @@ describe('prepared statements', () => {
   it('prepares nothing when turned off', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1, preparedStatements: false });
     const owner = `unprepared-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null });
+    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null }, '1');
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
 
     expect(await preparedStatements(pool)).to.deep.equal([]);

@@ -1,0 +1,75 @@
+// Task versions over HTTP (RFC 9110 §8.8.3, §13.1): a task's ETag is its `change_seq` as a strong
+// entity tag, so it changes on every write, even two in the same millisecond. If-Match guards a
+// write in the same SQL statement as the write itself (database/tasks.ts `versionCondition`).
+import type { CommonQueryMethods } from 'slonik';
+import type { Task } from './contract.ts';
+import { advanceChangeClock } from './database/task-changes.ts';
+import { selectTaskById, type TaskWrite, type VersionedTaskRow } from './database/tasks.ts';
+import { ProblemError, taskNotFound } from './problems.ts';
+
+const etagOf = (version: string) => `"${version}"`;
+
+type EntityTag = { readonly weak: boolean; readonly opaque: string };
+
+/** The entity tags in an If-Match / If-None-Match list; `*` is 'any'. Malformed members are skipped. */
+function entityTags(header: string): 'any' | EntityTag[] {
+  if (header.trim() === '*') return 'any';
+  return [...header.matchAll(/(W\/)?"([\x21\x23-\x7E\x80-\xFF]*)"/g)].map((match) => ({
+    weak: match[1] !== undefined,
+    opaque: match[2]!,
+  }));
+}
+
+/**
+ * Whether a list matches the task's current version. Strong comparison (If-Match) never matches a
+ * weak tag; weak comparison (If-None-Match) ignores the W/ prefix.
+ */
+export function etagMatches(header: string, version: string, comparison: 'strong' | 'weak'): boolean {
+  const tags = entityTags(header);
+  if (tags === 'any') return true;
+  return tags.some((tag) => tag.opaque === version && (comparison === 'weak' || !tag.weak));
+}
+
+/** The versions an If-Match header allows; undefined for `*` (the task only has to exist). */
+function expectedVersions(ifMatch: string | undefined): readonly string[] | undefined {
+  if (ifMatch === undefined) return undefined;
+  const tags = entityTags(ifMatch);
+  if (tags === 'any') return undefined;
+  // Our tags are decimal versions; anything else can never match (but is not an error: RFC 9110
+  // has a precondition that fails, not a malformed request).
+  return tags.filter((tag) => !tag.weak && /^[0-9]{1,18}$/.test(tag.opaque)).map((tag) => tag.opaque);
+}
+
+const preconditionFailed = () =>
+  new ProblemError(412, 'The task has changed since the version in If-Match; nothing was written.');
+
+/**
+ * Runs one write on an existing task inside the caller's transaction: advances the owner's change
+ * clock, then lets `write` change the row only if it is at a version If-Match allows. When nothing
+ * was written, the task is either gone (404, also for another user's task) or at another version
+ * (412); a look after the failed write tells which.
+ */
+export async function writeExistingTask<T>(
+  tx: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  ifMatch: string | undefined,
+  write: (write: TaskWrite) => Promise<T | null>,
+): Promise<T> {
+  const changeSeq = await advanceChangeClock(tx, ownerUserId);
+  const versions = expectedVersions(ifMatch);
+  const written = await write({ changeSeq, expectedVersions: versions });
+  if (written !== null) return written;
+  if (versions !== undefined && (await selectTaskById(tx, ownerUserId, taskId)) !== null) throw preconditionFailed();
+  throw taskNotFound();
+}
+
+/** A task response: the row without its version, which goes to the ETag header. */
+export function taskResult<S extends 200 | 201>(
+  status: S,
+  row: VersionedTaskRow,
+  headers: Readonly<Record<string, string>> = {},
+): { readonly status: S; readonly body: Task; readonly headers: Readonly<Record<string, string>> } {
+  const { version, ...task } = row;
+  return { status, body: task, headers: { ...headers, ETag: etagOf(version) } };
+}
