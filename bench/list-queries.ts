@@ -13,8 +13,11 @@
 // around the app; the round trip is what the HTTP client saw.
 //
 // Environment: BENCH_REPEAT, BENCH_TARGET_MS, BENCH_PLANS=all (print every plan, not only the
-// ones of the cases that break a target, abridged), BENCH_KEEP=1 (keep the data folder).
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+// ones of the cases that break a target, abridged), BENCH_KEEP=1 (keep the data folder),
+// BENCH_DATA=<folder> (use that folder and keep it; when it already holds the 1,000,000 seeded
+// tasks, skip seeding: reruns start in seconds), BENCH_CASES=<text> (only the cases whose name
+// contains it, e.g. BENCH_CASES=search).
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -33,6 +36,8 @@ import { createLogger } from '../src/logger.ts';
 const repeat = Number(process.env.BENCH_REPEAT ?? 30);
 const targetMs = Number(process.env.BENCH_TARGET_MS ?? 20);
 const printAllPlans = process.env.BENCH_PLANS === 'all';
+const reusedDirectory = process.env.BENCH_DATA;
+const onlyCases = process.env.BENCH_CASES;
 const totalTasks = 1_000_000;
 const heavyUser = 'bench-heavy-user';
 const pageSize = 50;
@@ -43,7 +48,8 @@ const secret = 'bench-secret-0123456789abcdef0123456789';
 const say = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 const load = () => os.loadavg().map((value) => value.toFixed(2)).join(' ');
 
-const directory = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-bench-'));
+const directory = reusedDirectory ? path.resolve(reusedDirectory) : await mkdtemp(path.join(os.tmpdir(), 'tasks-api-bench-'));
+await mkdir(directory, { recursive: true });
 await chmod(directory, 0o755);
 say(`machine: ${os.cpus().length} cores, load average ${load()}; data in ${directory}`);
 const database = await startEmbeddedPostgres({
@@ -61,74 +67,82 @@ try {
   admin.on('error', () => {});
   await admin.connect();
 
-  // Seeding with the indexes in place would maintain them row by row; dropping the migration's
-  // list indexes and building them again from their own definitions is faster and ends identical.
-  const { rows: indexes } = await admin.query<{ indexname: string; indexdef: string }>(
-    "select indexname, indexdef from pg_indexes where tablename = 'tasks' and indexname <> 'tasks_pkey'",
-  );
-  for (const { indexname } of indexes) await admin.query(`drop index ${indexname}`);
-
-  say(`seeding ${totalTasks.toLocaleString('en')} tasks (one INSERT … SELECT)`);
   let started = performance.now();
-  await admin.query('select setseed(0.4242)');
-  await admin.query(
-    `
-    with words(list) as (
-      select array['report','invoice','meeting','call','email','review','plan','budget','design','deploy',
-                   'fix','bug','write','read','book','ticket','order','buy','milk','bread','garden','car',
-                   'doctor','dentist','school','homework','project','launch','draft','slides','client',
-                   'contract','team','lunch','gym','run','clean','kitchen','laundry','taxes','insurance',
-                   'flight','hotel','visa','passport','birthday','gift','party','groceries','recipe',
-                   'quarterly','weekly','monthly','annual','roadmap','hiring','interview','onboarding',
-                   'security','audit','backup','migration','database','server','release','sprint',
-                   'retro','standup','feedback','survey','newsletter','blog','podcast','video','photo',
-                   'museum','concert','cinema','holiday','beach','mountain','bike','repair','plumber',
-                   'electrician','paint','furniture','move','apartment','rent','mortgage','bank','loan',
-                   'pension','savings','xylophone','zeppelin','quokka']
-    ),
-    tag_names(list) as (
-      select array['work','home','errands','q4','health','finance','family','urgent','someday','travel',
-                   'shopping','school','garden','car','reading','fitness','admin','ideas','waiting','team',
-                   'client','personal','bills','calls','email','project-x','project-y','weekend','morning','evening']
-    ),
-    draws as (
-      select g as i, random() as r_owner, random() as r_created, random() as r_updated, random() as r_status,
-             random() as r_priority, random() as r_tags, floor(random() * 30)::int as tag_start,
-             random() as r_due, random() as r_due_at, random() as r_description,
-             -- Squared: a few words are common, most are rare, as in real text.
-             power(random(), 2) as w1, power(random(), 2) as w2, power(random(), 2) as w3,
-             power(random(), 2) as w4, power(random(), 2) as w5, random() as w6
-      from generate_series(1, ${totalTasks}) as g
-    ),
-    shaped as (
-      select d.*,
-             case when r_owner < 0.1 then '${heavyUser}' else 'user-' || (i % 9000) end as owner,
-             now() - r_created * interval '730 days' as created,
-             case when r_status < 0.5 then 'pending' when r_status < 0.7 then 'in_progress' else 'completed' end as status
-      from draws d
-    )
-    insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at, priority, tags, due_at)
-    select owner,
-           initcap(w.list[1 + floor(w1 * cardinality(w.list))::int]) || ' ' || w.list[1 + floor(w2 * cardinality(w.list))::int] || ' ' || w.list[1 + floor(w3 * cardinality(w.list))::int],
-           case when r_description < 0.5 then null
-                else 'Notes: ' || w.list[1 + floor(w4 * cardinality(w.list))::int] || ' and ' || w.list[1 + floor(w5 * cardinality(w.list))::int] || ' before the ' || w.list[1 + floor(w6 * cardinality(w.list))::int] || '.' end,
-           status,
-           case when status = 'completed' then least(now(), created + r_updated * interval '30 days') end,
-           created,
-           least(now(), created + r_updated * interval '30 days'),
-           case when r_priority < 0.25 then 'low' when r_priority < 0.75 then 'medium' else 'high' end,
-           case when r_tags < 0.3 then '{}'::text[]
-                when r_tags < 0.65 then array[initcap(t.list[1 + tag_start])]
-                when r_tags < 0.9 then array[t.list[1 + tag_start], t.list[1 + (tag_start + 7) % 30]]
-                else array[t.list[1 + tag_start], t.list[1 + (tag_start + 7) % 30], t.list[1 + (tag_start + 13) % 30]] end,
-           case when r_due < 0.6 then date_trunc('hour', now() + (r_due_at * 180 - 60) * interval '1 day') end
-    from shaped, words w, tag_names t`,
-  );
-  say(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s; building ${indexes.length} indexes`);
-  started = performance.now();
-  await admin.query("set maintenance_work_mem = '512MB'");
-  for (const { indexdef } of indexes) await admin.query(indexdef);
-  await admin.query('vacuum analyze tasks');
+  // A kept folder that was seeded completely is used as it is (the seed is deterministic).
+  const { rows: seeded } = await admin.query<{ count: string }>('select count(*)::text as count from tasks');
+  if (Number(seeded[0]!.count) === totalTasks) {
+    say(`reusing the ${totalTasks.toLocaleString('en')} tasks already in ${directory}`);
+  } else {
+    if (Number(seeded[0]!.count) !== 0) await admin.query('truncate tasks');
+    // Seeding with the indexes in place would maintain them row by row; dropping the migration's
+    // list indexes and building them again from their own definitions is faster and ends identical.
+    const { rows: indexes } = await admin.query<{ indexname: string; indexdef: string }>(
+      "select indexname, indexdef from pg_indexes where tablename = 'tasks' and indexname <> 'tasks_pkey'",
+    );
+    for (const { indexname } of indexes) await admin.query(`drop index ${indexname}`);
+
+    say(`seeding ${totalTasks.toLocaleString('en')} tasks (one INSERT … SELECT)`);
+    started = performance.now();
+    await admin.query('select setseed(0.4242)');
+    await admin.query(
+      `
+      with words(list) as (
+        select array['report','invoice','meeting','call','email','review','plan','budget','design','deploy',
+                     'fix','bug','write','read','book','ticket','order','buy','milk','bread','garden','car',
+                     'doctor','dentist','school','homework','project','launch','draft','slides','client',
+                     'contract','team','lunch','gym','run','clean','kitchen','laundry','taxes','insurance',
+                     'flight','hotel','visa','passport','birthday','gift','party','groceries','recipe',
+                     'quarterly','weekly','monthly','annual','roadmap','hiring','interview','onboarding',
+                     'security','audit','backup','migration','database','server','release','sprint',
+                     'retro','standup','feedback','survey','newsletter','blog','podcast','video','photo',
+                     'museum','concert','cinema','holiday','beach','mountain','bike','repair','plumber',
+                     'electrician','paint','furniture','move','apartment','rent','mortgage','bank','loan',
+                     'pension','savings','xylophone','zeppelin','quokka']
+      ),
+      tag_names(list) as (
+        select array['work','home','errands','q4','health','finance','family','urgent','someday','travel',
+                     'shopping','school','garden','car','reading','fitness','admin','ideas','waiting','team',
+                     'client','personal','bills','calls','email','project-x','project-y','weekend','morning','evening']
+      ),
+      draws as (
+        select g as i, random() as r_owner, random() as r_created, random() as r_updated, random() as r_status,
+               random() as r_priority, random() as r_tags, floor(random() * 30)::int as tag_start,
+               random() as r_due, random() as r_due_at, random() as r_description,
+               -- Squared: a few words are common, most are rare, as in real text.
+               power(random(), 2) as w1, power(random(), 2) as w2, power(random(), 2) as w3,
+               power(random(), 2) as w4, power(random(), 2) as w5, random() as w6
+        from generate_series(1, ${totalTasks}) as g
+      ),
+      shaped as (
+        select d.*,
+               case when r_owner < 0.1 then '${heavyUser}' else 'user-' || (i % 9000) end as owner,
+               now() - r_created * interval '730 days' as created,
+               case when r_status < 0.5 then 'pending' when r_status < 0.7 then 'in_progress' else 'completed' end as status
+        from draws d
+      )
+      insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at, priority, tags, due_at)
+      select owner,
+             initcap(w.list[1 + floor(w1 * cardinality(w.list))::int]) || ' ' || w.list[1 + floor(w2 * cardinality(w.list))::int] || ' ' || w.list[1 + floor(w3 * cardinality(w.list))::int],
+             case when r_description < 0.5 then null
+                  else 'Notes: ' || w.list[1 + floor(w4 * cardinality(w.list))::int] || ' and ' || w.list[1 + floor(w5 * cardinality(w.list))::int] || ' before the ' || w.list[1 + floor(w6 * cardinality(w.list))::int] || '.' end,
+             status,
+             case when status = 'completed' then least(now(), created + r_updated * interval '30 days') end,
+             created,
+             least(now(), created + r_updated * interval '30 days'),
+             case when r_priority < 0.25 then 'low' when r_priority < 0.75 then 'medium' else 'high' end,
+             case when r_tags < 0.3 then '{}'::text[]
+                  when r_tags < 0.65 then array[initcap(t.list[1 + tag_start])]
+                  when r_tags < 0.9 then array[t.list[1 + tag_start], t.list[1 + (tag_start + 7) % 30]]
+                  else array[t.list[1 + tag_start], t.list[1 + (tag_start + 7) % 30], t.list[1 + (tag_start + 13) % 30]] end,
+             case when r_due < 0.6 then date_trunc('hour', now() + (r_due_at * 180 - 60) * interval '1 day') end
+      from shaped, words w, tag_names t`,
+    );
+    say(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s; building ${indexes.length} indexes`);
+    started = performance.now();
+    await admin.query("set maintenance_work_mem = '512MB'");
+    for (const { indexdef } of indexes) await admin.query(indexdef);
+    await admin.query('vacuum analyze tasks');
+  }
   const { rows: sizes } = await admin.query<{ table: string; indexes: string; heavy: string }>(
     `select pg_size_pretty(pg_table_size('tasks')) as table, pg_size_pretty(pg_indexes_size('tasks')) as indexes,
             (select count(*) from tasks where owner_user_id = $1)::text as heavy`,
@@ -206,6 +220,8 @@ try {
   type Result = { name: string; page: number; rows: number; server: number[]; roundTrip: number[]; plan: string[] };
   const results: Result[] = [];
 
+  const selected = (name: string) => onlyCases === undefined || name.includes(onlyCases);
+
   async function measure(name: string, url: string, page: number) {
     await get(url); // warm: the first request of a shape pays for plan and cache misses
     const server: number[] = [];
@@ -241,12 +257,14 @@ try {
     ['search a rare word (q=quokka)', 'q=quokka'],
     ['search two words, the last a prefix (q=weekly rev)', `q=${encodeURIComponent('weekly rev')}`],
     ['search a short prefix (q=bu)', 'q=bu'],
+    ['search a common word, then a prefix (q=report rev)', `q=${encodeURIComponent('report rev')}`],
     ['search + status + sort=due_at (q=report)', 'q=report&status=pending&sort=due_at'],
   ];
 
-  say(`load average ${load()}; measuring ${sorts.length * filters.length * 2 + searches.length * 2} cases × ${repeat}`);
+  say(`load average ${load()}; measuring ${sorts.length * filters.length * 2 + searches.length * 2} cases × ${repeat}${onlyCases === undefined ? '' : ` (only those named …${onlyCases}…)`}`);
   for (const sort of sorts) {
     for (const [filterName, filter] of filters) {
+      if (!selected(`sort=${sort}, ${filterName}`)) continue;
       const query = [filter, `sort=${sort}`].filter(Boolean).join('&');
       await measure(`sort=${sort}, ${filterName}`, `/api/tasks?${query}&limit=${pageSize}`, 1);
       const deep = await deepUrl(query);
@@ -254,6 +272,7 @@ try {
     }
   }
   for (const [name, query] of searches) {
+    if (!selected(name)) continue;
     await measure(name, `/api/tasks?${query}&limit=${pageSize}`, 1);
     const deep = await deepUrl(query);
     await measure(name, deep.url, deep.page);
@@ -304,5 +323,5 @@ try {
   process.exitCode = 1;
 } finally {
   await database.stop();
-  if (process.env.BENCH_KEEP !== '1') await rm(directory, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP !== '1' && reusedDirectory === undefined) await rm(directory, { recursive: true, force: true });
 }

@@ -70,11 +70,6 @@ function searchWords(q: string): string[] {
   return (q.match(/[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu) ?? []).map((word) => word.toLowerCase());
 }
 
-/** Every word must match; the last one also as a prefix (people are still typing it). */
-function prefixSearchQuery(words: readonly string[]): string {
-  return words.map((word, index) => `'${word}'${index === words.length - 1 ? ':*' : ''}`).join(' & ');
-}
-
 const statusOrder: readonly TaskStatus[] = ['pending', 'in_progress', 'completed'];
 const priorityOrder: readonly Priority[] = ['low', 'medium', 'high'];
 const defaultSort: TaskSort = '-created_at';
@@ -101,7 +96,7 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     completed: query.completed,
     priorities,
     tags,
-    searchQuery: words.length > 0 ? prefixSearchQuery(words) : undefined,
+    searchWords: words.length > 0 ? words : undefined,
     dueBefore: query.due_before,
     dueAfter: query.due_after,
     overdue: query.overdue,

@@ -101,8 +101,12 @@ export type TaskFilters = {
   readonly priorities?: readonly Priority[];
   /** Every one must be on the task, compared case-insensitively (task_tag_keys lower-cases both sides). */
   readonly tags?: readonly string[];
-  /** A `to_tsquery` text the caller has built from plain words only (see handlers.ts). */
-  readonly searchQuery?: string;
+  /**
+   * Every one must be in the title or description, the last also as a prefix (people are still
+   * typing it). Letters, combining marks and digits only, lower-cased (see handlers.ts): nothing
+   * else reaches the tsquery, so no input can make its syntax invalid.
+   */
+  readonly searchWords?: readonly string[];
   readonly dueBefore?: string;
   readonly dueAfter?: string;
   readonly overdue?: boolean;
@@ -148,6 +152,24 @@ function sortKey({ field, descending }: TaskOrder): SortKey {
   }
 }
 
+const asTsquery = (words: readonly string[], lastAsPrefix: boolean) =>
+  words.map((word, index) => `'${word}'${lastAsPrefix && index === words.length - 1 ? ':*' : ''}`).join(' & ');
+
+/**
+ * The search: every word, the last also as a prefix. A prefix (`rev:*`) costs the GIN index the
+ * posting lists of every lexeme it stands for over every owner before the owner's own list is
+ * intersected (`q=weekly rev` on 1,000,000 tasks: ~20–50 ms in the index alone). So when there are
+ * complete words, only they go through the index (`@@`), and the prefix is checked on the rows
+ * they find: `(… @@ …) is true` is the same test but no index condition, and the planner still
+ * estimates it as `@@` (so it can still prefer reading the sort's index). Same rows either way.
+ * A search that is only a prefix (the first word being typed) keeps the index.
+ */
+function searchCondition(words: readonly string[]) {
+  const complete = [...new Set(words.slice(0, -1))];
+  if (complete.length === 0) return sql.fragment`search_vector @@ to_tsquery('simple', ${asTsquery(words, true)})`;
+  return sql.fragment`search_vector @@ to_tsquery('simple', ${asTsquery(complete, false)}) and (search_vector @@ to_tsquery('simple', ${asTsquery(words.slice(-1), true)})) is true`;
+}
+
 function filterConditions(filters: TaskFilters) {
   const overdue = sql.fragment`(due_at < now() and status <> 'completed')`;
   return [
@@ -156,7 +178,7 @@ function filterConditions(filters: TaskFilters) {
     filters.completed === false && sql.fragment`status <> 'completed'`,
     filters.priorities && sql.fragment`priority = any(${sql.array(filters.priorities, 'text')})`,
     filters.tags && sql.fragment`tag_keys @> task_tag_keys(${sql.array(filters.tags, 'text')})`,
-    filters.searchQuery !== undefined && sql.fragment`search_vector @@ to_tsquery('simple', ${filters.searchQuery})`,
+    filters.searchWords !== undefined && searchCondition(filters.searchWords),
     filters.dueBefore !== undefined && sql.fragment`due_at < ${filters.dueBefore}::timestamptz`,
     filters.dueAfter !== undefined && sql.fragment`due_at >= ${filters.dueAfter}::timestamptz`,
     filters.overdue === true && overdue,

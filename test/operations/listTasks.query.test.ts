@@ -134,6 +134,16 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       { q: 'bu mi', titles: [] },
       { q: 'screen crash', titles: ['Report a bug in the app'] },
       { q: 'xylophone', titles: [] },
+      // Several words: the complete ones go through the index, the prefix is checked on what they
+      // find (src/database/tasks.ts, searchCondition); the answers must be the same as one query's.
+      { q: 'report report', titles: ['Report a bug in the app', 'Write quarterly report'] },
+      { q: 'report rep', titles: ['Report a bug in the app', 'Write quarterly report'] },
+      { q: 'reports report', titles: ['Archive old reports'] },
+      { q: 'quarterly quarterly rep', titles: ['Write quarterly report'] },
+      { q: 'the reporting', titles: ['Report a bug in the app'] },
+      { q: 'app bu', titles: ['Report a bug in the app'] },
+      { q: 'milk semi two', titles: ['Buy milk'] },
+      { q: 'milk repo', titles: [] },
     ];
     for (const { q, titles } of cases) {
       it(`finds by title and description, ignoring case, the last word as a prefix: q=${q}`, async () => {
