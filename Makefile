@@ -19,8 +19,20 @@ install: node_modules/.install-stamp ## Install dependencies (npm ci) when they 
 # .env is read when present (Node's own --env-file; no dotenv dependency).
 ENV_FILE := $(if $(wildcard .env),--env-file=.env)
 
+# Memory of every API process: the one place for these settings. `make run` uses them, `make bench`
+# starts its API with them, and the Dockerfile must set the same (ENV NODE_OPTIONS, MALLOC_ARENA_MAX).
+# Node sizes V8's heap from the machine's RAM (24 GB here: 64 MB semi-spaces, old space let grow to
+# 4x the live set), so an API with ~30 MB of live objects sat at 300-340 MB. 16 MB semi-spaces keep
+# request garbage dying young at 100 connections (8 MB promotes it: +18% CPU); an old space of at
+# most 128 MB (4x the live set) makes V8 grow it by 1.3x, not 4x. Measured: README "Memory".
+# MALLOC_ARENA_MAX=1: glibc's extra per-thread arenas (V8's GC and compiler threads) held 7-19 MB
+# more; one arena measured no slower here.
+# A NODE_OPTIONS or MALLOC_ARENA_MAX of your own still wins.
+API_NODE_OPTIONS := --max-semi-space-size=16 --max-old-space-size=128
+API_MALLOC_ARENA_MAX := 1
+
 run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
-	node $(ENV_FILE) src/server.ts
+	NODE_OPTIONS="$(API_NODE_OPTIONS) $$NODE_OPTIONS" MALLOC_ARENA_MAX="$${MALLOC_ARENA_MAX:-$(API_MALLOC_ARENA_MAX)}" node $(ENV_FILE) src/server.ts
 
 test: install check unit ## Every check and every test (what CI runs)
 
@@ -63,7 +75,7 @@ clean: ## Remove node_modules and local data (.data/: the embedded database and 
 # Not part of `make test`: load, on loopback, for BENCH_SECONDS (see README "Performance").
 # BENCH_API_DIR=/path/to/another/checkout benchmarks that checkout's API with this harness.
 bench: install ## Load benchmark: the API under the mixed workload, the raw-SQL ceiling, the generator's ceiling
-	node bench/bench.ts
+	API_NODE_OPTIONS="$(API_NODE_OPTIONS)" API_MALLOC_ARENA_MAX="$(API_MALLOC_ARENA_MAX)" node bench/bench.ts
 
 bench-startup: install ## Time from starting the server on an existing data directory to ready
 	node bench/startup.ts

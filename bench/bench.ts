@@ -247,10 +247,13 @@ async function main(): Promise<void> {
       auth: settings.auth,
       databasePoolMax: settings.poolMax,
       webConcurrency: process.env.WEB_CONCURRENCY ?? '(unset)',
+      apiNodeOptions: [process.env.API_NODE_OPTIONS, process.env.BENCH_API_NODE_OPTIONS].filter(Boolean).join(' ') || '(none)',
+      apiMallocArenaMax: process.env.MALLOC_ARENA_MAX ?? process.env.API_MALLOC_ARENA_MAX ?? '(unset)',
     },
   };
   console.log(`make bench: load average at start ${header.loadAverageAtStart} on ${header.machine.cpus} CPUs (${header.machine.cpuModel})`);
   console.log(`API from ${header.api.dir} at ${header.api.commit}; ${settings.connections} connections, ${settings.seconds} s (+${settings.warmupSeconds} s warm-up), ${settings.auth}`);
+  console.log(`API node options: ${header.settings.apiNodeOptions}; MALLOC_ARENA_MAX ${header.settings.apiMallocArenaMax}`);
 
   const reports: Record<string, PhaseReport> = {};
   if (settings.phases.has('generator')) {
@@ -280,7 +283,12 @@ async function main(): Promise<void> {
     for (const name of ['BETTER_AUTH_SECRET', 'BETTER_AUTH_URL', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE']) {
       if (!(name in auth.env)) delete env[name];
     }
-    // Node flags for the API only (e.g. --max-old-space-size=96), not for this process.
+    // The API runs with the memory settings of `make run` (the Makefile hands them over as
+    // API_NODE_OPTIONS and API_MALLOC_ARENA_MAX; README "Memory"), not with this process's.
+    if (process.env.API_NODE_OPTIONS) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${process.env.API_NODE_OPTIONS}`.trim();
+    if (process.env.API_MALLOC_ARENA_MAX && !process.env.MALLOC_ARENA_MAX) env.MALLOC_ARENA_MAX = process.env.API_MALLOC_ARENA_MAX;
+    // Node flags for the API only (e.g. --max-old-space-size=96), not for this process; after the
+    // run settings, so they win.
     if (process.env.BENCH_API_NODE_OPTIONS) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${process.env.BENCH_API_NODE_OPTIONS}`.trim();
     if (settings.cpuProfileDir) {
       await mkdir(settings.cpuProfileDir, { recursive: true });
