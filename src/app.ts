@@ -9,6 +9,11 @@ import { authFailureOf, bearerSecurityHandler, callerOf, type Authenticate } fro
 import { contractPath, type HandlerContext, type OperationId, type ResponseHeaders } from './contract.ts';
 import { handlers } from './handlers.ts';
 import { problemFor } from './problems.ts';
+import type { RateLimits, TrustProxy } from './config.ts';
+import { corsFor } from './cors.ts';
+import { rateLimiters, refuseLongUrls } from './limits.ts';
+import { createMetrics } from './metrics.ts';
+import { requestIdOf, trackRequests } from './request-log.ts';
 
 export type AppOptions = {
   readonly context: HandlerContext;
@@ -16,6 +21,14 @@ export type AppOptions = {
   readonly log: Logger;
   readonly bodyLimitBytes: number;
   readonly validateResponses: boolean;
+  // Operating the service (request ids and logs are always on; each absent setting below is off).
+  /** GET /metrics, for a request that presents this bearer token. */
+  readonly metricsToken?: string;
+  readonly rateLimits?: RateLimits;
+  readonly trustProxy?: TrustProxy;
+  /** Longer request targets get 414; default 8 KiB. */
+  readonly urlLimitBytes?: number;
+  readonly corsOrigins?: readonly string[];
 };
 
 type ContractRequest = Request & {
@@ -36,7 +49,17 @@ export function createApp(options: AppOptions): express.Express {
   app.set('etag', false);
   // Query strings are parsed flat (`?a[b]=1` stays a literal key): the contract has no nested params.
   app.set('query parser', 'simple');
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
+
+  // First, so that every response (a preflight, a 414, a 429, /metrics) has an id, a log line and a
+  // place in the metrics.
+  const metrics = options.metricsToken ? createMetrics({ token: options.metricsToken, pool: options.context.db }) : undefined;
+  app.use(trackRequests(options.log, metrics?.observer));
+  if (metrics) app.get('/metrics', metrics.handler);
   app.use(helmet());
+  // Before everything that can refuse a request, so a browser script can read the refusal.
+  if (options.corsOrigins && options.corsOrigins.length > 0) app.use(corsFor(options.corsOrigins));
+  app.use(refuseLongUrls(options.urlLimitBytes ?? 8_192));
 
   // Not `strict`: a body such as `null` or `5` is parseable JSON that breaks the schema, so it gets
   // the validator's 422 ("must be object"), not a 400 claiming it is not JSON.
@@ -63,6 +86,10 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
 
+  // After the contract has routed and authenticated the request: limits per verified user, or per address.
+  const limiters = options.rateLimits ? rateLimiters(options.rateLimits, options.log) : [];
+  if (limiters.length > 0) app.use(limiters);
+
   app.use(async (request: ContractRequest, response: Response) => {
     const operationId = request.openapi!.schema.operationId;
     const handler = handlers[operationId] as AnyHandler;
@@ -87,8 +114,14 @@ export function createApp(options: AppOptions): express.Express {
     if (response.headersSent) return next(error);
     // The validator wraps what the security handler threw; the auth module kept the original.
     const cause = authFailureOf(request) ?? error;
-    const problem = problemFor(cause, request.path, options.log);
-    response.status(problem.status).set(problem.headers).type('application/problem+json').json(problem.body);
+    const requestId = requestIdOf(request);
+    // The request id goes into the log line of a 5xx and into the body, so a user's report finds the stack.
+    const problem = problemFor(cause, request.path, requestId ? options.log.child({ request_id: requestId }) : options.log);
+    response
+      .status(problem.status)
+      .set(problem.headers)
+      .type('application/problem+json')
+      .json(requestId ? { ...problem.body, request_id: requestId } : problem.body);
   });
 
   return app;

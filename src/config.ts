@@ -1,5 +1,6 @@
 // The one module that reads process.env. Everything is validated at start so a bad setting stops
 // the process with a message naming the variable, instead of surfacing as a strange 500 later.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -42,6 +43,28 @@ const environmentSchema = z.object({
   VALIDATE_RESPONSES: booleanFlag,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  // --- Operating the service: logs, metrics, limits, CORS (issue 5) ---
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  RATE_LIMIT_PER_USER: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  TRUST_PROXY: optionalText.pipe(
+    z
+      .string()
+      .refine(isTrustProxySetting, 'must be false, a number of proxy hops, or a comma-separated list of proxy IP addresses/subnets (loopback, linklocal, uniquelocal allowed); never true')
+      .optional(),
+  ),
+  URL_LIMIT_BYTES: z.coerce.number().int().min(256).max(65_536).default(8_192),
+  CORS_ORIGINS: optionalText.pipe(
+    z
+      .string()
+      .refine(
+        (value) => value.split(',').every((entry) => isExactOrigin(entry.trim())),
+        'must be a comma-separated list of exact origins such as https://app.example.com (scheme, host and port only)',
+      )
+      .optional(),
+  ),
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   DATABASE_PREPARED_STATEMENTS: booleanFlag,
   DATABASE_MIGRATION_URL: optionalText.pipe(
@@ -62,6 +85,31 @@ const environmentSchema = z.object({
   message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS',
   path: ['HTTP_HEADERS_TIMEOUT_SECONDS'],
 });
+
+// An origin as browsers send it: scheme://host[:port], no path, no trailing slash, no wildcard.
+function isExactOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const namedProxyRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+// Express's `trust proxy`: `true` (trust every hop) would let any client choose its own IP with
+// X-Forwarded-For and so escape the per-IP limit; it is refused.
+function isTrustProxySetting(value: string): boolean {
+  if (value === 'false' || /^\d{1,2}$/.test(value)) return true;
+  return value.split(',').every((entry) => {
+    const trimmed = entry.trim();
+    if (namedProxyRanges.has(trimmed)) return true;
+    const [address, prefix, ...rest] = trimmed.split('/');
+    if (rest.length > 0 || isIP(address ?? '') === 0) return false;
+    return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address!) === 4 ? 32 : 128));
+  });
+}
 
 export type Environment = 'development' | 'test' | 'production';
 
@@ -97,6 +145,15 @@ export type Config = {
   readonly validateResponses: boolean;
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
+  readonly logFormat: LogFormat;
+  /** Absent: GET /metrics does not exist (404). */
+  readonly metricsToken: string | undefined;
+  readonly rateLimits: RateLimits;
+  /** Express's `trust proxy` setting: who may tell us the client's address in X-Forwarded-For. */
+  readonly trustProxy: TrustProxy;
+  readonly urlLimitBytes: number;
+  /** Exact origins allowed to call the API from a browser; empty: no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
   /** Named prepared statements; off only for a connection pooler that cannot keep them. */
   readonly databasePreparedStatements: boolean;
   /** Server processes (node:cluster workers) on this machine; 1 serves from the main process. */
@@ -126,6 +183,18 @@ export type HttpServerConfig = {
   readonly maxHeaderBytes: number;
 };
 
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export type RateLimits = {
+  readonly windowMs: number;
+  /** Requests per window per verified token subject; 0: no limit. */
+  readonly perUser: number;
+  /** Requests per window per client address on the routes without a token; 0: no limit. */
+  readonly perIp: number;
+};
+
+export type TrustProxy = false | number | string;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -150,6 +219,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     validateResponses: env.VALIDATE_RESPONSES ?? env.NODE_ENV !== 'production',
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    logFormat: env.LOG_FORMAT,
+    metricsToken: env.METRICS_TOKEN,
+    rateLimits: {
+      windowMs: env.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      perUser: env.RATE_LIMIT_PER_USER,
+      perIp: env.RATE_LIMIT_PER_IP,
+    },
+    trustProxy: trustProxySetting(env.TRUST_PROXY),
+    urlLimitBytes: env.URL_LIMIT_BYTES,
+    corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : [],
     webConcurrency: env.WEB_CONCURRENCY,
     databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS ?? true,
     databaseMigrationUrl: env.DATABASE_MIGRATION_URL,
@@ -162,6 +241,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES,
     },
   };
+}
+
+function trustProxySetting(value: string | undefined): TrustProxy {
+  if (value === undefined || value === 'false') return false;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function authConfig(env: z.infer<typeof environmentSchema>): AuthConfig {

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     console.error(`tasks-api cannot start. ${error.message}`);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, { format: config.logFormat, environment: config.environment });
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
   if (isClusterPrimary(config)) return runClusterPrimary(config, log);
 
@@ -95,6 +95,11 @@ async function main(): Promise<void> {
     log,
     bodyLimitBytes: config.bodyLimitBytes,
     validateResponses: config.validateResponses,
+    metricsToken: config.metricsToken,
+    rateLimits: config.rateLimits,
+    trustProxy: config.trustProxy,
+    urlLimitBytes: config.urlLimitBytes,
+    corsOrigins: config.corsOrigins,
   });
 
   // Responses still being prepared when shutdown starts, so each can ask its client to close.

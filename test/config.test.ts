@@ -16,6 +16,12 @@ describe('configuration from the environment', () => {
       validateResponses: true,
       bodyLimitBytes: 65_536,
       logLevel: 'info',
+      logFormat: 'auto',
+      metricsToken: undefined,
+      rateLimits: { windowMs: 60_000, perUser: 600, perIp: 600 },
+      trustProxy: false,
+      urlLimitBytes: 8_192,
+      corsOrigins: [],
       webConcurrency: 1,
       databasePreparedStatements: true,
       databaseMigrationUrl: undefined,
@@ -50,6 +56,36 @@ describe('configuration from the environment', () => {
       shutdown: { drainMs: 5_000, graceMs: 2_500 },
       http: { keepAliveTimeoutMs: 75_000, headersTimeoutMs: 10_000, requestTimeoutMs: 40_000, maxHeaderBytes: 8_192 },
     });
+  });
+
+  it('reads the operating settings: log format, metrics token, rate limits, trusted proxies, URL limit and CORS origins', () => {
+    const config = loadConfig({
+      LOG_FORMAT: 'json',
+      METRICS_TOKEN: 'metrics-token-0123456789',
+      RATE_LIMIT_WINDOW_SECONDS: '10',
+      RATE_LIMIT_PER_USER: '0',
+      RATE_LIMIT_PER_IP: '50',
+      TRUST_PROXY: '10.0.0.0/8, loopback',
+      URL_LIMIT_BYTES: '4096',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:3000',
+    });
+    expect({
+      logFormat: config.logFormat,
+      metricsToken: config.metricsToken,
+      rateLimits: config.rateLimits,
+      trustProxy: config.trustProxy,
+      urlLimitBytes: config.urlLimitBytes,
+      corsOrigins: config.corsOrigins,
+    }).to.deep.equal({
+      logFormat: 'json',
+      metricsToken: 'metrics-token-0123456789',
+      rateLimits: { windowMs: 10_000, perUser: 0, perIp: 50 },
+      trustProxy: '10.0.0.0/8, loopback',
+      urlLimitBytes: 4096,
+      corsOrigins: ['https://app.example.com', 'http://localhost:3000'],
+    });
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).to.equal(1);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).to.equal(false);
   });
 
   it('lets JWT_JWKS_URL, JWT_ISSUER and JWT_AUDIENCE override what BETTER_AUTH_URL implies', () => {
@@ -95,6 +131,17 @@ describe('configuration from the environment', () => {
       { HTTP_MAX_HEADER_BYTES: '100' },
       // Node refuses a header deadline later than the whole-request deadline.
       { HTTP_HEADERS_TIMEOUT_SECONDS: '31' },
+      { LOG_FORMAT: 'text' },
+      { METRICS_TOKEN: 'short' },
+      { RATE_LIMIT_PER_USER: '-1' },
+      { RATE_LIMIT_WINDOW_SECONDS: '0' },
+      // `true` would let any client pick its own address with X-Forwarded-For.
+      { TRUST_PROXY: 'true' },
+      { TRUST_PROXY: '10.0.0.0/33' },
+      { URL_LIMIT_BYTES: '100' },
+      { CORS_ORIGINS: '*' },
+      { CORS_ORIGINS: 'https://app.example.com/' },
+      { CORS_ORIGINS: 'https://app.example.com, app.example.org' },
       { WEB_CONCURRENCY: '0' },
       { DATABASE_PREPARED_STATEMENTS: 'maybe' },
     ];

@@ -7,6 +7,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { detailFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
 import { signUpForToken, startBetterAuth, type BetterAuthServer } from '../support/better-auth.ts';
+import { requestIdOf } from '../support/tasks.ts';
 
 async function startApiFor(betterAuth: BetterAuthServer): Promise<TestApi> {
   return startTestApi({
@@ -93,6 +94,7 @@ describe('tokens from a real Better Auth server (default EdDSA key)', () => {
       status: 403,
       detail: 'The user id in the path does not match the access token.',
       instance: `/api/${other.id}/tasks`,
+      request_id: requestIdOf(foreign),
     });
   });
 

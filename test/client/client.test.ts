@@ -12,7 +12,15 @@ import { existingTask, expectTask, taskNotFoundDetail } from '../support/tasks.t
 
 type Case = (client: TasksClient, user: TestUser) => Promise<void>;
 
-const notFound = (instance: string) => ({ type: 'about:blank', title: 'Not Found', status: 404, detail: taskNotFoundDetail, instance });
+// Every problem repeats the response's X-Request-Id as request_id.
+const notFound = (instance: string, response: globalThis.Response) => ({
+  type: 'about:blank',
+  title: 'Not Found',
+  status: 404,
+  detail: taskNotFoundDetail,
+  instance,
+  request_id: response.headers.get('x-request-id'),
+});
 
 describe('the typed client', function () {
   let api: TestApi;
@@ -59,7 +67,7 @@ describe('the typed client', function () {
       expect([deleted.response.status, deleted.data, deleted.error]).to.deep.equal([204, undefined, undefined]);
       const { error, response } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: task.id } } });
       expect(response.status).to.equal(404);
-      expect(error).to.deep.equal(notFound(`/api/tasks/${task.id}`));
+      expect(error).to.deep.equal(notFound(`/api/tasks/${task.id}`, response));
     },
     completeTask: async (client, user) => {
       const task = await existingTask(api, user);
@@ -195,6 +203,7 @@ describe('the typed client', function () {
         status: 401,
         detail: 'Send an access token: Authorization: Bearer <token>.',
         instance: '/api/tasks',
+        request_id: response.headers.get('x-request-id'),
       });
       // One retry after the 401, also without a token.
       expect(sent).to.deep.equal([null, null]);
@@ -253,8 +262,8 @@ describe('the typed client', function () {
         },
       });
       const taskId = randomUUID();
-      const { error } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: taskId } } });
-      expect(error).to.deep.equal(notFound(`/api/tasks/${taskId}`));
+      const { error, response } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: taskId } } });
+      expect(error).to.deep.equal(notFound(`/api/tasks/${taskId}`, response));
       expect(calls).to.equal(1);
     });
   });

@@ -7,6 +7,7 @@ import type { Response } from 'supertest';
 import { newUser, sharedApi, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
 import { createMigratedDatabase, testDatabaseUrl, withSqlClient } from '../support/database.ts';
 import { startTcpProxy, type ProxyMode, type TcpProxy } from '../support/tcp-proxy.ts';
+import { requestIdOf } from '../support/tasks.ts';
 
 const problemContentType = 'application/problem+json; charset=utf-8';
 const jsonContentType = 'application/json; charset=utf-8';
@@ -21,7 +22,7 @@ const titles: Readonly<Record<number, string>> = {
 function expectProblem(response: Response, status: number, detail: string, instance: string): void {
   expect(response.status, response.text).to.equal(status);
   expect(response.headers['content-type']).to.equal(problemContentType);
-  expect(response.body).to.deep.equal({ type: 'about:blank', title: titles[status], status, detail, instance });
+  expect(response.body).to.deep.equal({ type: 'about:blank', title: titles[status], status, detail, instance, request_id: requestIdOf(response) });
 }
 
 /** Every request in this file gives up after this long, so a hang fails the test instead of the run. */

@@ -7,7 +7,9 @@ import type { Interceptor } from 'slonik';
 import request from 'supertest';
 import { createApp } from '../../src/app.ts';
 import { createAuthenticator, type AuthOptions } from '../../src/auth.ts';
+import type { RateLimits, TrustProxy } from '../../src/config.ts';
 import { createDatabasePool, type DatabasePool } from '../../src/database/pool.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { silentLog, testDatabaseUrl } from './database.ts';
 
 /** The HS256 secret the default test API verifies with. */
@@ -27,6 +29,13 @@ export type TestApiOptions = {
   readonly bodyLimitBytes?: number;
   readonly interceptors?: readonly Interceptor[];
   readonly isShuttingDown?: () => boolean;
+  /** The app's logger (default: silent); tests that read the log pass one from `capturedLog()`. */
+  readonly log?: Logger;
+  readonly metricsToken?: string;
+  readonly rateLimits?: RateLimits;
+  readonly trustProxy?: TrustProxy;
+  readonly urlLimitBytes?: number;
+  readonly corsOrigins?: readonly string[];
 };
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -37,11 +46,16 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const app = createApp({
     context: { db: pool, isShuttingDown: options.isShuttingDown ?? (() => false) },
     authenticate: createAuthenticator(options.auth ?? { secret: { secret: testSecret, issuer: undefined, audience: undefined } }),
-    log: silentLog,
+    log: options.log ?? silentLog,
     bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
     // Always on in tests, with no option to turn it off: every response the suite sees is checked
     // against the contract by the server (the root hook proves it, see response-validation.ts).
     validateResponses: true,
+    metricsToken: options.metricsToken,
+    rateLimits: options.rateLimits,
+    trustProxy: options.trustProxy,
+    urlLimitBytes: options.urlLimitBytes,
+    corsOrigins: options.corsOrigins,
   });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
@@ -56,6 +70,25 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       await new Promise((resolve) => server.close(resolve));
       await pool.end();
     },
+  };
+}
+
+export type CapturedLog = {
+  readonly log: Logger;
+  /** Every line written so far, parsed. */
+  readonly lines: () => Record<string, unknown>[];
+  /** Everything written so far, as written. */
+  readonly text: () => string;
+};
+
+/** The app's own logger (same options as the server's), writing JSON lines into memory. */
+export function capturedLog(level = 'info'): CapturedLog {
+  let text = '';
+  const log = createLogger(level, { destination: { write: (chunk: string) => void (text += chunk) } });
+  return {
+    log,
+    text: () => text,
+    lines: () => text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }
 

@@ -2,7 +2,7 @@
 // RFC 6750 challenge, with `error="invalid_token"` exactly when a token was sent.
 import { expect } from 'chai';
 import type { Response } from 'supertest';
-import { expectTask } from './tasks.ts';
+import { expectTask, requestIdOf } from './tasks.ts';
 
 export const detailFor = {
   missing: 'Send an access token: Authorization: Bearer <token>.',
@@ -42,6 +42,7 @@ export function expectUnauthorized(response: Response, expected: Unauthorized): 
     status: 401,
     detail: expected.detail,
     instance: expected.instance,
+    request_id: requestIdOf(response),
   });
   const challenge = String(response.headers['www-authenticate']);
   expect(challenge).to.match(/^Bearer realm="tasks-api"/);

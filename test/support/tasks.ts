@@ -52,12 +52,16 @@ const statusTitles: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   410: 'Gone',
   412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
@@ -151,7 +155,15 @@ export function expectProblem(response: Response, expected: ExpectedProblem): vo
     detail: expected.detail,
     instance: expected.instance,
     ...(expected.errors ? { errors: expected.errors } : {}),
+    request_id: requestIdOf(response),
   });
+}
+
+/** The response's `X-Request-Id`, which every response has and every problem body repeats. */
+export function requestIdOf(response: Response): string {
+  const requestId = response.headers['x-request-id'];
+  expect(requestId, 'X-Request-Id header').to.be.a('string').and.match(/^[\w.:/+=@-]{1,128}$/);
+  return requestId as string;
 }
 
 /** 401 for a request without a token, challenge included. */
@@ -258,9 +270,10 @@ export function nextLinkOf(response: Response): string | undefined {
   return /<([^>]+)>; rel="next"/.exec(response.headers.link ?? '')?.[1];
 }
 
-/** A problem body without `instance`, to compare two problems about different paths. */
+/** A problem body without `instance` and `request_id`, to compare two problems about different requests. */
 export function withoutInstance(body: unknown): Record<string, unknown> {
-  const { instance: _instance, ...rest } = body as Record<string, unknown>;
+  // The request id differs between any two requests by design; it says nothing about the task.
+  const { instance: _instance, request_id: _requestId, ...rest } = body as Record<string, unknown>;
   return rest;
 }
 
