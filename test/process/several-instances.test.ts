@@ -5,7 +5,7 @@
 // (ETag) made stale on one is refused on the other, and an Idempotency-Key replays across them.
 import { readdir } from 'node:fs/promises';
 import { expect } from 'chai';
-import { startApiProcess, type ApiProcess } from '../support/api-process.ts';
+import { startApiProcess, withoutRequestId, type ApiProcess } from '../support/api-process.ts';
 import { newUser, testSecret, type TestUser } from '../support/api.ts';
 import { createEmptyDatabase, withSqlClient } from '../support/database.ts';
 import { stopAll } from '../support/server-process.ts';
@@ -21,7 +21,7 @@ const call = async (api: ApiProcess, user: TestUser, method: string, path: strin
     signal: AbortSignal.timeout(10_000),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+  return { status: response.status, headers: response.headers, body: text === '' ? undefined : withoutRequestId(JSON.parse(text)) };
 };
 
 describe('two API processes on one database', () => {

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { rm } from 'node:fs/promises';
 import { expect } from 'chai';
-import { newDataDirectory, startApiProcess, startWriteLoad, type ApiProcess } from '../support/api-process.ts';
+import { newDataDirectory, startApiProcess, startWriteLoad, withoutRequestId, type ApiProcess } from '../support/api-process.ts';
 import { hs256Token, testSecret } from '../support/api.ts';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.ts';
 import { isRunning, postmasterPid, stopAll } from '../support/server-process.ts';
@@ -67,7 +67,7 @@ describe('the server receiving SIGTERM', () => {
     await api.run.waitForLog((line) => line.msg === 'shutting down', 10_000);
     // Within the 3 s drain, with room for a loaded machine: still accepting, but no longer ready.
     const ready = await fetch(`${api.url}/ready`, { signal: AbortSignal.timeout(10_000) });
-    const readyBody = await ready.json();
+    const readyBody = withoutRequestId(await ready.json());
     const exit = await api.run.waitForExit(60_000);
     await load.finished;
 
