@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check typecheck lint generate generated-check unit migrate token clean bench bench-startup spectral client docs
+.PHONY: help install run test chromium check typecheck lint generate generated-check unit migrate token clean bench bench-startup spectral client docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -34,7 +34,15 @@ API_MALLOC_ARENA_MAX := 1
 run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	NODE_OPTIONS="$(API_NODE_OPTIONS) $$NODE_OPTIONS" MALLOC_ARENA_MAX="$${MALLOC_ARENA_MAX:-$(API_MALLOC_ARENA_MAX)}" node $(ENV_FILE) src/server.ts
 
-test: install check unit ## Every check and every test (what CI runs)
+test: install chromium check unit ## Every check and every test (what CI runs)
+
+# The docs-portal test (test/docs/) opens /docs in Debian's headless Chromium; playwright-core
+# never downloads a browser. Installed once (apt, sudo when not root), skipped when present.
+chromium: ## Install Debian's chromium for the docs-portal test when it is missing
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; \
+	fi
 
 check: lint spectral generated-check typecheck ## Contract lint (Redocly, Spectral OWASP), generated-types drift check, tsc
 
