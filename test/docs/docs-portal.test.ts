@@ -32,7 +32,7 @@ describe('docsPortal in headless Chromium', function () {
 
   before(async function () {
     if (!existsSync(chromiumPath)) {
-      throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (.ci/run installs it)`);
+      throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (or: make chromium; make test does it)`);
     }
     api = await startTestApi();
     profile = mkdtempSync(path.join(tmpdir(), 'tasks-api-chromium-'));
