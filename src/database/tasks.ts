@@ -233,6 +233,9 @@ export async function selectTasksPage(
       sql.fragment`(${sql.join(key.row, sql.fragment`, `)}) ${comparison} (${sql.join(key.position(query.after), sql.fragment`, `)})`,
     );
   }
+  // Only a page with conditions is planned per execution: without any, the one sensible plan is
+  // the sort's own index from the owner's first entry, so the prepared (generic) plan is that plan
+  // and the most common request of all, the first page, is not parsed and planned every time.
   const rows = await db.any(sql.type(taskRow)`
     select ${taskColumns} from tasks
     where owner_user_id = ${ownerUserId} ${sql.join([sql.fragment``, ...conditions], sql.fragment` and `)}
@@ -240,7 +243,7 @@ export async function selectTasksPage(
       key.row.map((expression) => sql.fragment`${expression} ${direction}`),
       sql.fragment`, `,
     )}
-    limit ${query.limit + 1} offset ${query.offset ?? 0}${plannedForItsValues}`);
+    limit ${query.limit + 1} offset ${query.offset ?? 0}${conditions.length === 0 ? sql.fragment`` : plannedForItsValues}`);
   return { tasks: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
 }
 

@@ -36,7 +36,7 @@ describe('prepared statements', () => {
     for (const row of statements) expect(row.name).to.match(/^tasks_api_[0-9a-f]{32}$/);
   });
 
-  it('leaves the task list unprepared, so each execution is planned for its values', async () => {
+  it('prepares the unconditioned list page, and leaves a filtered page unprepared so each execution is planned for its values', async () => {
     pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
     const owner = `listed-${randomUUID()}`;
     const { version: _version, ...task } = await insertTask(
@@ -50,8 +50,16 @@ describe('prepared statements', () => {
       expect(await selectTasksPage(pool, owner, query)).to.deep.equal({ tasks: [task], hasMore: false });
     }
 
-    const statements = (await preparedStatements(pool)).filter((row) => !row.statement.includes('pg_prepared_statements'));
-    expect(statements.map((row) => /^\s*(\w+)/.exec(row.statement)![1])).to.deep.equal(['insert']);
+    const afterFiltered = (await preparedStatements(pool)).filter((row) => !row.statement.includes('pg_prepared_statements'));
+    expect(afterFiltered.map((row) => /^\s*(\w+)/.exec(row.statement)![1])).to.deep.equal(['insert']);
+
+    const firstPage = { filters: {}, order: { field: 'created_at', descending: true }, limit: 5 } as const;
+    for (let run = 0; run < 7; run += 1) {
+      expect(await selectTasksPage(pool, owner, firstPage)).to.deep.equal({ tasks: [task], hasMore: false });
+    }
+    const afterFirstPages = (await preparedStatements(pool)).filter((row) => !row.statement.includes('pg_prepared_statements'));
+    expect(afterFirstPages.map((row) => /^\s*(\w+)/.exec(row.statement)![1]).sort()).to.deep.equal(['insert', 'select']);
+    expect(afterFirstPages.find((row) => row.statement.trimStart().startsWith('select'))?.statement).to.not.include('where owner_user_id = $1 and');
   });
 
   it('prepares nothing when turned off', async () => {
