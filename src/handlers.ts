@@ -182,6 +182,20 @@ const getTask: AuthenticatedHandler<'getTask'> = async ({ ownerUserId, params, h
   return result;
 };
 
+/** Replace and update: write `changes` to the caller's task when its If-Match holds, answer with the task. */
+async function changeTask(
+  db: Parameters<AuthenticatedHandler<'updateTask'>>[1]['db'],
+  ownerUserId: string,
+  taskId: string,
+  ifMatch: string | undefined,
+  changes: Parameters<typeof updateTaskById>[3],
+) {
+  const row = await db.transaction((tx) =>
+    writeExistingTask(tx, ownerUserId, taskId, ifMatch, (write) => updateTaskById(tx, ownerUserId, taskId, changes, write)),
+  );
+  return taskResult(200, row);
+}
+
 const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
   const changes = {
     title: body.title,
@@ -192,12 +206,7 @@ const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, p
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
   };
-  const row = await db.transaction((tx) =>
-    writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], (write) =>
-      updateTaskById(tx, ownerUserId, params.task_id, changes, write),
-    ),
-  );
-  return taskResult(200, row);
+  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes);
 };
 
 const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
@@ -209,12 +218,7 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
   };
-  const row = await db.transaction((tx) =>
-    writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], (write) =>
-      updateTaskById(tx, ownerUserId, params.task_id, changes, write),
-    ),
-  );
-  return taskResult(200, row);
+  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes);
 };
 
 const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params, headers }, { db }) => {
