@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/database/embedded-postgres.ts';
+import { findFreePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadAverage, TreeMonitor } from './process-stats.ts';
 import { httpTarget, sqlTarget } from './targets.ts';
@@ -47,17 +47,6 @@ const settings = {
 if (!['hs256', 'eddsa'].includes(settings.auth)) throw new Error('BENCH_AUTH must be hs256 or eddsa');
 
 const log = createLogger('warn');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
@@ -269,7 +258,7 @@ async function main(): Promise<void> {
   try {
     const userIds = Array.from({ length: settings.users }, (_, index) => `bench-user-${String(index + 1).padStart(4, '0')}`);
     auth = await prepareAuth(userIds);
-    const port = await freePort();
+    const port = await findFreePort();
     const apiLog = path.join(workDir, 'api.log');
     const env: NodeJS.ProcessEnv = {
       ...process.env,

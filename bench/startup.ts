@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { findFreePort } from '../src/database/embedded-postgres.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { loadAverage } from './process-stats.ts';
@@ -14,17 +14,9 @@ import { loadAverage } from './process-stats.ts';
 const apiDir = path.resolve(process.env.BENCH_API_DIR ?? path.resolve(import.meta.dirname, '..'));
 const runs = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /** Starts `make run` (or node src/server.ts), returns milliseconds until /ready answers 200. */
 async function timeStart(command: string[], dataDir: string): Promise<number> {
-  const port = await freePort();
+  const port = await findFreePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',

@@ -3,6 +3,7 @@
 // database/task-changes.ts for why that order is safe under concurrent writers.
 import { z } from 'zod';
 import type { AuthenticatedHandler, HandlerResult } from './contract.ts';
+import { decodeOpaqueToken, encodeOpaqueToken } from './cursors.ts';
 import {
   beginConsistentRead,
   selectChangeClock,
@@ -29,7 +30,7 @@ const tokenSchema = z.strictObject({
 type Position = FeedPosition & { readonly issuedAt: number };
 
 const encodePosition = (position: FeedPosition) =>
-  Buffer.from(JSON.stringify({ v: 1, s: position.changeSeq, i: position.id, t: Date.now() })).toString('base64url');
+  encodeOpaqueToken({ v: 1, s: position.changeSeq, i: position.id, t: Date.now() });
 
 const notIssuedHere = () =>
   new ProblemError(422, 'since is not a position this feed issued; send back next_since unchanged, or omit since.', {
@@ -37,15 +38,9 @@ const notIssuedHere = () =>
   });
 
 function decodePosition(since: string): Position {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(since, 'base64url').toString('utf8'));
-  } catch {
-    throw notIssuedHere();
-  }
-  const token = tokenSchema.safeParse(parsed);
-  if (!token.success || token.data.t > Date.now() + 60_000) throw notIssuedHere();
-  return { changeSeq: token.data.s, id: token.data.i, issuedAt: token.data.t };
+  const token = decodeOpaqueToken(since, tokenSchema);
+  if (!token || token.t > Date.now() + 60_000) throw notIssuedHere();
+  return { changeSeq: token.s, id: token.i, issuedAt: token.t };
 }
 
 /** Refuses positions from the future (422) and those the 30 days of tombstones no longer cover (410). */

@@ -35,8 +35,23 @@ export function cursorBinding(ownerUserId: string, canonicalQuery: string): stri
   return createHash('sha256').update(`${ownerUserId}\n${canonicalQuery}`).digest('base64url').slice(0, 16);
 }
 
+/** An opaque token, the form of list cursors and of change-feed positions: JSON in base64url. */
+export const encodeOpaqueToken = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** The value an opaque token holds when it matches `schema`; undefined when it is damaged or forged. */
+export function decodeOpaqueToken<T>(token: string, schema: z.ZodType<T>): T | undefined {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(decoded);
+  return parsed.success ? parsed.data : undefined;
+}
+
 export function encodeCursor(binding: string, position: ListPosition): string {
-  return Buffer.from(JSON.stringify({ v: version, b: binding, p: position })).toString('base64url');
+  return encodeOpaqueToken({ v: version, b: binding, p: position });
 }
 
 const timestamp = z
@@ -69,16 +84,10 @@ const foreignCursor = () =>
 
 /** The position a cursor holds, when it was issued for exactly this binding and sort field. */
 export function decodeCursor(cursor: string, binding: string, field: SortField): ListPosition {
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  const parsed = envelope.safeParse(decoded);
-  if (!parsed.success) throw invalidCursor();
-  if (parsed.data.b !== binding) throw foreignCursor();
-  const position = positions[field].safeParse(parsed.data.p);
+  const parsed = decodeOpaqueToken(cursor, envelope);
+  if (!parsed) throw invalidCursor();
+  if (parsed.b !== binding) throw foreignCursor();
+  const position = positions[field].safeParse(parsed.p);
   if (!position.success) throw invalidCursor();
   return position.data;
 }

@@ -104,7 +104,8 @@ async function readOrCreatePassword(file: string): Promise<string> {
   return password;
 }
 
-async function findFreePort(): Promise<number> {
+/** A loopback port nothing listens on right now (bound, then released); also used by tests and benchmarks. */
+export async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.unref();

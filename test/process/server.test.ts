@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { findFreePort } from '../../src/database/embedded-postgres.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -43,15 +44,6 @@ async function newDataDirectory(): Promise<string> {
   // Under root, PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
   await chmod(directory, 0o755);
   return directory;
-}
-
-/** A port nothing listens on right now (bound, then released). */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 const developmentSettings = (dataDirectory: string) => ({
@@ -311,7 +303,7 @@ describe('the server refusing to start', () => {
   before(async () => {
     productionDirectory = await dataDirectory();
     invalidPortDirectory = await dataDirectory();
-    const closedPort = await freePort();
+    const closedPort = await findFreePort();
     const refusedCredentials = new URL(testDatabaseUrl());
     refusedCredentials.password = 'not-the-password';
     [production, invalidPort, unreachableDatabase, wrongPassword] = await Promise.all([
