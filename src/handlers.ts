@@ -4,11 +4,17 @@
 // checked against the token, and the owner always comes from the token.
 import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, TaskSort, TaskStatus } from './contract.ts';
 import { cursorBinding, decodeCursor, encodeCursor } from './cursors.ts';
-import { positionOf, priorityRanking, type SortField } from './database/task-sorts.ts';
+import { positionOf, priorityRanking, sortsWithinSiblings, type SortField } from './database/task-sorts.ts';
 import { pingDatabase } from './database/pool.ts';
 import { documentationHandlers } from './docs.ts';
+import type { CommonQueryMethods } from 'slonik';
+import { selectListById } from './database/lists.ts';
+import { createList, deleteList, getList, listLists, moveList, updateList } from './lists.ts';
+import { moveTask, placementOfNewTask, unknownList, unknownParent } from './manual-order.ts';
 import {
   deleteCompletedTasks,
+  deleteSubtasksOf,
+  selectTaskPlacement,
   deleteTaskById,
   insertTask,
   selectTaskById,
@@ -99,6 +105,8 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     dueBefore: query.due_before,
     dueAfter: query.due_after,
     overdue: query.overdue,
+    listId: query.list_id === undefined ? undefined : query.list_id === 'inbox' ? null : query.list_id.toLowerCase(),
+    parentId: query.parent_id === undefined ? undefined : query.parent_id === 'none' ? null : query.parent_id.toLowerCase(),
   };
   const parameters = [
     ...asParameters('status', statuses),
@@ -109,8 +117,24 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     ...asParameters('due_after', query.due_after),
     ...asParameters('due_before', query.due_before),
     ...asParameters('overdue', query.overdue),
+    ...asParameters('list_id', filters.listId === null ? 'inbox' : filters.listId),
+    ...asParameters('parent_id', filters.parentId === null ? 'none' : filters.parentId),
   ];
   return { filters, parameters };
+}
+
+/**
+ * Checks that the list and parent a query names are the caller's (422 otherwise, whether they
+ * do not exist or are someone else's), and adds the parent's list to the filters: the children
+ * of a task are one sibling group, which the manual-order index reads by (list_id, parent_id).
+ */
+async function withOwnGroups(db: CommonQueryMethods, ownerUserId: string, filters: TaskFilters): Promise<TaskFilters> {
+  if (filters.listId && (await selectListById(db, ownerUserId, filters.listId)) === null) throw unknownList('/query/list_id');
+  if (!filters.parentId) return filters;
+  const parent = await selectTaskPlacement(db, ownerUserId, filters.parentId);
+  if (!parent) throw unknownParent('/query/parent_id');
+  // A different list_id than the parent's leaves nothing to list; keep it so the answer says so.
+  return filters.listId === undefined ? { ...filters, listId: parent.list_id } : filters;
 }
 
 const urlQuery = (parameters: readonly UrlParameter[]) =>
@@ -124,9 +148,15 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
       errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
     });
   }
-  const { filters, parameters } = listFilters(query);
+  const { filters: asked, parameters } = listFilters(query);
   if (sort !== defaultSort) parameters.push(['sort', sort]);
   const order = { field: sort.replace(/^-/, '') as SortField, descending: sort.startsWith('-') };
+  const filters = await withOwnGroups(db, ownerUserId, asked);
+  if (sortsWithinSiblings(order.field) && (filters.parentId === undefined || filters.listId === undefined)) {
+    throw new ProblemError(422, 'sort=position orders one group of siblings: send parent_id (a task id, or none together with list_id).', {
+      errors: [{ path: '/query/sort', message: 'position needs parent_id, and list_id when parent_id is none' }],
+    });
+  }
   const binding = cursorBinding(ownerUserId, urlQuery(parameters));
   const after = cursor === undefined ? undefined : decodeCursor(cursor, binding, order.field);
 
@@ -164,7 +194,8 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
   };
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
-    const row = await insertTask(tx, ownerUserId, task, changeSeq);
+    const placement = await placementOfNewTask(tx, ownerUserId, { listId: body.list_id, parentId: body.parent_id }, changeSeq);
+    const row = await insertTask(tx, ownerUserId, { ...task, placement }, changeSeq);
     return taskResult(201, row, { Location: `${requestPath}/${row.id}` });
   });
 };
@@ -222,10 +253,12 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
 
 const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params, headers }, { db }) => {
   await db.transaction(async (tx) => {
-    const changeSeq = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) =>
-      (await deleteTaskById(tx, ownerUserId, params.task_id, write)) ? write.changeSeq : null,
-    );
-    await insertTaskTombstones(tx, ownerUserId, [params.task_id], changeSeq);
+    // Its subtasks go with it (each with a tombstone); a 404 or 412 on the task itself rolls that back.
+    const { changeSeq, subtaskIds } = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
+      const subtaskIds = await deleteSubtasksOf(tx, ownerUserId, [params.task_id]);
+      return (await deleteTaskById(tx, ownerUserId, params.task_id, write)) ? { changeSeq: write.changeSeq, subtaskIds } : null;
+    });
+    await insertTaskTombstones(tx, ownerUserId, [params.task_id, ...subtaskIds], changeSeq);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
   });
   return { status: 204 };
@@ -245,7 +278,9 @@ const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId,
 const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async ({ ownerUserId }, { db }) =>
   db.transaction(async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
-    const deletedIds = await deleteCompletedTasks(tx, ownerUserId);
+    // A completed task's subtasks go with it, completed or not.
+    const completedIds = await deleteCompletedTasks(tx, ownerUserId);
+    const deletedIds = [...completedIds, ...(await deleteSubtasksOf(tx, ownerUserId, completedIds))];
     await insertTaskTombstones(tx, ownerUserId, deletedIds, changeSeq);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
     return { status: 200, body: { deleted: deletedIds.length } };
@@ -255,8 +290,10 @@ const unknownTimeZone = '22023'; // invalid_parameter_value: "time zone … not 
 
 const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUserId, query }, { db }) => {
   const timeZone = query.tz ?? 'UTC';
+  const listId = query.list_id === undefined ? undefined : query.list_id === 'inbox' ? null : query.list_id.toLowerCase();
+  if (listId && (await selectListById(db, ownerUserId, listId)) === null) throw unknownList('/query/list_id');
   // PostgreSQL's own zone database decides what a zone name means, so it also decides which exist.
-  const counts = await selectTaskSummary(db, ownerUserId, timeZone).catch((error: unknown) => {
+  const counts = await selectTaskSummary(db, ownerUserId, timeZone, listId).catch((error: unknown) => {
     if (sqlStateOf(error) !== unknownTimeZone) throw error;
     throw new ProblemError(422, `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
       errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
@@ -289,6 +326,13 @@ export const handlers: HandlerMap = {
   listTaskChanges,
   getTaskSummary,
   clearCompletedTasks,
+  moveTask,
+  listLists,
+  createList,
+  getList,
+  updateList,
+  deleteList,
+  moveList,
   listUserTasks: (input, context) => listTasks(input, context),
   createUserTask: (input, context) => createTask(input, context),
   getUserTask: (input, context) => getTask(input, context),

@@ -27,6 +27,7 @@ export class ProblemError extends Error {
 }
 
 export const taskNotFound = () => new ProblemError(404, 'Task not found.');
+export const listNotFound = () => new ProblemError(404, 'List not found.');
 
 // RFC 9110 reason phrases (Node's STATUS_CODES still has some pre-9110 names).
 const titles: Readonly<Record<number, string>> = {
