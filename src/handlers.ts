@@ -30,7 +30,7 @@ type CompletionFields = { readonly completed?: boolean; readonly status?: TaskSt
 function statusChange(fields: CompletionFields): StatusChange | undefined {
   const { completed, status } = fields;
   if (status !== undefined && completed !== undefined && (status === 'completed') !== completed) {
-    throw new ProblemError(422, 'completed and status disagree.', {
+    throw new ProblemError('completion-status-conflict', 'completed and status disagree.', {
       errors: [{ path: '/body/status', message: 'must be "completed" exactly when completed is true' }],
     });
   }
@@ -120,7 +120,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   // The validator has applied the contract's defaults; these only satisfy the optional types.
   const { limit = 50, offset, cursor, sort = defaultSort } = query;
   if (cursor !== undefined && offset !== undefined) {
-    throw new ProblemError(422, 'Send either cursor or offset, not both.', {
+    throw new ProblemError('cursor-with-offset', 'Send either cursor or offset, not both.', {
       errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
     });
   }
@@ -258,7 +258,7 @@ const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUse
   // PostgreSQL's own zone database decides what a zone name means, so it also decides which exist.
   const counts = await selectTaskSummary(db, ownerUserId, timeZone).catch((error: unknown) => {
     if (sqlStateOf(error) !== unknownTimeZone) throw error;
-    throw new ProblemError(422, `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
+    throw new ProblemError('unknown-time-zone', `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
       errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
     });
   });
@@ -299,7 +299,7 @@ export const handlers: HandlerMap = {
   health: async () => ok,
   ready: async (_input, { db, isShuttingDown }) => {
     if (isShuttingDown()) {
-      throw new ProblemError(503, 'The server is shutting down.', { headers: { 'Retry-After': retryAfterSeconds } });
+      throw new ProblemError('shutting-down', 'The server is shutting down.', { headers: { 'Retry-After': retryAfterSeconds } });
     }
     await pingDatabase(db);
     return ok;
