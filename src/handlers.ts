@@ -36,7 +36,7 @@ type CompletionFields = { readonly completed?: boolean; readonly status?: TaskSt
 function statusChange(fields: CompletionFields): StatusChange | undefined {
   const { completed, status } = fields;
   if (status !== undefined && completed !== undefined && (status === 'completed') !== completed) {
-    throw new ProblemError(422, 'completed and status disagree.', {
+    throw new ProblemError('completion-status-conflict', 'completed and status disagree.', {
       errors: [{ path: '/body/status', message: 'must be "completed" exactly when completed is true' }],
     });
   }
@@ -144,7 +144,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   // The validator has applied the contract's defaults; these only satisfy the optional types.
   const { limit = 50, offset, cursor, sort = defaultSort } = query;
   if (cursor !== undefined && offset !== undefined) {
-    throw new ProblemError(422, 'Send either cursor or offset, not both.', {
+    throw new ProblemError('cursor-with-offset', 'Send either cursor or offset, not both.', {
       errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
     });
   }
@@ -153,7 +153,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   const order = { field: sort.replace(/^-/, '') as SortField, descending: sort.startsWith('-') };
   const filters = await withOwnGroups(db, ownerUserId, asked);
   if (sortsWithinSiblings(order.field) && (filters.parentId === undefined || filters.listId === undefined)) {
-    throw new ProblemError(422, 'sort=position orders one group of siblings: send parent_id (a task id, or none together with list_id).', {
+    throw new ProblemError('position-sort-needs-siblings', 'sort=position orders one group of siblings: send parent_id (a task id, or none together with list_id).', {
       errors: [{ path: '/query/sort', message: 'position needs parent_id, and list_id when parent_id is none' }],
     });
   }
@@ -295,7 +295,7 @@ const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUse
   // PostgreSQL's own zone database decides what a zone name means, so it also decides which exist.
   const counts = await selectTaskSummary(db, ownerUserId, timeZone, listId).catch((error: unknown) => {
     if (sqlStateOf(error) !== unknownTimeZone) throw error;
-    throw new ProblemError(422, `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
+    throw new ProblemError('unknown-time-zone', `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
       errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
     });
   });
@@ -343,7 +343,7 @@ export const handlers: HandlerMap = {
   health: async () => ok,
   ready: async (_input, { db, isShuttingDown }) => {
     if (isShuttingDown()) {
-      throw new ProblemError(503, 'The server is shutting down.', { headers: { 'Retry-After': retryAfterSeconds } });
+      throw new ProblemError('shutting-down', 'The server is shutting down.', { headers: { 'Retry-After': retryAfterSeconds } });
     }
     await pingDatabase(db);
     return ok;

@@ -31,7 +31,7 @@ const uniqueViolation = '23505';
 /** The name as stored: trimmed (the contract has checked 1–100 characters once trimmed). */
 const listName = (name: string) => name.trim();
 
-const nameTaken = () => new ProblemError(409, 'You already have a list with this name (names are compared ignoring case).');
+const nameTaken = () => new ProblemError('list-name-taken', 'You already have a list with this name (names are compared ignoring case).');
 
 /** A write that breaks lists_owner_name_key is a 409, not a 500. */
 async function refusingDuplicateNames<T>(write: Promise<T>): Promise<T> {
@@ -61,7 +61,7 @@ export const createList: AuthenticatedHandler<'createList'> = async ({ ownerUser
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
     // Counted under the clock lock, so two concurrent creates cannot both take the 500th place.
     if ((await countLists(tx, ownerUserId)) >= maxListsPerUser) {
-      throw new ProblemError(422, `You have ${maxListsPerUser} lists, the most a user can have; delete one first.`, {
+      throw new ProblemError('too-many-lists', `You have ${maxListsPerUser} lists, the most a user can have; delete one first.`, {
         errors: [{ path: '/body', message: `at most ${maxListsPerUser} lists per user` }],
       });
     }
@@ -113,7 +113,7 @@ async function destinationList(tx: CommonQueryMethods, ownerUserId: string, move
   if (moveTasksTo === 'inbox') return null;
   const listId = moveTasksTo.toLowerCase();
   if (listId === deletedListId || (await selectListById(tx, ownerUserId, listId)) === null) {
-    throw new ProblemError(422, 'move_tasks_to must be the inbox or another of your lists.', {
+    throw new ProblemError('move-tasks-to-invalid', 'move_tasks_to must be the inbox or another of your lists.', {
       errors: [{ path: '/query/move_tasks_to', message: 'is not another of your lists' }],
     });
   }

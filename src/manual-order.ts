@@ -45,7 +45,7 @@ export const needsRenumbering = (position: string): boolean => position.length >
 export const renumberedPositions = (count: number): string[] => generateNKeysBetween(null, null, count);
 
 export const neighbourNotSibling = (field: 'after_id' | 'before_id') =>
-  new ProblemError(422, 'The neighbour to place it next to is not one of its siblings at the destination.', {
+  new ProblemError('neighbour-not-sibling', 'The neighbour to place it next to is not one of its siblings at the destination.', {
     errors: [{ path: `/body/${field}`, message: 'must be a sibling at the destination (and not the item itself)' }],
   });
 
@@ -80,18 +80,18 @@ export function renumbered(siblingIds: readonly string[], movedId: string, index
 
 /** Another user's list or task is treated exactly like one that does not exist: 422 in a body or query. */
 export const unknownList = (path: string) =>
-  new ProblemError(422, 'list_id is not one of your lists.', { errors: [{ path, message: 'is not one of your lists' }] });
+  new ProblemError('list-unknown', 'list_id is not one of your lists.', { errors: [{ path, message: 'is not one of your lists' }] });
 
 export const unknownParent = (path: string) =>
-  new ProblemError(422, 'parent_id is not one of your tasks.', { errors: [{ path, message: 'is not one of your tasks' }] });
+  new ProblemError('parent-unknown', 'parent_id is not one of your tasks.', { errors: [{ path, message: 'is not one of your tasks' }] });
 
 const parentInAnotherList = () =>
-  new ProblemError(422, "A subtask lives in its parent's list; list_id differs from the parent's.", {
+  new ProblemError('parent-in-another-list', "A subtask lives in its parent's list; list_id differs from the parent's.", {
     errors: [{ path: '/body/list_id', message: "must be the parent's list (or be left out)" }],
   });
 
 const cycle = () =>
-  new ProblemError(422, 'A task cannot be placed under itself or one of its own subtasks.', {
+  new ProblemError('subtask-cycle', 'A task cannot be placed under itself or one of its own subtasks.', {
     errors: [{ path: '/body/parent_id', message: 'must not be the task itself or one of its subtasks' }],
   });
 
@@ -99,7 +99,7 @@ const cycle = () =>
 const mostAncestors = 3;
 
 const tooDeep = () =>
-  new ProblemError(422, 'Subtasks nest at most four levels deep.', {
+  new ProblemError('subtasks-too-deep', 'Subtasks nest at most four levels deep.', {
     errors: [{ path: '/body/parent_id', message: 'would nest the task (or its subtasks) more than four levels deep' }],
   });
 

@@ -42,7 +42,9 @@ function expectedVersions(ifMatch: string | undefined): readonly string[] | unde
 }
 
 const preconditionFailed = (what: 'task' | 'list') =>
-  new ProblemError(412, `The ${what} has changed since the version in If-Match; nothing was written.`);
+  what === 'task'
+    ? new ProblemError('task-changed', 'The task has changed since the version in If-Match; nothing was written.')
+    : new ProblemError('list-changed', 'The list has changed since the version in If-Match; nothing was written.');
 
 /**
  * Runs one write on an existing task inside the caller's transaction: advances the owner's change

@@ -107,8 +107,7 @@ describe('listTaskChanges with include=lists', () => {
     const plain = (await feedPage(api, user)).next_since;
     const withLists = (await page(api, user, 'include=lists')).next_since;
     const notIssued = {
-      status: 422,
-      detail: 'since is not a position this feed issued; send back next_since unchanged, or omit since.',
+      type: 'feed-position-invalid' as const,
       instance: '/api/tasks/changes',
       errors: [{ path: '/query/since', message: 'is not a valid change feed position' }],
     };

@@ -17,8 +17,6 @@ import {
   uuidPattern,
 } from '../support/tasks.ts';
 
-const listNotFound = 'List not found.';
-const nameTaken = 'You already have a list with this name (names are compared ignoring case).';
 
 async function createListAs(api: TestApi, user: TestUser, body: Record<string, unknown>): Promise<List> {
   const response = await api.http.post('/api/lists').set(bearer(user)).send(body);
@@ -46,7 +44,7 @@ function expectList(actual: unknown, expected: { name: string; color: List['colo
   return list;
 }
 
-const expectListNotFound = (response: Response, instance: string) => expectProblem(response, { status: 404, detail: listNotFound, instance });
+const expectListNotFound = (response: Response, instance: string) => expectProblem(response, { type: 'list-not-found', instance });
 
 describe('listLists', () => {
   it("returns the caller's lists in manual order (the newest at the top), and none of another user's", async () => {
@@ -90,7 +88,7 @@ describe('createList', () => {
 
     const response = await api.http.post('/api/lists').set(bearer(user)).send({ name: ' GROCERIES ' });
 
-    expectProblem(response, { status: 409, detail: nameTaken, instance: '/api/lists' });
+    expectProblem(response, { type: 'list-name-taken', instance: '/api/lists' });
     expect(await listsOf(api, user)).to.have.length(1);
   });
 
@@ -107,7 +105,7 @@ describe('createList', () => {
     for (const body of [{ name: '   ' }, { name: 'x'.repeat(101) }, { name: 'ok', colour: 'red' }, { name: 'ok', color: 'mauve' }, {}]) {
       const response = await api.http.post('/api/lists').set(bearer(user)).send(body);
       expect(response.status, JSON.stringify(body)).to.equal(422);
-      expect(response.body.type).to.equal('about:blank');
+      expect(response.body.type).to.equal('/problems/validation-failed');
       expect(response.body.errors).to.be.an('array').that.is.not.empty;
     }
     expect(await listsOf(api, user)).to.deep.equal([]);
@@ -129,8 +127,7 @@ describe('createList', () => {
     const response = await api.http.post('/api/lists').set(bearer(user)).send({ name: 'One too many' });
 
     expectProblem(response, {
-      status: 422,
-      detail: 'You have 500 lists, the most a user can have; delete one first.',
+      type: 'too-many-lists',
       instance: '/api/lists',
       errors: [{ path: '/body', message: 'at most 500 lists per user' }],
     });
@@ -209,8 +206,7 @@ describe('updateList', () => {
     const mine = await createListAs(api, user, { name: 'Mine' });
 
     expectProblem(await api.http.patch(`/api/lists/${mine.id}`).set(bearer(user)).send({ name: 'taken' }), {
-      status: 409,
-      detail: nameTaken,
+      type: 'list-name-taken',
       instance: `/api/lists/${mine.id}`,
     });
     const recased = await api.http.patch(`/api/lists/${mine.id}`).set(bearer(user)).send({ name: 'MINE' });
@@ -226,7 +222,7 @@ describe('updateList', () => {
 
     const stale = await api.http.patch(path).set(bearer(user)).set('If-Match', created.headers.etag!).send({ name: 'Lost' });
 
-    expectProblem(stale, { status: 412, detail: 'The list has changed since the version in If-Match; nothing was written.', instance: path });
+    expectProblem(stale, { type: 'list-changed', instance: path });
     const current = await api.http.get(path).set(bearer(user));
     expect(current.body.name).to.equal('Guarded');
     const fresh = await api.http.patch(path).set(bearer(user)).set('If-Match', current.headers.etag!).send({ name: 'Kept' });
@@ -312,8 +308,7 @@ describe('deleteList', () => {
       const path = `/api/lists/${list.id}`;
       const response = await api.http.delete(`${path}?move_tasks_to=${target}`).set(bearer(user));
       expectProblem(response, {
-        status: 422,
-        detail: 'move_tasks_to must be the inbox or another of your lists.',
+        type: 'move-tasks-to-invalid',
         instance: path,
         errors: [{ path: '/query/move_tasks_to', message: 'is not another of your lists' }],
       });
@@ -332,8 +327,7 @@ describe('deleteList', () => {
     const response = await api.http.delete(`/api/lists/${created.body.id}`).set(bearer(user)).set('If-Match', created.headers.etag!);
 
     expectProblem(response, {
-      status: 412,
-      detail: 'The list has changed since the version in If-Match; nothing was written.',
+      type: 'list-changed',
       instance: `/api/lists/${created.body.id}`,
     });
     expect(await listsOf(api, user)).to.have.length(1);
@@ -387,8 +381,7 @@ describe('moveList', () => {
     for (const [field, id] of [['after_id', theirs.id], ['before_id', randomUUID()], ['after_id', mine.id]] as const) {
       const response = await api.http.post(`/api/lists/${mine.id}/move`).set(bearer(user)).send({ [field]: id });
       expectProblem(response, {
-        status: 422,
-        detail: 'The neighbour to place it next to is not one of its siblings at the destination.',
+        type: 'neighbour-not-sibling',
         instance: `/api/lists/${mine.id}/move`,
         errors: [{ path: `/body/${field}`, message: 'must be a sibling at the destination (and not the item itself)' }],
       });

@@ -7,7 +7,6 @@ import { longestPosition } from '../../src/manual-order.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from '../support/api.ts';
 import { bearer, createTaskAs, expectProblem, expectTask, expectTaskNotFound, nextLinkOf, readTaskAs } from '../support/tasks.ts';
 
-const notSibling = 'The neighbour to place it next to is not one of its siblings at the destination.';
 
 async function createListAs(api: TestApi, user: TestUser, name: string): Promise<List> {
   const response = await api.http.post('/api/lists').set(bearer(user)).send({ name });
@@ -107,8 +106,7 @@ describe('moveTask', () => {
     const task = await createTaskAs(api, user, { title: 'Task' });
     const response = await move(api, user, task.id, { parent_id: parent.id, list_id: list.id });
     expectProblem(response, {
-      status: 422,
-      detail: "A subtask lives in its parent's list; list_id differs from the parent's.",
+      type: 'parent-in-another-list',
       instance: `/api/tasks/${task.id}/move`,
       errors: [{ path: '/body/list_id', message: "must be the parent's list (or be left out)" }],
     });
@@ -122,8 +120,7 @@ describe('moveTask', () => {
     const grandchild = await createTaskAs(api, user, { title: 'Grandchild', parent_id: child.id });
     for (const parentId of [root.id, grandchild.id]) {
       expectProblem(await move(api, user, root.id, { parent_id: parentId }), {
-        status: 422,
-        detail: 'A task cannot be placed under itself or one of its own subtasks.',
+        type: 'subtask-cycle',
         instance: `/api/tasks/${root.id}/move`,
         errors: [{ path: '/body/parent_id', message: 'must not be the task itself or one of its subtasks' }],
       });
@@ -140,8 +137,7 @@ describe('moveTask', () => {
     const other = await createTaskAs(api, user, { title: 'Other' });
     await createTaskAs(api, user, { title: 'Other child', parent_id: other.id });
     const tooDeep = {
-      status: 422,
-      detail: 'Subtasks nest at most four levels deep.',
+      type: 'subtasks-too-deep' as const,
       errors: [{ path: '/body/parent_id', message: 'would nest the task (or its subtasks) more than four levels deep' }],
     };
     // Other (with a child) under L3 would make its child a fifth level; under L2 it fits.
@@ -163,8 +159,7 @@ describe('moveTask', () => {
       ['before_id', randomUUID()],
     ] as const) {
       expectProblem(await move(api, user, task.id, { [field]: id }), {
-        status: 422,
-        detail: notSibling,
+        type: 'neighbour-not-sibling',
         instance: `/api/tasks/${task.id}/move`,
         errors: [{ path: `/body/${field}`, message: 'must be a sibling at the destination (and not the item itself)' }],
       });
@@ -180,16 +175,14 @@ describe('moveTask', () => {
     const task = await createTaskAs(api, user, { title: 'Mine' });
     for (const listId of [theirList.id, randomUUID()]) {
       expectProblem(await move(api, user, task.id, { list_id: listId }), {
-        status: 422,
-        detail: 'list_id is not one of your lists.',
+        type: 'list-unknown',
         instance: `/api/tasks/${task.id}/move`,
         errors: [{ path: '/body/list_id', message: 'is not one of your lists' }],
       });
     }
     for (const parentId of [theirTask.id, randomUUID()]) {
       expectProblem(await move(api, user, task.id, { parent_id: parentId }), {
-        status: 422,
-        detail: 'parent_id is not one of your tasks.',
+        type: 'parent-unknown',
         instance: `/api/tasks/${task.id}/move`,
         errors: [{ path: '/body/parent_id', message: 'is not one of your tasks' }],
       });
@@ -218,8 +211,7 @@ describe('moveTask', () => {
       .set('If-Match', created.headers.etag!)
       .send({ after_id: other.id });
     expectProblem(response, {
-      status: 412,
-      detail: 'The task has changed since the version in If-Match; nothing was written.',
+      type: 'task-changed',
       instance: `/api/tasks/${created.body.id}/move`,
     });
     expect(await titlesInOrder(api, user, inbox)).to.deep.equal(['Changed', 'Other']);
@@ -303,8 +295,7 @@ describe('listTasks: list_id, parent_id and sort=position', () => {
     const user = await newUser();
     for (const query of ['sort=position', 'sort=position&parent_id=none', 'sort=-position&list_id=inbox']) {
       expectProblem(await api.http.get(`/api/tasks?${query}`).set(bearer(user)), {
-        status: 422,
-        detail: 'sort=position orders one group of siblings: send parent_id (a task id, or none together with list_id).',
+        type: 'position-sort-needs-siblings',
         instance: '/api/tasks',
         errors: [{ path: '/query/sort', message: 'position needs parent_id, and list_id when parent_id is none' }],
       });
@@ -320,8 +311,7 @@ describe('listTasks: list_id, parent_id and sort=position', () => {
     for (const id of [theirList.id, randomUUID()]) {
       for (const url of [`/api/tasks?list_id=${id}`, `/api/tasks/summary?list_id=${id}`]) {
         expectProblem(await api.http.get(url).set(bearer(user)), {
-          status: 422,
-          detail: 'list_id is not one of your lists.',
+          type: 'list-unknown',
           instance: url.split('?')[0]!,
           errors: [{ path: '/query/list_id', message: 'is not one of your lists' }],
         });
@@ -329,8 +319,7 @@ describe('listTasks: list_id, parent_id and sort=position', () => {
     }
     for (const id of [theirTask.id, randomUUID()]) {
       expectProblem(await api.http.get(`/api/tasks?parent_id=${id}`).set(bearer(user)), {
-        status: 422,
-        detail: 'parent_id is not one of your tasks.',
+        type: 'parent-unknown',
         instance: '/api/tasks',
         errors: [{ path: '/query/parent_id', message: 'is not one of your tasks' }],
       });

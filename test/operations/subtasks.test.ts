@@ -40,8 +40,7 @@ describe('createTask: lists and subtasks', () => {
     expect([level2.list_id, level2.parent_id]).to.deep.equal([list.id, level1.id]);
     const fifth = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'L5', parent_id: response.body.id });
     expectProblem(fifth, {
-      status: 422,
-      detail: 'Subtasks nest at most four levels deep.',
+      type: 'subtasks-too-deep',
       instance: '/api/tasks',
       errors: [{ path: '/body/parent_id', message: 'would nest the task (or its subtasks) more than four levels deep' }],
     });
@@ -54,8 +53,7 @@ describe('createTask: lists and subtasks', () => {
     const parent = await createTaskAs(api, user, { title: 'In the inbox' });
     for (const listId of [list.id]) {
       expectProblem(await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Child', parent_id: parent.id, list_id: listId }), {
-        status: 422,
-        detail: "A subtask lives in its parent's list; list_id differs from the parent's.",
+        type: 'parent-in-another-list',
         instance: '/api/tasks',
         errors: [{ path: '/body/list_id', message: "must be the parent's list (or be left out)" }],
       });
@@ -74,16 +72,14 @@ describe('createTask: lists and subtasks', () => {
     const user = await newUser();
     for (const id of [theirList.id, randomUUID()]) {
       expectProblem(await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Nope', list_id: id }), {
-        status: 422,
-        detail: 'list_id is not one of your lists.',
+        type: 'list-unknown',
         instance: '/api/tasks',
         errors: [{ path: '/body/list_id', message: 'is not one of your lists' }],
       });
     }
     for (const id of [theirTask.id, randomUUID()]) {
       expectProblem(await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Nope', parent_id: id }), {
-        status: 422,
-        detail: 'parent_id is not one of your tasks.',
+        type: 'parent-unknown',
         instance: '/api/tasks',
         errors: [{ path: '/body/parent_id', message: 'is not one of your tasks' }],
       });
