@@ -17,7 +17,8 @@ type RecordedRequest = {
   readonly statements: readonly RecordedStatement[];
 };
 
-const mentionsTasks = (statement: RecordedStatement) => /\btasks\b/i.test(statement.sql);
+// Tasks and lists (issue 12): the tables of a user's own data that the API reads and writes by owner.
+const mentionsTasks = (statement: RecordedStatement) => /\b(tasks|lists)\b/i.test(statement.sql);
 const kindOf = (statement: RecordedStatement) => /^\s*(\w+)/.exec(statement.sql)?.[1]?.toLowerCase() ?? '';
 
 /** Splits on commas that are not inside parentheses or string literals. */
@@ -61,7 +62,7 @@ function ownerInWhere(statement: RecordedStatement): unknown {
 
 /** The owner an INSERT into tasks writes; throws when owner_user_id is not in its column list. */
 function ownerInInsert(statement: RecordedStatement): unknown {
-  const parsed = /^\s*insert\s+into\s+tasks\s*\(([^)]*)\)\s*values\s*\(([\s\S]*)\)\s*returning\b/i.exec(statement.sql);
+  const parsed = /^\s*insert\s+into\s+(?:tasks|lists)\s*\(([^)]*)\)\s*values\s*\(([\s\S]*)\)\s*returning\b/i.exec(statement.sql);
   expect(parsed, `insert into tasks (…) values (…) returning …: ${statement.sql}`).not.to.equal(null);
   const columns = splitTopLevel(parsed![1]!);
   const values = splitTopLevel(parsed![2]!);
@@ -84,7 +85,9 @@ describe('every statement on tasks is scoped by owner', () => {
     },
   };
 
-  before(async () => {
+  before(async function () {
+    // 80 requests, one after another: generous on a loaded machine.
+    this.timeout(180_000);
     api = await startTestApi({ interceptors: [recorder] });
     const alice = await newUser('alice');
     const bob = await newUser('bob');
@@ -155,8 +158,41 @@ describe('every statement on tasks is scoped by owner', () => {
     await send('listTaskChanges', alice, 200, (http) => http.get('/api/tasks/changes?limit=5'));
     await send('getTaskSummary', alice, 200, (http) => http.get('/api/tasks/summary?tz=Europe/Paris'));
     await send('clearCompletedTasks', alice, 200, (http) => http.post('/api/tasks/clear-completed'));
-    // Bob's task survived every attempt above.
+    // Lists, subtasks and manual order (issue 12), on her own rows and on Bob's.
+    const bobsListId = (await send('bob creates a list', bob, 201, (http) => http.post('/api/lists').send({ name: "Bob's" }))).body.id;
+    const listId = (await send('createList', alice, 201, (http) => http.post('/api/lists').send({ name: 'Scoped' }))).body.id;
+    const otherListId = (await send('createList (a second)', alice, 201, (http) => http.post('/api/lists').send({ name: 'Other' }))).body.id;
+    await send('listLists', alice, 200, (http) => http.get('/api/lists'));
+    await send('getList', alice, 200, (http) => http.get(`/api/lists/${listId}`));
+    await send('updateList', alice, 200, (http) => http.patch(`/api/lists/${listId}`).send({ color: 'red' }));
+    await send('moveList', alice, 200, (http) => http.post(`/api/lists/${listId}/move`).send({ after_id: otherListId }));
+    const parentId = (await send('createTask in a list', alice, 201, (http) => http.post('/api/tasks').send({ title: 'P', list_id: listId }))).body.id;
+    const childId = (await send('createTask as a subtask', alice, 201, (http) => http.post('/api/tasks').send({ title: 'C', parent_id: parentId }))).body.id;
+    await send('listTasks by list and parent, sort=position', alice, 200, (http) => http.get(`/api/tasks?list_id=${listId}&parent_id=none&sort=position`));
+    await send('listTasks of a parent', alice, 200, (http) => http.get(`/api/tasks?parent_id=${parentId}&sort=position`));
+    await send('getTaskSummary of a list', alice, 200, (http) => http.get(`/api/tasks/summary?list_id=${listId}`));
+    await send('moveTask to another list', alice, 200, (http) => http.post(`/api/tasks/${parentId}/move`).send({ list_id: otherListId }));
+    await send('moveTask within its parent', alice, 200, (http) => http.post(`/api/tasks/${childId}/move`).send({ parent_id: parentId }));
+    await send('listTaskChanges with lists', alice, 200, (http) => http.get('/api/tasks/changes?include=lists'));
+    for (const [label, status, request] of [
+      ["getList of Bob's list", 404, (http: TestApi['http']) => http.get(`/api/lists/${bobsListId}`)],
+      ["updateList of Bob's list", 404, (http: TestApi['http']) => http.patch(`/api/lists/${bobsListId}`).send({ name: 'Mine' })],
+      ["moveList of Bob's list", 404, (http: TestApi['http']) => http.post(`/api/lists/${bobsListId}/move`).send({})],
+      ["deleteList of Bob's list", 404, (http: TestApi['http']) => http.delete(`/api/lists/${bobsListId}`)],
+      ["createTask in Bob's list", 422, (http: TestApi['http']) => http.post('/api/tasks').send({ title: 'X', list_id: bobsListId })],
+      ["createTask under Bob's task", 422, (http: TestApi['http']) => http.post('/api/tasks').send({ title: 'X', parent_id: bobsTaskId })],
+      ["moveTask of Bob's task", 404, (http: TestApi['http']) => http.post(`/api/tasks/${bobsTaskId}/move`).send({})],
+      ["moveTask after Bob's task", 422, (http: TestApi['http']) => http.post(`/api/tasks/${parentId}/move`).send({ after_id: bobsTaskId })],
+      ["listTasks of Bob's list", 422, (http: TestApi['http']) => http.get(`/api/tasks?list_id=${bobsListId}`)],
+    ] as const) {
+      await send(label, alice, status, request);
+    }
+    await send('deleteList moving its tasks', alice, 204, (http) => http.delete(`/api/lists/${otherListId}?move_tasks_to=${listId}`));
+    await send('deleteTask with subtasks', alice, 204, (http) => http.delete(`/api/tasks/${parentId}`));
+    await send('deleteList with its tasks', alice, 204, (http) => http.delete(`/api/lists/${listId}`));
+    // Bob's task and list survived every attempt above.
     await send("bob reads his task", bob, 200, (http) => http.get(`/api/tasks/${bobsTaskId}`));
+    await send("bob reads his list", bob, 200, (http) => http.get(`/api/lists/${bobsListId}`));
   });
 
   after(async () => {
@@ -187,13 +223,15 @@ describe('every statement on tasks is scoped by owner', () => {
     for (const request of requests) {
       expect(request.statements.filter(mentionsTasks), request.label).to.have.length.at.least(1);
     }
-    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice + Bob's read.
-    expect(requests).to.have.length(52);
+    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice + Bob's read,
+    // + issue 12's lists and subtasks: Bob's list, 14 on hers, 9 on Bob's, 3 deletes, Bob reading his list.
+    expect(requests).to.have.length(52 + 28);
   });
 });
 
-describe('the task queries in src/database/tasks.ts', () => {
-  const sourcePath = path.resolve(import.meta.dirname, '../../src/database/tasks.ts');
+for (const [file, table, atLeast] of [['tasks.ts', 'tasks', 5], ['lists.ts', 'lists', 5]] as const)
+describe(`the ${table} queries in src/database/${file}`, () => {
+  const sourcePath = path.resolve(import.meta.dirname, `../../src/database/${file}`);
   let source: ts.SourceFile;
 
   before(async () => {
@@ -219,10 +257,10 @@ describe('the task queries in src/database/tasks.ts', () => {
     return templates;
   }
 
-  it('puts owner_user_id = ${ownerUserId} (or VALUES (${ownerUserId}) into every sql template that reads or writes tasks', () => {
-    const statements = sqlTemplates().filter((text) => /\b(from|into|update)\s+tasks\b/i.test(text));
-    // insertTask, selectTaskById, selectTasksPage, updateTaskById, deleteTaskById: more is fine, fewer means the check missed them.
-    expect(statements).to.have.length.at.least(5);
+  it(`puts owner_user_id = \${ownerUserId} (or VALUES (\${ownerUserId}) into every sql template that reads or writes ${table}`, () => {
+    const statements = sqlTemplates().filter((text) => new RegExp(`\\b(from|into|update)\\s+${table}\\b`, 'i').test(text));
+    // insert, select by id, select a page, update, delete: more is fine, fewer means the check missed them.
+    expect(statements).to.have.length.at.least(atLeast);
     for (const text of statements) {
       const normalized = text.replaceAll(/\s+/g, ' ');
       const scoped = normalized.includes('owner_user_id = ${ownerUserId}') || /\bvalues \(\$\{ownerUserId\},/i.test(normalized);
@@ -235,13 +273,11 @@ describe('the task queries in src/database/tasks.ts', () => {
       (statement): statement is ts.FunctionDeclaration =>
         ts.isFunctionDeclaration(statement) && (statement.modifiers ?? []).some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword),
     );
-    expect(exported.map((declaration) => declaration.name?.text).sort()).to.include.members([
-      'deleteTaskById',
-      'insertTask',
-      'selectTaskById',
-      'selectTasksPage',
-      'updateTaskById',
-    ]);
+    expect(exported.map((declaration) => declaration.name?.text).sort()).to.include.members(
+      table === 'tasks'
+        ? ['deleteTaskById', 'insertTask', 'selectTaskById', 'selectTasksPage', 'updateTaskById']
+        : ['deleteListById', 'insertList', 'selectListById', 'selectLists', 'updateListById'],
+    );
     for (const declaration of exported) {
       const [database, owner] = declaration.parameters;
       const name = declaration.name?.text;
