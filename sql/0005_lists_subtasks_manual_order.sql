@@ -45,6 +45,14 @@ alter table tasks
   add constraint tasks_list_fk foreign key (owner_user_id, list_id) references lists (owner_user_id, id),
   add constraint tasks_parent_is_last_ancestor check (parent_id is not distinct from ancestor_ids[cardinality(ancestor_ids)]);
 
+-- The sibling group as one value: the parent when there is one (its children), else the list, else
+-- the inbox (the zero UUID; ids are random UUIDs, so a parent's id and a list's never coincide).
+-- An equality on one column is what lets one index serve "this group, in manual order" with cursors:
+-- `list_id is null and parent_id is null` would not fix the index's leading columns for the planner.
+alter table tasks
+  add column sibling_group uuid not null
+    generated always as (coalesce(parent_id, list_id, '00000000-0000-0000-0000-000000000000'::uuid)) stored;
+
 -- Existing tasks land in the inbox, at the top level, in their current (newest-first) order: the
 -- n-th newest gets the fractional-indexing integer key 'd' followed by n in four base-62 digits
 -- ('d0000', 'd0001', …: valid keys that sort as numbered, with room before and after them).
@@ -62,8 +70,9 @@ from ranked
 where tasks.id = ranked.id;
 alter table tasks alter column position set not null;
 
--- One sibling group in manual order (sort=position), and a list's tasks (the list filter, the
--- foreign key's check when a list is deleted).
-create index tasks_owner_siblings_position_idx on tasks (owner_user_id, list_id, parent_id, position, id);
+-- One sibling group in manual order (sort=position, and a move's neighbours).
+create index tasks_owner_siblings_position_idx on tasks (owner_user_id, sibling_group, position, id);
+-- A list's tasks: the list filter, and the foreign key's check when a list is deleted.
+create index tasks_owner_list_idx on tasks (owner_user_id, list_id) where list_id is not null;
 -- Subtrees: only subtasks have ancestors, so the index holds only them.
 create index tasks_owner_ancestors_idx on tasks using gin (owner_user_id, ancestor_ids) where cardinality(ancestor_ids) > 0;

@@ -15,6 +15,7 @@ import {
   deleteCompletedTasks,
   deleteSubtasksOf,
   selectTaskPlacement,
+  siblingGroupKey,
   deleteTaskById,
   insertTask,
   selectTaskById,
@@ -137,6 +138,12 @@ async function withOwnGroups(db: CommonQueryMethods, ownerUserId: string, filter
   return filters.listId === undefined ? { ...filters, listId: parent.list_id } : filters;
 }
 
+/** Filters that fix one sibling group name it by its `sibling_group` too, so its index is read in manual order. */
+const withSiblingGroup = (filters: TaskFilters): TaskFilters =>
+  filters.listId === undefined || filters.parentId === undefined
+    ? filters
+    : { ...filters, siblingGroup: siblingGroupKey({ listId: filters.listId, parentId: filters.parentId }) };
+
 const urlQuery = (parameters: readonly UrlParameter[]) =>
   parameters.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
 
@@ -151,7 +158,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   const { filters: asked, parameters } = listFilters(query);
   if (sort !== defaultSort) parameters.push(['sort', sort]);
   const order = { field: sort.replace(/^-/, '') as SortField, descending: sort.startsWith('-') };
-  const filters = await withOwnGroups(db, ownerUserId, asked);
+  const filters = withSiblingGroup(await withOwnGroups(db, ownerUserId, asked));
   if (sortsWithinSiblings(order.field) && (filters.parentId === undefined || filters.listId === undefined)) {
     throw new ProblemError('position-sort-needs-siblings', 'sort=position orders one group of siblings: send parent_id (a task id, or none together with list_id).', {
       errors: [{ path: '/query/sort', message: 'position needs parent_id, and list_id when parent_id is none' }],

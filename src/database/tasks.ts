@@ -121,6 +121,8 @@ export type TaskFilters = {
   readonly listId?: string | null;
   /** A task id (its subtasks), or null for top-level tasks; undefined: any. */
   readonly parentId?: string | null;
+  /** One sibling group's `sibling_group` value (set when list and parent are both fixed): what the manual-order index reads. */
+  readonly siblingGroup?: string;
 };
 
 const asTsquery = (words: readonly string[], lastAsPrefix: boolean) =>
@@ -160,6 +162,7 @@ function filterConditions(filters: TaskFilters) {
     filters.overdue === false && sql.fragment`not coalesce(${overdue}, false)`,
     filters.listId !== undefined && sameColumn('list_id', filters.listId),
     filters.parentId !== undefined && sameColumn('parent_id', filters.parentId),
+    filters.siblingGroup !== undefined && sql.fragment`sibling_group = ${filters.siblingGroup}::uuid`,
   ].filter((condition) => condition !== false && condition !== undefined);
 }
 
@@ -376,7 +379,13 @@ export async function selectTaskSummary(
 
 export type SiblingGroup = { readonly listId: string | null; readonly parentId: string | null };
 
-const inGroup = (group: SiblingGroup) => sql.fragment`${sameColumn('list_id', group.listId)} and ${sameColumn('parent_id', group.parentId)}`;
+/** The inbox's sibling group (no list, no parent): the zero UUID, as in the sibling_group column (sql/0005). */
+const inboxGroup = '00000000-0000-0000-0000-000000000000';
+
+/** The `sibling_group` value of a group: its parent, else its list, else the inbox. */
+export const siblingGroupKey = (group: SiblingGroup): string => group.parentId ?? group.listId ?? inboxGroup;
+
+const inGroup = (group: SiblingGroup) => sql.fragment`sibling_group = ${siblingGroupKey(group)}::uuid`;
 
 const placementRow = z.object({
   id: z.string(),

@@ -104,6 +104,8 @@ const invalidJson: fc.Arbitrary<unknown> = fc.oneof(
 type ParameterChoice =
   | { kind: 'own-task' }
   | { kind: 'other-task' }
+  | { kind: 'own-list' }
+  | { kind: 'other-list' }
   | { kind: 'self' }
   | { kind: 'other-user' }
   | { kind: 'omit' }
@@ -113,7 +115,12 @@ type GeneratedRequest = {
   actor: Actor;
   parameters: Record<string, ParameterChoice>;
   body: { kind: 'omit' } | { kind: 'json'; value: unknown } | { kind: 'raw'; text: string };
+  /** For each id a body may carry (list_id, parent_id, after_id, before_id): one of the actor's, one of the other user's, or as generated. */
+  bodyIds: Record<BodyIdField, 'own' | 'other' | 'as-generated'>;
 };
+
+const bodyIdFields = ['list_id', 'parent_id', 'after_id', 'before_id'] as const;
+type BodyIdField = (typeof bodyIdFields)[number];
 
 const garbageString = fc.string({ minLength: 1, maxLength: 40 }).filter((text) => text !== '.' && text !== '..');
 const headerSafeGarbage = fc.stringMatching(/^[\x21-\x7e]{1,40}$/);
@@ -127,6 +134,18 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
       { weight: 7, arbitrary: fc.constant({ kind: 'own-task' }) },
       { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
       { weight: 1, arbitrary: value(fc.uuid()) },
+    );
+  } else if (parameter.name === 'list_id' || parameter.name === 'move_tasks_to') {
+    choices.push(
+      { weight: 5, arbitrary: fc.constant({ kind: 'own-list' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-list' }) },
+      { weight: 2, arbitrary: value(validValue(parameter.schema)) },
+    );
+  } else if (parameter.name === 'parent_id') {
+    choices.push(
+      { weight: 5, arbitrary: fc.constant({ kind: 'own-task' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
+      { weight: 2, arbitrary: value(validValue(parameter.schema)) },
     );
   } else if (parameter.in === 'path' && parameter.name === 'user_id') {
     choices.push({ weight: 7, arbitrary: fc.constant({ kind: 'self' }) }, { weight: 2, arbitrary: fc.constant({ kind: 'other-user' }) });
@@ -155,7 +174,10 @@ function requestArbitrary(operation: ContractOperation): fc.Arbitrary<GeneratedR
     );
   }
   if (!operation.requestBody?.required) bodyChoices.push({ weight: operation.requestBody ? 1 : 10, arbitrary: fc.constant({ kind: 'omit' as const }) });
-  return fc.record({ actor, parameters, body: fc.oneof(...bodyChoices) });
+  const bodyIds = fc.record(
+    Object.fromEntries(bodyIdFields.map((field) => [field, fc.constantFrom('own' as const, 'other' as const, 'as-generated' as const)])),
+  ) as fc.Arbitrary<GeneratedRequest['bodyIds']>;
+  return fc.record({ actor, parameters, body: fc.oneof(...bodyChoices), bodyIds });
 }
 
 /** The happy path every run includes: user A, their own task, the contract's own example body. */
@@ -164,18 +186,20 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
   for (const parameter of operation.parameters) {
     const key = `${parameter.in}:${parameter.name}`;
     if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
+    else if (parameter.name === 'list_id' && parameter.in === 'path') parameters[key] = { kind: 'own-list' };
     else if (parameter.name === 'user_id') parameters[key] = { kind: 'self' };
     // Optional parameters are left out; a required one gets the contract's documented example.
     else if (parameter.required && parameter.example !== undefined) parameters[key] = { kind: 'value', value: parameter.example };
     else parameters[key] = { kind: 'omit' };
   }
-  if (!operation.requestBody) return { actor: 'A', parameters, body: { kind: 'omit' } };
+  const bodyIds = { list_id: 'own', parent_id: 'own', after_id: 'own', before_id: 'own' } as const;
+  if (!operation.requestBody) return { actor: 'A', parameters, body: { kind: 'omit' }, bodyIds };
   const media = deref(contract.paths[operation.path][operation.method.toLowerCase()].requestBody).content['application/json'];
   const example = media.example ?? Object.values<Json>(media.examples ?? {})[0]?.value;
   if (example === undefined || !validatorAt(operation.requestBody.schemaPointer)(example)) {
     throw new Error(`${operation.operationId}: the contract's request body example is missing or does not fit its schema`);
   }
-  return { actor: 'A', parameters, body: { kind: 'json', value: example } };
+  return { actor: 'A', parameters, body: { kind: 'json', value: example }, bodyIds };
 }
 
 // ---- the run -------------------------------------------------------------------------------
@@ -186,6 +210,7 @@ describe('conformance: generated requests for every operation of the contract', 
   const users = {} as Record<'A' | 'B', TestUser>;
   /** Live task ids of each user, and every string that is theirs and nobody else's. */
   const liveTasks: Record<'A' | 'B', string[]> = { A: [], B: [] };
+  const liveLists: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const secrets: Record<'A' | 'B', Set<string>> = { A: new Set(), B: new Set() };
   const successes = new Map<string, number>();
   const statusCounts = new Map<number, number>();
@@ -196,6 +221,7 @@ describe('conformance: generated requests for every operation of the contract', 
       users[name] = await newUser(`conformance-${name}`);
       secrets[name].add(users[name].id);
       for (let i = 0; i < 2; i += 1) await createTaskFor(name);
+      for (let i = 0; i < 2; i += 1) await createListFor(name);
     }
     console.log(`      fast-check seed ${seed} (replay: FC_SEED=${seed} make unit SPEC=test/conformance)`);
   });
@@ -220,6 +246,26 @@ describe('conformance: generated requests for every operation of the contract', 
     return task.id;
   }
 
+  async function createListFor(name: 'A' | 'B'): Promise<string> {
+    const listName = `${name}'s list ${randomUUID()}`;
+    const response = await fetch(`${api.url}/api/lists`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: listName }),
+    });
+    expect(response.status).to.equal(201);
+    const list = (await response.json()) as { id: string };
+    liveLists[name].push(list.id);
+    secrets[name].add(list.id).add(listName);
+    return list.id;
+  }
+
+  /** An id for a body field: a list for list_id; a task for the others, a different one than the path's. */
+  async function bodyId(field: BodyIdField, whose: 'A' | 'B'): Promise<string> {
+    if (field === 'list_id') return liveLists[whose][0] ?? (await createListFor(whose));
+    return liveTasks[whose][0] ?? (await createTaskFor(whose));
+  }
+
   const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
 
   async function resolve(choice: ParameterChoice, actor: Actor): Promise<string | undefined> {
@@ -235,6 +281,10 @@ describe('conformance: generated requests for every operation of the contract', 
         return liveTasks[self].at(-1) ?? (await createTaskFor(self));
       case 'other-task':
         return liveTasks[otherOf(self)].at(-1) ?? (await createTaskFor(otherOf(self)));
+      case 'own-list':
+        return liveLists[self].at(-1) ?? (await createListFor(self));
+      case 'other-list':
+        return liveLists[otherOf(self)].at(-1) ?? (await createListFor(otherOf(self)));
       case 'value':
         return typeof choice.value === 'string' ? choice.value : JSON.stringify(choice.value);
     }
@@ -254,6 +304,16 @@ describe('conformance: generated requests for every operation of the contract', 
     if (generated.actor === 'A' || generated.actor === 'B') headers.authorization = users[generated.actor].authorization;
     if (generated.actor === 'forged') headers.authorization = 'Bearer not.a.jwt';
     let body: string | undefined;
+    if (generated.body.kind === 'json' && generated.body.value !== null && typeof generated.body.value === 'object' && !Array.isArray(generated.body.value)) {
+      const self = generated.actor === 'B' ? 'B' : 'A';
+      const value = { ...(generated.body.value as Json) };
+      for (const field of bodyIdFields) {
+        const choice = generated.bodyIds[field];
+        if (typeof value[field] !== 'string' || choice === 'as-generated') continue;
+        value[field] = await bodyId(field, choice === 'own' ? self : otherOf(self));
+      }
+      generated = { ...generated, body: { kind: 'json', value } };
+    }
     if (generated.body.kind !== 'omit') {
       headers['content-type'] = 'application/json';
       body = generated.body.kind === 'json' ? JSON.stringify(generated.body.value) : generated.body.text;
@@ -304,6 +364,7 @@ describe('conformance: generated requests for every operation of the contract', 
           }
           if (operation.method === 'DELETE') {
             for (const name of ['A', 'B'] as const) liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
+            for (const name of ['A', 'B'] as const) liveLists[name] = liveLists[name].filter((id) => !sent.url.includes(id));
           }
         }
       });

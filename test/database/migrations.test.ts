@@ -112,6 +112,7 @@ describe('migrations', () => {
       { column_name: 'parent_id', data_type: 'uuid', is_nullable: 'YES' },
       { column_name: 'ancestor_ids', data_type: 'ARRAY', is_nullable: 'NO' },
       { column_name: 'position', data_type: 'text', is_nullable: 'NO' },
+      { column_name: 'sibling_group', data_type: 'uuid', is_nullable: 'NO' },
     ]);
     const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
     expect(listIndex?.indexdef).to.equal(

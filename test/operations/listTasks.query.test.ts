@@ -474,7 +474,7 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       { query: 'priority=urgent', errors: [{ path: '/query/priority/0', message: 'must be equal to one of the allowed values: low, medium, high' }] },
       { query: 'completed=maybe', errors: [{ path: '/query/completed', message: 'must be boolean' }] },
       { query: 'overdue=yes', errors: [{ path: '/query/overdue', message: 'must be boolean' }] },
-      { query: 'sort=colour', errors: [{ path: '/query/sort', message: 'must be equal to one of the allowed values: created_at, -created_at, updated_at, -updated_at, due_at, -due_at, priority, -priority, title, -title' }] },
+      { query: 'sort=colour', errors: [{ path: '/query/sort', message: 'must be equal to one of the allowed values: created_at, -created_at, updated_at, -updated_at, due_at, -due_at, priority, -priority, title, -title, position, -position' }] },
       {
         query: 'due_before=tomorrow',
         errors: [
