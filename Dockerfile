@@ -10,10 +10,15 @@ ARG NODE_IMAGE=node:24-slim
 FROM ${NODE_IMAGE} AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # --omit=optional leaves out embedded-postgres' PostgreSQL binaries (60 MB; a production instance
 # always has DATABASE_URL). --ignore-scripts: no production package needs an install script (the
-# two the project approves are the dev-only `node` package and those binaries).
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+# two the project approves are the dev-only `node` package and those binaries). The patches in
+# patches/ (patch-package, a devDependency) are applied here with this image's node, then the
+# devDependencies are pruned: the image gets the patched production packages only.
+RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund \
+ && node node_modules/patch-package/index.js --error-on-fail \
+ && npm prune --omit=dev --omit=optional --no-audit --no-fund \
  && npm cache clean --force
 
 # --- runtime ------------------------------------------------------------------------------------
