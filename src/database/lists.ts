@@ -7,6 +7,10 @@ import type { List, RowFitsContract } from '../contract.ts';
 import { tombstoneRetention } from './task-changes.ts';
 import type { FeedPosition, TaskWrite } from './tasks.ts';
 
+// Row schemas of the one-column statements (module constants: zod compiles each once).
+const countRow = z.object({ count: z.number() });
+const idRow = z.object({ id: z.string() });
+
 export const listColors = ['red', 'orange', 'yellow', 'green', 'teal', 'blue', 'purple', 'pink', 'gray'] as const;
 
 const listRow = z.object({
@@ -55,7 +59,7 @@ export async function selectLists(db: CommonQueryMethods, ownerUserId: string): 
 }
 
 export async function countLists(db: CommonQueryMethods, ownerUserId: string): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ count: z.number() }))`
+  return db.oneFirst(sql.type(countRow)`
     select count(*)::int as count from lists
     where owner_user_id = ${ownerUserId}`);
 }
@@ -99,7 +103,7 @@ export async function updateListPositions(
 
 /** Returns false when the owner has no such list, or it is not at one of the expected versions. */
 export async function deleteListById(db: CommonQueryMethods, ownerUserId: string, listId: string, write: TaskWrite): Promise<boolean> {
-  const result = await db.query(sql.type(z.object({ id: z.string() }))`
+  const result = await db.query(sql.type(idRow)`
     delete from lists
     where owner_user_id = ${ownerUserId} and id = ${listId} and ${versionCondition(write)}
     returning id`);

@@ -7,6 +7,10 @@ import type { Priority, RowFitsContract, Task, TaskStatus } from '../contract.ts
 import { plannedForItsValues } from './pool.ts';
 import { keyOfPosition, keyOfRows, priorityRank, priorityRanking, type ListPosition, type TaskOrder } from './task-sorts.ts';
 
+// Row schemas of the one-column statements (module constants: zod compiles each once).
+const positionRow = z.object({ position: z.string() });
+const depthRow = z.object({ depth: z.number() });
+
 // Row schemas are module constants, never built per call: zod compiles a parser for each schema
 // object the first time it parses a row (~0.1 ms), so a schema made per call is compiled per call.
 const taskRow = z.object({
@@ -415,7 +419,7 @@ export async function selectNextSiblingPosition(
   after: string | null,
   movedTaskId: string | null,
 ): Promise<string | null> {
-  return db.maybeOneFirst(sql.type(z.object({ position: z.string() }))`
+  return db.maybeOneFirst(sql.type(positionRow)`
     select position from tasks
     where owner_user_id = ${ownerUserId} and ${inGroup(group)}
       and ${after === null ? sql.fragment`true` : sql.fragment`position > ${after}`}
@@ -432,7 +436,7 @@ export async function selectPreviousSiblingPosition(
   before: string,
   movedTaskId: string | null,
 ): Promise<string | null> {
-  return db.maybeOneFirst(sql.type(z.object({ position: z.string() }))`
+  return db.maybeOneFirst(sql.type(positionRow)`
     select position from tasks
     where owner_user_id = ${ownerUserId} and ${inGroup(group)} and position < ${before}
       and id <> ${movedTaskId ?? '00000000-0000-0000-0000-000000000000'}::uuid
@@ -442,7 +446,7 @@ export async function selectPreviousSiblingPosition(
 
 /** The last position in a sibling group (null when it is empty). */
 export async function selectLastSiblingPosition(db: CommonQueryMethods, ownerUserId: string, group: SiblingGroup): Promise<string | null> {
-  return db.maybeOneFirst(sql.type(z.object({ position: z.string() }))`
+  return db.maybeOneFirst(sql.type(positionRow)`
     select position from tasks
     where owner_user_id = ${ownerUserId} and ${inGroup(group)}
     order by position desc, id desc
@@ -456,7 +460,7 @@ export async function selectSiblingIds(
   group: SiblingGroup,
   movedTaskId: string,
 ): Promise<readonly string[]> {
-  return db.anyFirst(sql.type(z.object({ id: z.string() }))`
+  return db.anyFirst(sql.type(idRow)`
     select id from tasks
     where owner_user_id = ${ownerUserId} and ${inGroup(group)} and id <> ${movedTaskId}::uuid
     order by position, id`);
@@ -519,7 +523,7 @@ export async function updateSubtasksPlacement(
 
 /** How many ancestors the deepest task in a task's subtree has (0 when it has no subtasks). */
 export async function selectDeepestSubtaskDepth(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ depth: z.number() }))`
+  return db.oneFirst(sql.type(depthRow)`
     select coalesce(max(cardinality(ancestor_ids)), 0)::int as depth from tasks
     where owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids @> array[${taskId}::uuid]`);
 }
@@ -527,7 +531,7 @@ export async function selectDeepestSubtaskDepth(db: CommonQueryMethods, ownerUse
 /** Deletes every subtask (at any depth) of these tasks; returns their ids (for the tombstones). */
 export async function deleteSubtasksOf(db: CommonQueryMethods, ownerUserId: string, taskIds: readonly string[]): Promise<readonly string[]> {
   if (taskIds.length === 0) return [];
-  return db.anyFirst(sql.type(z.object({ id: z.string() }))`
+  return db.anyFirst(sql.type(idRow)`
     delete from tasks
     where owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids && ${sql.array([...taskIds], 'uuid')}
     returning id`);
@@ -535,7 +539,7 @@ export async function deleteSubtasksOf(db: CommonQueryMethods, ownerUserId: stri
 
 /** Deletes every task in a list; returns their ids. */
 export async function deleteTasksInList(db: CommonQueryMethods, ownerUserId: string, listId: string): Promise<readonly string[]> {
-  return db.anyFirst(sql.type(z.object({ id: z.string() }))`
+  return db.anyFirst(sql.type(idRow)`
     delete from tasks
     where owner_user_id = ${ownerUserId} and list_id = ${listId}
     returning id`);
@@ -543,7 +547,7 @@ export async function deleteTasksInList(db: CommonQueryMethods, ownerUserId: str
 
 /** A list's top-level tasks, in manual order. */
 export async function selectTopLevelTaskIdsInList(db: CommonQueryMethods, ownerUserId: string, listId: string): Promise<readonly string[]> {
-  return db.anyFirst(sql.type(z.object({ id: z.string() }))`
+  return db.anyFirst(sql.type(idRow)`
     select id from tasks
     where owner_user_id = ${ownerUserId} and list_id = ${listId} and parent_id is null
     order by position, id`);
