@@ -136,16 +136,17 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
       { weight: 1, arbitrary: value(fc.uuid()) },
     );
   } else if (parameter.name === 'list_id' || parameter.name === 'move_tasks_to') {
+    // Not validValue: random strings almost never match `inbox` or a UUID, and its filter would spin.
     choices.push(
       { weight: 5, arbitrary: fc.constant({ kind: 'own-list' }) },
       { weight: 2, arbitrary: fc.constant({ kind: 'other-list' }) },
-      { weight: 2, arbitrary: value(validValue(parameter.schema)) },
+      { weight: 2, arbitrary: value(fc.oneof(fc.constant('inbox'), fc.uuid())) },
     );
   } else if (parameter.name === 'parent_id') {
     choices.push(
       { weight: 5, arbitrary: fc.constant({ kind: 'own-task' }) },
       { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
-      { weight: 2, arbitrary: value(validValue(parameter.schema)) },
+      { weight: 2, arbitrary: value(fc.oneof(fc.constant('none'), fc.uuid())) },
     );
   } else if (parameter.in === 'path' && parameter.name === 'user_id') {
     choices.push({ weight: 7, arbitrary: fc.constant({ kind: 'self' }) }, { weight: 2, arbitrary: fc.constant({ kind: 'other-user' }) });
@@ -260,10 +261,16 @@ describe('conformance: generated requests for every operation of the contract', 
     return list.id;
   }
 
-  /** An id for a body field: a list for list_id; a task for the others, a different one than the path's. */
-  async function bodyId(field: BodyIdField, whose: 'A' | 'B'): Promise<string> {
-    if (field === 'list_id') return liveLists[whose][0] ?? (await createListFor(whose));
-    return liveTasks[whose][0] ?? (await createTaskFor(whose));
+  /**
+   * An id for a body field: a list for list_id, and for a list's neighbours (moveList); a task
+   * otherwise. Never the id the path names (moving an item next to itself is a refusal, not a path).
+   */
+  async function bodyId(field: BodyIdField, whose: 'A' | 'B', path: string): Promise<string> {
+    const isList = field === 'list_id' || (path.startsWith('/api/lists/') && field !== 'parent_id');
+    const live = isList ? liveLists[whose] : liveTasks[whose];
+    const found = live.find((id) => !path.includes(id));
+    if (found) return found;
+    return isList ? createListFor(whose) : createTaskFor(whose);
   }
 
   const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
@@ -310,7 +317,7 @@ describe('conformance: generated requests for every operation of the contract', 
       for (const field of bodyIdFields) {
         const choice = generated.bodyIds[field];
         if (typeof value[field] !== 'string' || choice === 'as-generated') continue;
-        value[field] = await bodyId(field, choice === 'own' ? self : otherOf(self));
+        value[field] = await bodyId(field, choice === 'own' ? self : otherOf(self), path);
       }
       generated = { ...generated, body: { kind: 'json', value } };
     }
@@ -361,6 +368,10 @@ describe('conformance: generated requests for every operation of the contract', 
               if (!liveTasks[generated.actor].includes(task.id)) liveTasks[generated.actor].push(task.id);
               secrets[generated.actor].add(task.id);
             }
+          }
+          // Deletions the URL does not name (a list's tasks, clear-completed): start afresh.
+          if ((operation.operationId === 'deleteList' || operation.operationId === 'clearCompletedTasks') && generated.actor !== 'anonymous' && generated.actor !== 'forged') {
+            liveTasks[generated.actor] = [];
           }
           if (operation.method === 'DELETE') {
             for (const name of ['A', 'B'] as const) liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
