@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { FieldError, Problem } from './contract.ts';
 import { AuthenticationError, AuthUnavailableError, bearerChallenge, PathUserMismatchError } from './auth.ts';
-import { isDatabaseUnavailable } from './database/pool.ts';
+import { classifyDatabaseError } from './database/errors.ts';
 
 /** An error a handler (or the auth module) throws on purpose, already saying what to answer. */
 export class ProblemError extends Error {
@@ -148,7 +148,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
   [
     // PostgreSQL text cannot hold NUL characters. The contract's patterns refuse them already;
     // this row keeps any field that slips through a client error rather than a 500.
-    (error) => ['22021', '22P05'].includes(String((error as { code?: unknown }).code)),
+    (error) => classifyDatabaseError(error).kind === 'untranslatable-text',
     () => ({
       status: 422,
       detail: 'Text fields cannot contain NUL (U+0000) characters.',
@@ -156,7 +156,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
     }),
   ],
   [
-    (error) => isDatabaseUnavailable(error),
+    (error) => classifyDatabaseError(error).kind === 'unavailable',
     () => ({
       status: 503,
       detail: 'The database is unavailable; try again shortly.',
