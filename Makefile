@@ -9,12 +9,21 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-# Reinstall only when the lockfile changed since the last install.
+# Reinstall only when the lockfile changed since the last install, or when the pinned Node is
+# missing (an earlier install omitted devDependencies). --include=dev: this Makefile is how a clone
+# runs, tests and serves, and it runs everything on the Node 24 that the `node` devDependency
+# installs — also under NODE_ENV=production, which would otherwise make npm omit it and leave the
+# machine's own Node (20 on these machines) to fail on the .ts sources. Production images install
+# with --omit=dev instead (Dockerfile): they bring their own Node 24.
+ifeq ($(wildcard node_modules/.bin/node),)
+.PHONY: node_modules/.install-stamp
+endif
 node_modules/.install-stamp: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --include=dev --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.install-stamp ## Install dependencies (npm ci) when they are missing or stale
+install: node_modules/.install-stamp ## Install dependencies (npm ci, devDependencies included) when they are missing or stale
+	@node src/check-node.js
 
 # .env is read when present (Node's own --env-file; no dotenv dependency).
 ENV_FILE := $(if $(wildcard .env),--env-file=.env)
@@ -52,7 +61,7 @@ pgbouncer: ## Find PgBouncer for the pooler tests (installs Debian's where apt e
 # build, and the process tests that run their own embedded PostgreSQL: lifecycle, shutdown,
 # outage), and test/deployment, whose pooler tests start their own PgBouncer in every run.
 PGBOUNCER_SKIPS := test/docs/** test/config.test.ts test/client/package.test.ts test/process/server.test.ts \
-  test/process/shutdown.test.ts test/process/database-outage.test.ts test/deployment/**
+  test/process/shutdown.test.ts test/process/database-outage.test.ts test/process/cluster-signals.test.ts test/deployment/**
 test-pgbouncer: install pgbouncer ## Run the suite through PgBouncer (transaction mode) in front of the test PostgreSQL
 	TEST_THROUGH_PGBOUNCER=1 mocha $(foreach skip,$(PGBOUNCER_SKIPS),--ignore '$(skip)') 'test/**/*.test.ts'
 

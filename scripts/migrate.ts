@@ -3,6 +3,7 @@
 // set (outside production). The server also migrates at every start (MIGRATE_ON_START); this is for
 // deployments that run migrations as a separate step before rolling out new instances. It needs
 // only a database URL: no token verification, no HTTP settings.
+import '../src/check-node.js';
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import { onStopSignals, startDatabase, startFailureLine } from '../src/database/startup.ts';
 import { createLogger } from '../src/logger.ts';

@@ -3,6 +3,7 @@
 // SHUTDOWN_DRAIN_SECONDS (so a load balancer sees it and stops routing here), stop accepting,
 // close idle connections, let in-flight requests finish within SHUTDOWN_GRACE_SECONDS, close the
 // pool, stop the embedded database, exit 0 (1 when the grace period ran out).
+import './check-node.js';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createApp } from './app.ts';
