@@ -26,7 +26,7 @@ describe('a fresh clone', function () {
     await mkdir(clone);
     // What `git clone` would give: the tracked files (and new ones not yet committed, while developing).
     const { stdout } = await run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 });
-    for (const file of stdout.split('\0').filter(Boolean)) {
+    for (const file of stdout.split('\0').filter((name) => name !== '' && !name.startsWith('node_modules'))) {
       await cp(path.join(projectRoot, file), path.join(clone, file), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error; // Deleted in the working tree, not yet committed.
       });
