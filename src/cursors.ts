@@ -73,12 +73,12 @@ const positions: Readonly<Record<SortField, z.ZodType<ListPosition>>> = {
 const envelope = z.strictObject({ v: z.literal(version), b: z.string(), p: z.array(z.unknown()) });
 
 const invalidCursor = () =>
-  new ProblemError(422, 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
+  new ProblemError('cursor-invalid', 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
     errors: [{ path: '/query/cursor', message: 'is not a valid cursor' }],
   });
 
 const foreignCursor = () =>
-  new ProblemError(422, 'The cursor was issued for another sort, other filters or another user; start again without it.', {
+  new ProblemError('cursor-mismatch', 'The cursor was issued for another sort, other filters or another user; start again without it.', {
     errors: [{ path: '/query/cursor', message: 'does not belong to this query' }],
   });
 

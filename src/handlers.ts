@@ -31,7 +31,7 @@ type CompletionFields = { readonly completed?: boolean; readonly status?: TaskSt
 function statusChange(fields: CompletionFields): StatusChange | undefined {
   const { completed, status } = fields;
   if (status !== undefined && completed !== undefined && (status === 'completed') !== completed) {
-    throw new ProblemError(422, 'completed and status disagree.', {
+    throw new ProblemError('completion-status-conflict', 'completed and status disagree.', {
       errors: [{ path: '/body/status', message: 'must be "completed" exactly when completed is true' }],
     });
   }
@@ -122,7 +122,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   // The validator has applied the contract's defaults; these only satisfy the optional types.
   const { limit = 50, offset, cursor, sort = defaultSort } = query;
   if (cursor !== undefined && offset !== undefined) {
-    throw new ProblemError(422, 'Send either cursor or offset, not both.', {
+    throw new ProblemError('cursor-with-offset', 'Send either cursor or offset, not both.', {
       errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
     });
   }
@@ -259,7 +259,7 @@ const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUse
   const counts = await selectTaskSummary(db, ownerUserId, timeZone).catch((error: unknown) => {
     // invalid_parameter_value: "time zone … not recognized"
     if (classifyDatabaseError(error).kind !== 'invalid-parameter-value') throw error;
-    throw new ProblemError(422, `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
+    throw new ProblemError('unknown-time-zone', `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
       errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
     });
   });
@@ -290,7 +290,7 @@ export const handlers: HandlerMap = {
   health: async () => ok,
   ready: async (_input, { db, isShuttingDown }) => {
     if (isShuttingDown()) {
-      throw new ProblemError(503, 'The server is shutting down.', { headers: { 'Retry-After': retryAfterSeconds } });
+      throw new ProblemError('shutting-down', 'The server is shutting down.', { headers: { 'Retry-After': retryAfterSeconds } });
     }
     await pingDatabase(db);
     return ok;

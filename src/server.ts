@@ -4,7 +4,7 @@
 // close idle connections, let in-flight requests finish within SHUTDOWN_GRACE_SECONDS, close the
 // pool, stop the embedded database, exit 0 (1 when the grace period ran out).
 import './check-node.js';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createApp } from './app.ts';
 import { authOptionsFor, createAuthenticator, type AuthOptions } from './auth.ts';
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       // its headers (slow loris) is cut off with 408 after this long.
       headersTimeout: config.http.headersTimeoutMs,
       // The whole request (headers and body) must have arrived within this; the handler's own time
-      // is bounded by the database deadline (src/database/pool.ts).
+      // is bounded by the database deadline (src/database/deadlines.ts).
       requestTimeout: config.http.requestTimeoutMs,
       // Node checks the two timeouts above on this period (default 30 s, far coarser than them).
       connectionsCheckingInterval: Math.min(1_000, config.http.headersTimeoutMs / 2),
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const problem = problemFor(error, undefined, log);
     const body = JSON.stringify(problem.body);
     socket.end(
-      `HTTP/1.1 ${problem.status} ${problem.body.title}\r\nContent-Type: application/problem+json\r\n` +
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/problem+json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });

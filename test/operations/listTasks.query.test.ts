@@ -366,17 +366,15 @@ describe('listTasks: filters, search, sorting and cursors', () => {
     }
 
     const invalidCursorProblem = {
-      status: 422,
-      detail: 'The cursor is not valid (damaged, or not issued by this API); start again without it.',
+      type: 'cursor-invalid',
       instance: '/api/tasks',
       errors: [{ path: '/query/cursor', message: 'is not a valid cursor' }],
-    };
+    } as const;
     const foreignCursorProblem = {
-      status: 422,
-      detail: 'The cursor was issued for another sort, other filters or another user; start again without it.',
+      type: 'cursor-mismatch',
       instance: '/api/tasks',
       errors: [{ path: '/query/cursor', message: 'does not belong to this query' }],
-    };
+    } as const;
     const encode = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
     it('returns 422, never 500, for corrupt, truncated, forged or wrongly typed cursors', async () => {
@@ -463,8 +461,7 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       const response = await api.http.get(`/api/tasks?limit=2&offset=0&cursor=${cursor}`).set(bearer(user));
 
       expectProblem(response, {
-        status: 422,
-        detail: 'Send either cursor or offset, not both.',
+        type: 'cursor-with-offset',
         instance: '/api/tasks',
         errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
       });
