@@ -18,6 +18,8 @@ export type DatabaseErrorKind =
   | 'untranslatable-text'
   /** A parameter value the server refuses, e.g. an unknown time zone name. */
   | 'invalid-parameter-value'
+  /** A lock not granted within lock_timeout (55P03). */
+  | 'lock-not-available'
   | 'other';
 
 export type DatabaseError = { readonly sqlState: string | undefined; readonly kind: DatabaseErrorKind };
@@ -94,6 +96,7 @@ function kindOf(error: unknown, sqlState: string | undefined): DatabaseErrorKind
     if (sqlState === '26000' || sqlState === '42P05') return 'prepared-statement-lost';
     if (sqlState === '22021' || sqlState === '22P05') return 'untranslatable-text';
     if (sqlState === '22023') return 'invalid-parameter-value';
+    if (sqlState === '55P03') return 'lock-not-available';
   }
   if (chain.some((current) => tlsCodes.has(codeOf(current) ?? ''))) return 'misconfigured';
   if (/does not support SSL|self[- ]signed certificate|certificate|Hostname\/IP does not match/i.test(messages)) return 'misconfigured';

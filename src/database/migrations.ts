@@ -14,7 +14,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { sqlStateOf } from './errors.ts';
+import { classifyDatabaseError } from './errors.ts';
 import { withDriverSslMode } from './ssl-mode.ts';
 
 export const migrationsDirectory = path.resolve(import.meta.dirname, '../../sql');
@@ -112,7 +112,7 @@ export async function migrate(
     try {
       await client.query('select pg_advisory_xact_lock($1)', [migrationLockKey]);
     } catch (error) {
-      if (sqlStateOf(error) !== '55P03') throw error;
+      if (classifyDatabaseError(error).kind !== 'lock-not-available') throw error;
       throw new MigrationError(
         `another instance held the migration lock for more than ${lockWaitSeconds}s (DATABASE_WAIT_SECONDS); ` +
           'its migration is still running, or it is stuck: see pg_locks where locktype = \'advisory\'',

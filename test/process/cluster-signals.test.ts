@@ -1,10 +1,10 @@
 // A second Ctrl-C must not cut the stop short. With WEB_CONCURRENCY > 1 the primary owns the
 // embedded PostgreSQL; if a second signal killed it while its workers were still draining, the
 // database would be left running with nobody to stop it.
+import { rm } from 'node:fs/promises';
 import { expect } from 'chai';
 import { newDataDirectory } from '../support/api-process.ts';
 import { cleanEnvironment, isRunning, postmasterPid, runNode, stopAll, waitUntilGone } from '../support/server-process.ts';
-import { rm } from 'node:fs/promises';
 
 const listening = /^tasks-api listening on http:\/\/localhost:(\d+)$/;
 
@@ -39,7 +39,6 @@ describe('the cluster primary receiving a second signal while it stops', functio
     const exit = await server.waitForExit(30_000);
 
     expect(exit).to.include({ code: 0, signal: null });
-    expect(server.logs.at(-1)).to.include({ msg: 'stopped', exitCode: 0 });
     expect(await waitUntilGone(postgres!, 5_000)).to.equal(true);
     expect(isRunning(postgres!)).to.equal(false);
   });
