@@ -2,9 +2,10 @@
 // 404 or 200); each query is one SQL statement in database/. The user-scoped compatibility
 // routes (`/api/{user_id}/tasks…`) reuse the same handlers: their `{user_id}` has already been
 // checked against the token, and the owner always comes from the token.
-import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, Priority, TaskSort, TaskStatus } from './contract.ts';
-import { cursorBinding, decodeCursor, encodeCursor, positionOf } from './cursors.ts';
+import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, TaskSort, TaskStatus } from './contract.ts';
+import { cursorBinding, decodeCursor, encodeCursor } from './cursors.ts';
 import { classifyDatabaseError } from './database/errors.ts';
+import { positionOf, priorityRanking, type SortField } from './database/task-sorts.ts';
 import { pingDatabase } from './database/pool.ts';
 import { documentationHandlers } from './docs.ts';
 import {
@@ -15,7 +16,6 @@ import {
   selectTaskSummary,
   selectTasksPage,
   updateTaskById,
-  type SortField,
   type StatusChange,
   type TaskFilters,
 } from './database/tasks.ts';
@@ -72,7 +72,6 @@ function searchWords(q: string): string[] {
 }
 
 const statusOrder: readonly TaskStatus[] = ['pending', 'in_progress', 'completed'];
-const priorityOrder: readonly Priority[] = ['low', 'medium', 'high'];
 const defaultSort: TaskSort = '-created_at';
 
 type ListQuery = HandlerInput<'listTasks'>['query'];
@@ -89,7 +88,7 @@ const asParameters = (name: string, values: readonly string[] | string | boolean
  */
 function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlParameter[] } {
   const statuses = query.status && statusOrder.filter((status) => query.status!.includes(status));
-  const priorities = query.priority && priorityOrder.filter((priority) => query.priority!.includes(priority));
+  const priorities = query.priority && priorityRanking.filter((priority) => query.priority!.includes(priority));
   const tags = query.tag && normaliseTags(query.tag.map((tag) => tag.toLowerCase()));
   const words = query.q === undefined ? [] : searchWords(query.q);
   const filters: TaskFilters = {

@@ -107,9 +107,6 @@ function kindOf(error: unknown, sqlState: string | undefined): DatabaseErrorKind
   return 'other';
 }
 
-/** True when the database is not there right now (a 503 for a request; a retry at start-up). */
-export const isDatabaseUnavailable = (error: unknown): boolean => classifyDatabaseError(error).kind === 'unavailable';
-
 /**
  * One line for an operator: what the error means and which setting to fix. `setting` is the
  * variable that held the URL (DATABASE_URL or DATABASE_MIGRATION_URL).

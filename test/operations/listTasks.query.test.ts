@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import type { Response } from 'supertest';
 import type { Task } from '../../src/contract.ts';
+import { priorityRank, priorityRanking } from '../../src/database/task-sorts.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from '../support/api.ts';
 import {
   bearer,
@@ -61,7 +62,8 @@ async function walk(api: TestApi, user: TestUser, url: string, between?: (pageIn
   return pages;
 }
 
-const rank = { low: 1, medium: 2, high: 3 } as const;
+// The ranking is the sort table's (src/database/task-sorts.ts), so a test and the SQL cannot disagree on it.
+const rank = Object.fromEntries(priorityRanking.map((priority) => [priority, priorityRank(priority)])) as Record<Task['priority'], number>;
 const byId = (a: Task, b: Task) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const compare = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
 
