@@ -4,6 +4,7 @@
 // checked against the token, and the owner always comes from the token.
 import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, TaskSort, TaskStatus } from './contract.ts';
 import { cursorBinding, decodeCursor, encodeCursor } from './cursors.ts';
+import { classifyDatabaseError } from './database/errors.ts';
 import { positionOf, priorityRanking, sortsWithinSiblings, type SortField } from './database/task-sorts.ts';
 import { pingDatabase } from './database/pool.ts';
 import { documentationHandlers } from './docs.ts';
@@ -38,7 +39,7 @@ function statusChange(fields: CompletionFields): StatusChange | undefined {
   const { completed, status } = fields;
   if (status !== undefined && completed !== undefined && (status === 'completed') !== completed) {
     throw new ProblemError('completion-status-conflict', 'completed and status disagree.', {
-      errors: [{ path: '/body/status', message: 'must be "completed" exactly when completed is true' }],
+      errors: [{ path: '/body/status', keyword: 'conflict', message: 'Status must be "completed" exactly when completed is true.' }],
     });
   }
   if (status !== undefined) return { kind: 'set', status };
@@ -152,7 +153,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   const { limit = 50, offset, cursor, sort = defaultSort } = query;
   if (cursor !== undefined && offset !== undefined) {
     throw new ProblemError('cursor-with-offset', 'Send either cursor or offset, not both.', {
-      errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
+      errors: [{ path: '/query/offset', keyword: 'conflict', message: 'Send either offset or cursor, not both.' }],
     });
   }
   const { filters: asked, parameters } = listFilters(query);
@@ -161,7 +162,11 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   const filters = withSiblingGroup(await withOwnGroups(db, ownerUserId, asked));
   if (sortsWithinSiblings(order.field) && (filters.parentId === undefined || filters.listId === undefined)) {
     throw new ProblemError('position-sort-needs-siblings', 'sort=position orders one group of siblings: send parent_id (a task id, or none together with list_id).', {
-      errors: [{ path: '/query/sort', message: 'position needs parent_id, and list_id when parent_id is none' }],
+      errors: [
+        filters.parentId === undefined
+          ? { path: '/query/parent_id', keyword: 'required', message: 'With sort=position, send parent_id (a task id, or none).' }
+          : { path: '/query/list_id', keyword: 'required', message: 'With sort=position and parent_id=none, send list_id (a list id, or inbox).' },
+      ],
     });
   }
   const binding = cursorBinding(ownerUserId, urlQuery(parameters));
@@ -293,32 +298,21 @@ const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async (
     return { status: 200, body: { deleted: deletedIds.length } };
   });
 
-const unknownTimeZone = '22023'; // invalid_parameter_value: "time zone … not recognized"
-
 const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUserId, query }, { db }) => {
   const timeZone = query.tz ?? 'UTC';
   const listId = query.list_id === undefined ? undefined : query.list_id === 'inbox' ? null : query.list_id.toLowerCase();
   if (listId && (await selectListById(db, ownerUserId, listId)) === null) throw unknownList('/query/list_id');
   // PostgreSQL's own zone database decides what a zone name means, so it also decides which exist.
   const counts = await selectTaskSummary(db, ownerUserId, timeZone, listId).catch((error: unknown) => {
-    if (sqlStateOf(error) !== unknownTimeZone) throw error;
+    // invalid_parameter_value: "time zone … not recognized"
+    if (classifyDatabaseError(error).kind !== 'invalid-parameter-value') throw error;
     throw new ProblemError('unknown-time-zone', `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
-      errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
+      errors: [{ path: '/query/tz', keyword: 'unknown', message: 'The tz parameter must be an IANA time zone name, such as Europe/Paris.' }],
     });
   });
   const { total, pending, in_progress, completed, overdue, due_today } = counts;
   return { status: 200, body: { time_zone: timeZone, total, by_status: { pending, in_progress, completed }, overdue, due_today } };
 };
-
-/** The SQLSTATE of a database error, wherever the driver and Slonik put it. */
-function sqlStateOf(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 5; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 const ok = { status: 200, body: { status: 'ok' } } as const satisfies HandlerResult<'health'>;
 

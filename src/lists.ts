@@ -17,6 +17,7 @@ import {
   updateListPositions,
   type ListChanges,
 } from './database/lists.ts';
+import { classifyDatabaseError } from './database/errors.ts';
 import { advanceChangeClock, insertTaskTombstones, purgeExpiredTaskTombstones } from './database/task-changes.ts';
 import {
   deleteTasksInList, moveTasksOfList, selectLastSiblingPosition, selectTopLevelTaskIdsInList } from './database/tasks.ts';
@@ -36,18 +37,10 @@ const nameTaken = () => new ProblemError('list-name-taken', 'You already have a 
 /** A write that breaks lists_owner_name_key is a 409, not a 500. */
 async function refusingDuplicateNames<T>(write: Promise<T>): Promise<T> {
   return write.catch((error: unknown) => {
-    if ((error as { constraint?: unknown }).constraint === 'lists_owner_name_key' || codeOf(error) === uniqueViolation) throw nameTaken();
+    // The only unique key a list write can break with its input is the owner's name index.
+    if (classifyDatabaseError(error).sqlState === uniqueViolation) throw nameTaken();
     throw error;
   });
-}
-
-function codeOf(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 5; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 export const listLists: AuthenticatedHandler<'listLists'> = async ({ ownerUserId }, { db }) => ({
@@ -62,7 +55,7 @@ export const createList: AuthenticatedHandler<'createList'> = async ({ ownerUser
     // Counted under the clock lock, so two concurrent creates cannot both take the 500th place.
     if ((await countLists(tx, ownerUserId)) >= maxListsPerUser) {
       throw new ProblemError('too-many-lists', `You have ${maxListsPerUser} lists, the most a user can have; delete one first.`, {
-        errors: [{ path: '/body', message: `at most ${maxListsPerUser} lists per user` }],
+        errors: [{ path: '/body', keyword: 'too_many', message: `You can have at most ${maxListsPerUser} lists; delete one first.` }],
       });
     }
     const lists = await selectLists(tx, ownerUserId);
@@ -114,7 +107,7 @@ async function destinationList(tx: CommonQueryMethods, ownerUserId: string, move
   const listId = moveTasksTo.toLowerCase();
   if (listId === deletedListId || (await selectListById(tx, ownerUserId, listId)) === null) {
     throw new ProblemError('move-tasks-to-invalid', 'move_tasks_to must be the inbox or another of your lists.', {
-      errors: [{ path: '/query/move_tasks_to', message: 'is not another of your lists' }],
+      errors: [{ path: '/query/move_tasks_to', keyword: 'unknown', message: 'Move the tasks to the inbox or to another of your lists.' }],
     });
   }
   return listId;

@@ -46,7 +46,7 @@ export const renumberedPositions = (count: number): string[] => generateNKeysBet
 
 export const neighbourNotSibling = (field: 'after_id' | 'before_id') =>
   new ProblemError('neighbour-not-sibling', 'The neighbour to place it next to is not one of its siblings at the destination.', {
-    errors: [{ path: `/body/${field}`, message: 'must be a sibling at the destination (and not the item itself)' }],
+    errors: [{ path: `/body/${field}`, keyword: 'invalid', message: 'Place it next to one of its siblings at the destination, not next to itself.' }],
   });
 
 type Positioned = { readonly id: string; readonly position: string };
@@ -80,19 +80,19 @@ export function renumbered(siblingIds: readonly string[], movedId: string, index
 
 /** Another user's list or task is treated exactly like one that does not exist: 422 in a body or query. */
 export const unknownList = (path: string) =>
-  new ProblemError('list-unknown', 'list_id is not one of your lists.', { errors: [{ path, message: 'is not one of your lists' }] });
+  new ProblemError('list-unknown', 'list_id is not one of your lists.', { errors: [{ path, keyword: 'unknown', message: 'This is not one of your lists.' }] });
 
 export const unknownParent = (path: string) =>
-  new ProblemError('parent-unknown', 'parent_id is not one of your tasks.', { errors: [{ path, message: 'is not one of your tasks' }] });
+  new ProblemError('parent-unknown', 'parent_id is not one of your tasks.', { errors: [{ path, keyword: 'unknown', message: 'This is not one of your tasks.' }] });
 
 const parentInAnotherList = () =>
   new ProblemError('parent-in-another-list', "A subtask lives in its parent's list; list_id differs from the parent's.", {
-    errors: [{ path: '/body/list_id', message: "must be the parent's list (or be left out)" }],
+    errors: [{ path: '/body/list_id', keyword: 'conflict', message: "A subtask is in its parent's list: leave list_id out, or send the parent's list." }],
   });
 
 const cycle = () =>
   new ProblemError('subtask-cycle', 'A task cannot be placed under itself or one of its own subtasks.', {
-    errors: [{ path: '/body/parent_id', message: 'must not be the task itself or one of its subtasks' }],
+    errors: [{ path: '/body/parent_id', keyword: 'invalid', message: 'A task cannot go under itself or one of its own subtasks.' }],
   });
 
 /** Four levels: a top-level task and three levels of subtasks below it. */
@@ -100,7 +100,7 @@ const mostAncestors = 3;
 
 const tooDeep = () =>
   new ProblemError('subtasks-too-deep', 'Subtasks nest at most four levels deep.', {
-    errors: [{ path: '/body/parent_id', message: 'would nest the task (or its subtasks) more than four levels deep' }],
+    errors: [{ path: '/body/parent_id', keyword: 'invalid', message: 'Subtasks nest at most four levels deep; this would make a fifth.' }],
   });
 
 /** A destination sibling group and the ancestors a task gets there. */

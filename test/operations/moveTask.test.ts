@@ -107,7 +107,7 @@ describe('moveTask', () => {
     expectProblem(response, {
       type: 'parent-in-another-list',
       instance: `/api/tasks/${task.id}/move`,
-      errors: [{ path: '/body/list_id', message: "must be the parent's list (or be left out)" }],
+      errors: [{ path: '/body/list_id', keyword: 'conflict' }],
     });
   });
 
@@ -121,7 +121,7 @@ describe('moveTask', () => {
       expectProblem(await move(api, user, root.id, { parent_id: parentId }), {
         type: 'subtask-cycle',
         instance: `/api/tasks/${root.id}/move`,
-        errors: [{ path: '/body/parent_id', message: 'must not be the task itself or one of its subtasks' }],
+        errors: [{ path: '/body/parent_id', keyword: 'invalid' }],
       });
     }
     expect((await readTaskAs(api, user, root.id)).parent_id).to.equal(null);
@@ -137,7 +137,7 @@ describe('moveTask', () => {
     await createTaskAs(api, user, { title: 'Other child', parent_id: other.id });
     const tooDeep = {
       type: 'subtasks-too-deep' as const,
-      errors: [{ path: '/body/parent_id', message: 'would nest the task (or its subtasks) more than four levels deep' }],
+      errors: [{ path: '/body/parent_id', keyword: 'invalid' as const }],
     };
     // Other (with a child) under L3 would make its child a fifth level; under L2 it fits.
     expectProblem(await move(api, user, other.id, { parent_id: level3.id }), { ...tooDeep, instance: `/api/tasks/${other.id}/move` });
@@ -160,7 +160,7 @@ describe('moveTask', () => {
       expectProblem(await move(api, user, task.id, { [field]: id }), {
         type: 'neighbour-not-sibling',
         instance: `/api/tasks/${task.id}/move`,
-        errors: [{ path: `/body/${field}`, message: 'must be a sibling at the destination (and not the item itself)' }],
+        errors: [{ path: `/body/${field}`, keyword: 'invalid' }],
       });
     }
   });
@@ -176,14 +176,14 @@ describe('moveTask', () => {
       expectProblem(await move(api, user, task.id, { list_id: listId }), {
         type: 'list-unknown',
         instance: `/api/tasks/${task.id}/move`,
-        errors: [{ path: '/body/list_id', message: 'is not one of your lists' }],
+        errors: [{ path: '/body/list_id', keyword: 'unknown' }],
       });
     }
     for (const parentId of [theirTask.id, randomUUID()]) {
       expectProblem(await move(api, user, task.id, { parent_id: parentId }), {
         type: 'parent-unknown',
         instance: `/api/tasks/${task.id}/move`,
-        errors: [{ path: '/body/parent_id', message: 'is not one of your tasks' }],
+        errors: [{ path: '/body/parent_id', keyword: 'unknown' }],
       });
     }
     expect(await readTaskAs(api, stranger, theirTask.id)).to.deep.equal(theirTask);
@@ -289,14 +289,18 @@ describe('listTasks: list_id, parent_id and sort=position', () => {
     expect(whole.body.map((task: Task) => task.title)).to.deep.equal(['Sub', 'A', 'B', 'C', 'D', 'E']);
   });
 
-  it('returns 422 for sort=position without a sibling group', async () => {
+  it('returns 422 for sort=position without a sibling group, naming the parameter that is missing', async () => {
     const api = await sharedApi();
     const user = await newUser();
-    for (const query of ['sort=position', 'sort=position&parent_id=none', 'sort=-position&list_id=inbox']) {
+    for (const [query, missing] of [
+      ['sort=position', 'parent_id'],
+      ['sort=position&parent_id=none', 'list_id'],
+      ['sort=-position&list_id=inbox', 'parent_id'],
+    ] as const) {
       expectProblem(await api.http.get(`/api/tasks?${query}`).set(bearer(user)), {
         type: 'position-sort-needs-siblings',
         instance: '/api/tasks',
-        errors: [{ path: '/query/sort', message: 'position needs parent_id, and list_id when parent_id is none' }],
+        errors: [{ path: `/query/${missing}`, keyword: 'required' }],
       });
     }
   });
@@ -312,7 +316,7 @@ describe('listTasks: list_id, parent_id and sort=position', () => {
         expectProblem(await api.http.get(url).set(bearer(user)), {
           type: 'list-unknown',
           instance: url.split('?')[0]!,
-          errors: [{ path: '/query/list_id', message: 'is not one of your lists' }],
+          errors: [{ path: '/query/list_id', keyword: 'unknown' }],
         });
       }
     }
@@ -320,7 +324,7 @@ describe('listTasks: list_id, parent_id and sort=position', () => {
       expectProblem(await api.http.get(`/api/tasks?parent_id=${id}`).set(bearer(user)), {
         type: 'parent-unknown',
         instance: '/api/tasks',
-        errors: [{ path: '/query/parent_id', message: 'is not one of your tasks' }],
+        errors: [{ path: '/query/parent_id', keyword: 'unknown' }],
       });
     }
   });
