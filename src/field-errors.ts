@@ -22,7 +22,8 @@ function label(path: string): string {
   if (location === 'query') return /^\d+$/.test(name) ? `Each value of the ${segments.at(-2)} parameter` : `The ${name} parameter`;
   // An array item (`/body/tags/0`): "Each tag".
   if (/^\d+$/.test(name)) return `Each ${(segments.at(-2) ?? 'item').replace(/s$/, '').replaceAll('_', ' ')}`;
-  const words = fieldLabels[name] ?? name.replaceAll('_', ' ');
+  // Own keys only: a field named `toString` (the property test sends one) is not a label.
+  const words = (Object.hasOwn(fieldLabels, name) ? fieldLabels[name] : undefined) ?? name.replaceAll('_', ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
