@@ -240,7 +240,8 @@ describe("every statement on a table of users' data is scoped by owner", () => {
     for (const request of requests) {
       expect(request.statements.filter((statement) => tablesOf(statement.sql, tables).length > 0), request.label).to.have.length.at.least(1);
     }
-    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice + Bob's read.
+    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 conditional, idempotent, feed,
+    // summary and clear-completed requests + Bob's read.
     expect(requests).to.have.length(52);
   });
 });

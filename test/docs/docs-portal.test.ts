@@ -9,7 +9,7 @@ import { startTestApi, type TestApi } from '../support/api.ts';
 import { contract, contractOperations } from '../support/contract.ts';
 
 const chromiumPath = '/usr/bin/chromium';
-// As in .library's notes for this machine: without the background-networking flags Chromium
+// Without the background-networking flags Chromium
 // phones Google at start, which is both an outside request and slow on a closed network.
 const chromiumFlags = [
   '--headless',
