@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Response, Test } from 'supertest';
-import type { FieldError, Priority, Task, TaskStatus } from '../../src/contract.ts';
+import type { FieldError, Priority, Recurrence, Task, TaskStatus } from '../../src/contract.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from './api.ts';
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -40,6 +40,7 @@ const taskProperties = [
   'due_at',
   'id',
   'priority',
+  'recurrence',
   'status',
   'tags',
   'title',
@@ -97,6 +98,8 @@ export type ExpectedTask = {
   readonly priority?: Priority;
   readonly tags?: readonly string[];
   readonly due_at?: string | null;
+  /** Default: null (the task does not recur). */
+  readonly recurrence?: Recurrence | null;
 };
 
 /**
@@ -127,6 +130,7 @@ export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(task.tags).to.deep.equal(expected.tags ?? []);
   expect(task.due_at).to.equal(expected.due_at ?? null);
   if (task.due_at !== null) expectTimestamp(task.due_at);
+  expect(task.recurrence).to.deep.equal(expected.recurrence ?? null);
   return task;
 }
 
