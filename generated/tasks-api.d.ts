@@ -848,8 +848,8 @@ export interface components {
         Occurrences: {
             /**
              * @description The task's next due dates, soonest first: its current `due_at`, then the following
-             *     occurrences (fewer than asked when `COUNT` or `UNTIL` ends the series, or nothing
-             *     falls within ten years). Empty for a series completed for good.
+             *     occurrences within ten years of it (fewer than asked when `COUNT` or `UNTIL` ends the
+             *     series first). Empty for a series completed for good.
              */
             occurrences: string[];
         };
