@@ -33,7 +33,7 @@ import { z } from 'zod';
 
 const notRecurring = () =>
   new ProblemError(422, 'This task does not recur; only a recurring task has occurrences to skip or preview.', {
-    errors: [{ path: '/path/task_id', message: 'the task has no recurrence' }],
+    errors: [{ path: '/params/task_id', message: 'the task has no recurrence' }],
   });
 
 const seriesEnded = () =>

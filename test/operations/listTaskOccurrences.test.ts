@@ -92,7 +92,7 @@ describe('listTaskOccurrences', () => {
     expectRecurrenceProblem(response, {
       status: 422,
       instance: `/api/tasks/${task.id}/occurrences`,
-      errors: [{ path: '/path/task_id', message: 'the task has no recurrence' }],
+      errors: [{ path: '/params/task_id', message: 'the task has no recurrence' }],
     });
   });
 

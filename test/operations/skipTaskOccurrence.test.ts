@@ -54,7 +54,7 @@ describe('skipTaskOccurrence', () => {
     expectRecurrenceProblem(response, {
       status: 422,
       instance: `/api/tasks/${task.id}/skip`,
-      errors: [{ path: '/path/task_id', message: 'the task has no recurrence' }],
+      errors: [{ path: '/params/task_id', message: 'the task has no recurrence' }],
     });
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
   });
