@@ -17,7 +17,8 @@ type RecordedRequest = {
   readonly statements: readonly RecordedStatement[];
 };
 
-const mentionsTasks = (statement: RecordedStatement) => /\btasks\b/i.test(statement.sql);
+// Tasks and their completion history (issue 13): both hold user data.
+const mentionsTasks = (statement: RecordedStatement) => /\b(tasks|task_completions)\b/i.test(statement.sql);
 const kindOf = (statement: RecordedStatement) => /^\s*(\w+)/.exec(statement.sql)?.[1]?.toLowerCase() ?? '';
 
 /** Splits on commas that are not inside parentheses or string literals. */
@@ -61,8 +62,8 @@ function ownerInWhere(statement: RecordedStatement): unknown {
 
 /** The owner an INSERT into tasks writes; throws when owner_user_id is not in its column list. */
 function ownerInInsert(statement: RecordedStatement): unknown {
-  const parsed = /^\s*insert\s+into\s+tasks\s*\(([^)]*)\)\s*values\s*\(([\s\S]*)\)\s*returning\b/i.exec(statement.sql);
-  expect(parsed, `insert into tasks (…) values (…) returning …: ${statement.sql}`).not.to.equal(null);
+  const parsed = /^\s*insert\s+into\s+(?:tasks|task_completions)\s*\(([^)]*)\)\s*values\s*\(([\s\S]*)\)\s*(?:returning\b[\s\S]*)?$/i.exec(statement.sql);
+  expect(parsed, `insert into tasks|task_completions (…) values (…) [returning …]: ${statement.sql}`).not.to.equal(null);
   const columns = splitTopLevel(parsed![1]!);
   const values = splitTopLevel(parsed![2]!);
   expect(values).to.have.length(columns.length);
@@ -84,7 +85,9 @@ describe('every statement on tasks is scoped by owner', () => {
     },
   };
 
-  before(async () => {
+  before(async function () {
+    // Sixty-eight requests one after another: more than the default hook timeout on a busy machine.
+    this.timeout(120_000);
     api = await startTestApi({ interceptors: [recorder] });
     const alice = await newUser('alice');
     const bob = await newUser('bob');
@@ -154,6 +157,28 @@ describe('every statement on tasks is scoped by owner', () => {
     await send('getTask with If-None-Match', alice, 304, (http) => http.get(guardedPath).set('If-None-Match', String(guarded.headers.etag)));
     await send('listTaskChanges', alice, 200, (http) => http.get('/api/tasks/changes?limit=5'));
     await send('getTaskSummary', alice, 200, (http) => http.get('/api/tasks/summary?tz=Europe/Paris'));
+    // Recurrence and the completion history (issue 13).
+    const recurring = await send('createTask (recurring)', alice, 201, (http) =>
+      http.post('/api/tasks').send({ title: 'Weekly', due_at: '2030-01-07T08:00:00Z', recurrence: { rule: 'FREQ=WEEKLY', time_zone: 'Europe/Paris' } }),
+    );
+    const recurringPath = `/api/tasks/${recurring.body.id}`;
+    await send('completeTask (roll-forward)', alice, 200, (http) => http.patch(`${recurringPath}/complete`));
+    await send('skipTaskOccurrence', alice, 200, (http) => http.post(`${recurringPath}/skip`));
+    await send('listTaskOccurrences', alice, 200, (http) => http.get(`${recurringPath}/occurrences?limit=3`));
+    const history = await send('listTaskCompletions', alice, 200, (http) => http.get(`${recurringPath}/completions?limit=5`));
+    await send('listCompletions', alice, 200, (http) => http.get('/api/completions?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z'));
+    await send('undoTaskCompletion', alice, 200, (http) => http.delete(`${recurringPath}/completions/${history.body[0].id}`));
+    await send('updateTask (stop recurring)', alice, 200, (http) => http.patch(recurringPath).send({ recurrence: null }));
+    for (const [whose, taskId] of [
+      ["someone else's", bobsTaskId],
+      ['no', nobodysTaskId],
+    ] as const) {
+      const other = `/api/tasks/${taskId}`;
+      await send(`listTaskCompletions of ${whose} task`, alice, 404, (http) => http.get(`${other}/completions`));
+      await send(`undoTaskCompletion of ${whose} task`, alice, 404, (http) => http.delete(`${other}/completions/${history.body[0].id}`));
+      await send(`skipTaskOccurrence of ${whose} task`, alice, 404, (http) => http.post(`${other}/skip`));
+      await send(`listTaskOccurrences of ${whose} task`, alice, 404, (http) => http.get(`${other}/occurrences`));
+    }
     await send('clearCompletedTasks', alice, 200, (http) => http.post('/api/tasks/clear-completed'));
     // Bob's task survived every attempt above.
     await send("bob reads his task", bob, 200, (http) => http.get(`/api/tasks/${bobsTaskId}`));
@@ -187,13 +212,23 @@ describe('every statement on tasks is scoped by owner', () => {
     for (const request of requests) {
       expect(request.statements.filter(mentionsTasks), request.label).to.have.length.at.least(1);
     }
-    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice + Bob's read.
-    expect(requests).to.have.length(52);
+    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice
+    // + 8 + 2 × 4 of issue 13's recurrence and completions + Bob's read.
+    expect(requests).to.have.length(68);
   });
 });
 
-describe('the task queries in src/database/tasks.ts', () => {
-  const sourcePath = path.resolve(import.meta.dirname, '../../src/database/tasks.ts');
+const queryFiles = [
+  { file: 'tasks.ts', table: 'tasks', functions: ['deleteTaskById', 'insertTask', 'selectTaskById', 'selectTasksPage', 'updateTaskById'] },
+  {
+    file: 'task-completions.ts',
+    table: 'task_completions',
+    functions: ['deleteTaskCompletionById', 'insertTaskCompletion', 'selectCompletionsPage', 'selectLatestTaskCompletion', 'selectTaskCompletionsPage'],
+  },
+] as const;
+
+for (const { file, table, functions } of queryFiles) describe(`the ${table} queries in src/database/${file}`, () => {
+  const sourcePath = path.resolve(import.meta.dirname, `../../src/database/${file}`);
   let source: ts.SourceFile;
 
   before(async () => {
@@ -219,10 +254,10 @@ describe('the task queries in src/database/tasks.ts', () => {
     return templates;
   }
 
-  it('puts owner_user_id = ${ownerUserId} (or VALUES (${ownerUserId}) into every sql template that reads or writes tasks', () => {
-    const statements = sqlTemplates().filter((text) => /\b(from|into|update)\s+tasks\b/i.test(text));
-    // insertTask, selectTaskById, selectTasksPage, updateTaskById, deleteTaskById: more is fine, fewer means the check missed them.
-    expect(statements).to.have.length.at.least(5);
+  it(`puts owner_user_id = \${ownerUserId} (or VALUES (\${ownerUserId}) into every sql template that reads or writes ${table}`, () => {
+    const statements = sqlTemplates().filter((text) => new RegExp(`\\b(from|into|update)\\s+${table}\\b`, 'i').test(text));
+    // One per query function named below: more is fine, fewer means the check missed them.
+    expect(statements).to.have.length.at.least(functions.length);
     for (const text of statements) {
       const normalized = text.replaceAll(/\s+/g, ' ');
       const scoped = normalized.includes('owner_user_id = ${ownerUserId}') || /\bvalues \(\$\{ownerUserId\},/i.test(normalized);
@@ -235,13 +270,7 @@ describe('the task queries in src/database/tasks.ts', () => {
       (statement): statement is ts.FunctionDeclaration =>
         ts.isFunctionDeclaration(statement) && (statement.modifiers ?? []).some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword),
     );
-    expect(exported.map((declaration) => declaration.name?.text).sort()).to.include.members([
-      'deleteTaskById',
-      'insertTask',
-      'selectTaskById',
-      'selectTasksPage',
-      'updateTaskById',
-    ]);
+    expect(exported.map((declaration) => declaration.name?.text).sort()).to.include.members([...functions]);
     for (const declaration of exported) {
       const [database, owner] = declaration.parameters;
       const name = declaration.name?.text;
