@@ -32,16 +32,16 @@ import { taskResult, writeExistingTask } from './versions.ts';
 import { z } from 'zod';
 
 const notRecurring = () =>
-  new ProblemError(422, 'This task does not recur; only a recurring task has occurrences to skip or preview.', {
+  new ProblemError('task-not-recurring', 'This task does not recur; only a recurring task has occurrences to skip or preview.', {
     errors: [{ path: '/params/task_id', message: 'the task has no recurrence' }],
   });
 
 const seriesEnded = () =>
-  new ProblemError(409, 'The series has no further occurrence (COUNT or UNTIL reached, or it is completed for good).');
+  new ProblemError('recurrence-ended', 'The series has no further occurrence (COUNT or UNTIL reached, or it is completed for good).');
 
-const completionNotFound = () => new ProblemError(404, 'Completion not found.');
+const completionNotFound = () => new ProblemError('completion-not-found', 'Completion not found.');
 
-const notLatestCompletion = () => new ProblemError(409, 'Only the task’s latest completion can be undone.');
+const notLatestCompletion = () => new ProblemError('completion-not-latest', 'Only the task’s latest completion can be undone.');
 
 /** Where a recurring task's series stands, from its row. */
 function seriesOf(row: VersionedTaskRow): SeriesPosition | undefined {
@@ -194,12 +194,12 @@ const allCursor = z.strictObject({
 });
 
 const invalidCursor = () =>
-  new ProblemError(422, 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
+  new ProblemError('cursor-invalid', 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
     errors: [{ path: '/query/cursor', message: 'is not a valid cursor' }],
   });
 
 const foreignCursor = () =>
-  new ProblemError(422, 'The cursor was issued for another query or another user; start again without it.', {
+  new ProblemError('cursor-mismatch', 'The cursor was issued for another query or another user; start again without it.', {
     errors: [{ path: '/query/cursor', message: 'does not belong to this query' }],
   });
 

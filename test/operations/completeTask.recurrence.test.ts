@@ -7,7 +7,7 @@ import type { Task } from '../../src/contract.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from '../support/api.ts';
 import { completionsOf, createRecurringTask, instantOf, localDate, nextWallClock } from '../support/recurrence.ts';
 import { bearer, expectProblem, expectTask, expectTaskResponse, pause, readTaskAs } from '../support/tasks.ts';
-import { etagOf, preconditionFailedDetail, readFeedToEnd } from '../support/versions.ts';
+import { etagOf, readFeedToEnd } from '../support/versions.ts';
 
 /** The task a roll-forward answers with: the same task, pending again, due at `due_at`. */
 function expectRolledForward(response: Response, task: Task, due_at: string): Task {
@@ -188,7 +188,7 @@ describe('completeTask', () => {
 
       expect(responses.map((response) => response.status).sort()).to.deep.equal([200, 412]);
       const refused = responses.find((response) => response.status === 412)!;
-      expectProblem(refused, { status: 412, detail: preconditionFailedDetail, instance: `/api/tasks/${task.id}/complete` });
+      expectProblem(refused, { type: 'task-changed', instance: `/api/tasks/${task.id}/complete` });
       expect(await readTaskAs(api, user, task.id)).to.deep.include({ due_at: '2030-01-08T08:00:00.000Z', status: 'pending' });
       expect(await completionsOf(api, user, task.id)).to.have.length(1);
     });

@@ -2,8 +2,7 @@
 // naming the part of the rule at fault).
 import { expect } from 'chai';
 import { newUser, sharedApi } from '../support/api.ts';
-import { expectRecurrenceProblem } from '../support/recurrence.ts';
-import { bearer, expectContractViolation, expectCreated, listAllTasksAs } from '../support/tasks.ts';
+import { bearer, expectContractViolation, expectCreated, listAllTasksAs, expectProblem } from '../support/tasks.ts';
 
 const due = '2030-01-07T08:00:00.000Z';
 
@@ -102,7 +101,7 @@ describe('createTask', () => {
 
         const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'x', due_at: due, recurrence: { rule } });
 
-        expectRecurrenceProblem(response, { status: 422, instance: '/api/tasks', errors: [{ path: '/body/recurrence/rule', message }] });
+        expectProblem(response, { type: 'recurrence-rule-unsupported', instance: '/api/tasks', errors: [{ path: '/body/recurrence/rule', message }] });
         expect(await listAllTasksAs(api, user)).to.deep.equal([]);
       });
     }
@@ -145,7 +144,7 @@ describe('createTask', () => {
 
         const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'x', due_at: due, recurrence: { rule } });
 
-        expectRecurrenceProblem(response, { status: 422, instance: '/api/tasks', errors: [{ path: '/body/recurrence/rule', message }] });
+        expectProblem(response, { type: 'recurrence-rule-invalid', instance: '/api/tasks', errors: [{ path: '/body/recurrence/rule', message }] });
         expect(await listAllTasksAs(api, user)).to.deep.equal([]);
       });
     }
@@ -168,8 +167,7 @@ describe('createTask', () => {
         const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'x', due_at: due, recurrence: { rule } });
 
         expect(Date.now() - started).to.be.below(5000);
-        expectRecurrenceProblem(response, {
-          status: 422,
+        expectProblem(response, { type: 'recurrence-never-occurs',
           instance: '/api/tasks',
           errors: [{ path: '/body/recurrence/rule', message: 'no occurrence after due_at within 10 years' }],
         });
@@ -183,8 +181,7 @@ describe('createTask', () => {
 
       const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'x', recurrence: { rule: 'FREQ=DAILY' } });
 
-      expectRecurrenceProblem(response, {
-        status: 422,
+      expectProblem(response, { type: 'recurrence-needs-due-date',
         instance: '/api/tasks',
         errors: [{ path: '/body/due_at', message: 'a recurring task must have a due_at' }],
       });
@@ -198,8 +195,7 @@ describe('createTask', () => {
 
         const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'x', due_at: due, recurrence: { rule: 'FREQ=DAILY', time_zone: zone } });
 
-        expectRecurrenceProblem(response, {
-          status: 422,
+        expectProblem(response, { type: 'unknown-time-zone',
           instance: '/api/tasks',
           errors: [{ path: '/body/recurrence/time_zone', message: 'must be an IANA time zone name' }],
         });

@@ -2,8 +2,8 @@
 import { expect } from 'chai';
 import type { Task } from '../../src/contract.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from '../support/api.ts';
-import { createRecurringTask, expectRecurrenceProblem } from '../support/recurrence.ts';
-import { bearer, expectContractViolation, expectMissingToken, jsonContentType, nextLinkOf } from '../support/tasks.ts';
+import { createRecurringTask } from '../support/recurrence.ts';
+import { bearer, expectContractViolation, expectMissingToken, jsonContentType, nextLinkOf, expectProblem } from '../support/tasks.ts';
 import { inTestDatabase } from '../support/versions.ts';
 
 type Completion = { id: string; task_id: string; occurrence_due_at: string | null; completed_at: string };
@@ -93,8 +93,8 @@ describe('listCompletions', () => {
     const otherUser = await api.http.get(`/api/completions?cursor=${cursor}`).set(bearer(stranger));
 
     const errors = [{ path: '/query/cursor', message: 'does not belong to this query' }];
-    expectRecurrenceProblem(otherRange, { status: 422, instance: '/api/completions', errors });
-    expectRecurrenceProblem(otherUser, { status: 422, instance: '/api/completions', errors });
+    expectProblem(otherRange, { type: 'cursor-mismatch', instance: '/api/completions', errors });
+    expectProblem(otherUser, { type: 'cursor-mismatch', instance: '/api/completions', errors });
   });
 
   it('loses the completions of tasks deleted by clear-completed', async () => {

@@ -2,8 +2,8 @@
 import { expect } from 'chai';
 import type { Task } from '../../src/contract.ts';
 import { newUser, sharedApi } from '../support/api.ts';
-import { createRecurringTask, expectRecurrenceProblem } from '../support/recurrence.ts';
-import { bearer, expectContractViolation, expectMissingToken, expectTaskNotFound, expectTimestamp, jsonContentType, nextLinkOf, unknownTaskId, uuidPattern } from '../support/tasks.ts';
+import { createRecurringTask } from '../support/recurrence.ts';
+import { bearer, expectContractViolation, expectMissingToken, expectTaskNotFound, expectTimestamp, jsonContentType, nextLinkOf, unknownTaskId, uuidPattern, expectProblem } from '../support/tasks.ts';
 
 const cursorProblem = (message: string) => [{ path: '/query/cursor', message }];
 
@@ -78,8 +78,8 @@ describe('listTaskCompletions', () => {
     const foreign = await api.http.get(`/api/tasks/${task.id}/completions?cursor=${cursor}`).set(bearer(user));
     const damaged = await api.http.get(`/api/tasks/${task.id}/completions?cursor=abc`).set(bearer(user));
 
-    expectRecurrenceProblem(foreign, { status: 422, instance: `/api/tasks/${task.id}/completions`, errors: cursorProblem('does not belong to this query') });
-    expectRecurrenceProblem(damaged, { status: 422, instance: `/api/tasks/${task.id}/completions`, errors: cursorProblem('is not a valid cursor') });
+    expectProblem(foreign, { type: 'cursor-mismatch', instance: `/api/tasks/${task.id}/completions`, errors: cursorProblem('does not belong to this query') });
+    expectProblem(damaged, { type: 'cursor-invalid', instance: `/api/tasks/${task.id}/completions`, errors: cursorProblem('is not a valid cursor') });
   });
 
   it('returns 422 when limit is out of range', async () => {

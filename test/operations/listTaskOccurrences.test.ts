@@ -4,13 +4,14 @@
 // daylight-saving changes in Paris and New York, including a 02:30 that does not exist.
 import { expect } from 'chai';
 import { newUser, sharedApi } from '../support/api.ts';
-import { createRecurringTask, expectRecurrenceProblem } from '../support/recurrence.ts';
+import { createRecurringTask } from '../support/recurrence.ts';
 import { oracleCases } from '../support/recurrence-oracle.ts';
 import {
   bearer,
   existingTask,
   expectContractViolation,
   expectMissingToken,
+  expectProblem,
   expectTaskNotFound,
   jsonContentType,
   unknownTaskId,
@@ -89,8 +90,7 @@ describe('listTaskOccurrences', () => {
 
     const response = await api.http.get(`/api/tasks/${task.id}/occurrences`).set(bearer(user));
 
-    expectRecurrenceProblem(response, {
-      status: 422,
+    expectProblem(response, { type: 'task-not-recurring',
       instance: `/api/tasks/${task.id}/occurrences`,
       errors: [{ path: '/params/task_id', message: 'the task has no recurrence' }],
     });

@@ -1,9 +1,9 @@
 // POST /api/tasks/{task_id}/skip: the next occurrence, without a completion.
 import { expect } from 'chai';
 import { newUser, sharedApi } from '../support/api.ts';
-import { completionsOf, createRecurringTask, expectRecurrenceProblem, nextWallClock } from '../support/recurrence.ts';
+import { completionsOf, createRecurringTask, nextWallClock } from '../support/recurrence.ts';
 import { bearer, existingTask, expectMissingToken, expectProblem, expectTaskNotFound, expectTaskResponse, readTaskAs, unknownTaskId } from '../support/tasks.ts';
-import { etagOf, preconditionFailedDetail, readFeedToEnd } from '../support/versions.ts';
+import { etagOf, readFeedToEnd } from '../support/versions.ts';
 
 describe('skipTaskOccurrence', () => {
   it('moves a recurring task to its next occurrence without recording a completion, with a new ETag and a change in the feed', async () => {
@@ -40,7 +40,7 @@ describe('skipTaskOccurrence', () => {
     await api.http.post(`/api/tasks/${task.id}/skip`).set(bearer(user)).expect(200);
     const response = await api.http.post(`/api/tasks/${task.id}/skip`).set(bearer(user));
 
-    expectRecurrenceProblem(response, { status: 409, instance: `/api/tasks/${task.id}/skip` });
+    expectProblem(response, { type: 'recurrence-ended', instance: `/api/tasks/${task.id}/skip` });
     expect(await readTaskAs(api, user, task.id)).to.deep.include({ due_at: '2030-01-08T08:00:00.000Z', status: 'pending' });
   });
 
@@ -51,8 +51,7 @@ describe('skipTaskOccurrence', () => {
 
     const response = await api.http.post(`/api/tasks/${task.id}/skip`).set(bearer(user));
 
-    expectRecurrenceProblem(response, {
-      status: 422,
+    expectProblem(response, { type: 'task-not-recurring',
       instance: `/api/tasks/${task.id}/skip`,
       errors: [{ path: '/params/task_id', message: 'the task has no recurrence' }],
     });
@@ -66,7 +65,7 @@ describe('skipTaskOccurrence', () => {
 
     const response = await api.http.post(`/api/tasks/${task.id}/skip`).set(bearer(user)).set('if-match', '"999999"');
 
-    expectProblem(response, { status: 412, detail: preconditionFailedDetail, instance: `/api/tasks/${task.id}/skip` });
+    expectProblem(response, { type: 'task-changed', instance: `/api/tasks/${task.id}/skip` });
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
   });
 

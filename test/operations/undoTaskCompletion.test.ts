@@ -2,9 +2,9 @@
 import { expect } from 'chai';
 import type { Task } from '../../src/contract.ts';
 import { newUser, sharedApi } from '../support/api.ts';
-import { completionsOf, createRecurringTask, expectRecurrenceProblem } from '../support/recurrence.ts';
+import { completionsOf, createRecurringTask } from '../support/recurrence.ts';
 import { bearer, expectContractViolation, expectMissingToken, expectProblem, expectTaskNotFound, expectTaskResponse, pause, readTaskAs, unknownTaskId } from '../support/tasks.ts';
-import { etagOf, preconditionFailedDetail } from '../support/versions.ts';
+import { etagOf } from '../support/versions.ts';
 
 const path = (taskId: string, completionId: string) => `/api/tasks/${taskId}/completions/${completionId}`;
 
@@ -70,7 +70,7 @@ describe('undoTaskCompletion', () => {
 
     const response = await api.http.delete(path(task.id, history[1]!.id)).set(bearer(user));
 
-    expectRecurrenceProblem(response, { status: 409, instance: path(task.id, history[1]!.id) });
+    expectProblem(response, { type: 'completion-not-latest', instance: path(task.id, history[1]!.id) });
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(before);
     expect(await completionsOf(api, user, task.id)).to.deep.equal(history);
   });
@@ -85,7 +85,7 @@ describe('undoTaskCompletion', () => {
 
     const response = await api.http.delete(path(task.id, completion!.id)).set(bearer(user)).set('if-match', stale);
 
-    expectProblem(response, { status: 412, detail: preconditionFailedDetail, instance: path(task.id, completion!.id) });
+    expectProblem(response, { type: 'task-changed', instance: path(task.id, completion!.id) });
     expect(await completionsOf(api, user, task.id)).to.deep.equal([completion]);
   });
 
@@ -101,8 +101,8 @@ describe('undoTaskCompletion', () => {
     const wrongTask = await api.http.delete(path(task.id, othersCompletion!.id)).set(bearer(user));
     const none = await api.http.delete(path(task.id, missing)).set(bearer(user));
 
-    expectRecurrenceProblem(wrongTask, { status: 404, instance: path(task.id, othersCompletion!.id) });
-    expectRecurrenceProblem(none, { status: 404, instance: path(task.id, missing) });
+    expectProblem(wrongTask, { type: 'completion-not-found', instance: path(task.id, othersCompletion!.id) });
+    expectProblem(none, { type: 'completion-not-found', instance: path(task.id, missing) });
     expect(await completionsOf(api, user, other.id)).to.deep.equal([othersCompletion]);
   });
 
@@ -119,7 +119,7 @@ describe('undoTaskCompletion', () => {
     const theirCompletionOnMyTask = await api.http.delete(path(strangersTask.id, completion!.id)).set(bearer(stranger));
 
     expectTaskNotFound(theirs, path(task.id, completion!.id));
-    expectRecurrenceProblem(theirCompletionOnMyTask, { status: 404, instance: path(strangersTask.id, completion!.id) });
+    expectProblem(theirCompletionOnMyTask, { type: 'completion-not-found', instance: path(strangersTask.id, completion!.id) });
     expect(await completionsOf(api, owner, task.id)).to.deep.equal([completion]);
   });
 

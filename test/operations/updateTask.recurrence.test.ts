@@ -2,8 +2,8 @@
 import { expect } from 'chai';
 import type { Task } from '../../src/contract.ts';
 import { newUser, sharedApi } from '../support/api.ts';
-import { createRecurringTask, expectRecurrenceProblem } from '../support/recurrence.ts';
-import { bearer, existingTask, expectTaskResponse, readTaskAs } from '../support/tasks.ts';
+import { createRecurringTask } from '../support/recurrence.ts';
+import { bearer, existingTask, expectTaskResponse, readTaskAs, expectProblem } from '../support/tasks.ts';
 
 const weekly = { rule: 'FREQ=WEEKLY;BYDAY=MO', time_zone: 'America/New_York', basis: 'due' } as const;
 
@@ -60,8 +60,7 @@ for (const method of ['patch', 'put'] as const) {
 
       const response = await api.http[method](`/api/tasks/${task.id}`).set(bearer(user)).send(body(task, { recurrence: { rule: 'FREQ=DAILY' } }));
 
-      expectRecurrenceProblem(response, {
-        status: 422,
+      expectProblem(response, { type: 'recurrence-needs-due-date',
         instance: `/api/tasks/${task.id}`,
         errors: [{ path: '/body/due_at', message: 'a recurring task must have a due_at' }],
       });
@@ -75,8 +74,7 @@ for (const method of ['patch', 'put'] as const) {
 
       const response = await api.http[method](`/api/tasks/${task.id}`).set(bearer(user)).send(body(task, { due_at: null }));
 
-      expectRecurrenceProblem(response, {
-        status: 422,
+      expectProblem(response, { type: 'recurrence-needs-due-date',
         instance: `/api/tasks/${task.id}`,
         errors: [{ path: '/body/due_at', message: 'a recurring task must have a due_at' }],
       });
@@ -90,8 +88,7 @@ for (const method of ['patch', 'put'] as const) {
 
       const response = await api.http[method](`/api/tasks/${task.id}`).set(bearer(user)).send(body(task, { recurrence: { rule: 'FREQ=DAILY;BYHOUR=9' } }));
 
-      expectRecurrenceProblem(response, {
-        status: 422,
+      expectProblem(response, { type: 'recurrence-rule-unsupported',
         instance: `/api/tasks/${task.id}`,
         errors: [{ path: '/body/recurrence/rule', message: 'BYHOUR: only FREQ, INTERVAL, BYMONTH, BYMONTHDAY, BYDAY, BYSETPOS, WKST, COUNT and UNTIL are' }],
       });
@@ -105,8 +102,7 @@ for (const method of ['patch', 'put'] as const) {
 
       const response = await api.http[method](`/api/tasks/${task.id}`).set(bearer(user)).send(body(task, { recurrence: { rule: 'FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30' } }));
 
-      expectRecurrenceProblem(response, {
-        status: 422,
+      expectProblem(response, { type: 'recurrence-never-occurs',
         instance: `/api/tasks/${task.id}`,
         errors: [{ path: '/body/recurrence/rule', message: 'no occurrence after due_at within 10 years' }],
       });

@@ -1,12 +1,10 @@
-// Helpers for the recurrence tests: recurring tasks made through the API, wall-clock arithmetic
-// done independently of the API's own (Temporal directly), and the whole-problem assertion for the
-// recurrence problems.
+// Helpers for the recurrence tests: recurring tasks made through the API, and wall-clock arithmetic
+// done independently of the API's own (Temporal directly).
 import { expect } from 'chai';
-import type { Response } from 'supertest';
 import { Temporal } from 'temporal-polyfill';
-import type { FieldError, Task } from '../../src/contract.ts';
+import type { Task } from '../../src/contract.ts';
 import type { TestApi, TestUser } from './api.ts';
-import { bearer, createTaskAs, expectProblem } from './tasks.ts';
+import { bearer, createTaskAs } from './tasks.ts';
 
 export type RecurringFields = {
   readonly due_at: string;
@@ -41,32 +39,6 @@ export const localDate = (instant: string | number, zone: string): string =>
     .toZonedDateTimeISO(zone)
     .toPlainDate()
     .toString();
-
-/**
- * The problem `type` of each recurrence error. Until problem types land on main (issue 11), every
- * problem is `about:blank`; each cause already has its own slug here so tests switch in one place.
- */
-export const recurrenceProblems = {
-  ruleUnsupported: 'recurrence-rule-unsupported',
-  ruleInvalid: 'recurrence-rule-invalid',
-  unknownTimeZone: 'unknown-time-zone',
-  needsDueDate: 'recurrence-needs-due-date',
-  neverOccurs: 'recurrence-never-occurs',
-  notRecurring: 'task-not-recurring',
-  seriesEnded: 'recurrence-ended',
-  completionNotLatest: 'completion-not-latest',
-  completionNotFound: 'completion-not-found',
-} as const;
-
-/** A whole recurrence problem: status, media type, body (detail is words for people: only its presence is checked). */
-export function expectRecurrenceProblem(
-  response: Response,
-  expected: { readonly status: number; readonly instance: string; readonly errors?: readonly FieldError[] },
-): void {
-  expect(response.status, response.text).to.equal(expected.status);
-  expect(response.body.detail).to.be.a('string').and.not.equal('');
-  expectProblem(response, { ...expected, detail: response.body.detail as string });
-}
 
 /** The task's completions, newest first (one page: the tests make fewer than 200). */
 export async function completionsOf(api: TestApi, user: TestUser, taskId: string) {
