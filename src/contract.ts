@@ -15,6 +15,7 @@ export type RecurrenceInput = NonNullable<components['schemas']['RecurrenceInput
 export type Completion = components['schemas']['Completion'];
 export type TaskSort = NonNullable<components['parameters']['Sort']>;
 export type FieldError = components['schemas']['FieldError'];
+export type FieldErrorKeyword = components['schemas']['FieldErrorKeyword'];
 export type OpenApiDocument = components['schemas']['OpenApiDocument'];
 export type Problem = components['schemas']['Problem'];
 export type ProblemType = components['schemas']['ProblemType'];

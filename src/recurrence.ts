@@ -59,27 +59,27 @@ const rulePath = '/body/recurrence/rule';
 
 export const ruleUnsupported = (part: string, message: string) =>
   new ProblemError('recurrence-rule-unsupported', `The recurrence rule uses ${part}, which tasks do not support: ${message}`, {
-    errors: [{ path: rulePath, message: `${part}: ${message}` }],
+    errors: [{ path: rulePath, keyword: 'not_allowed', message: `${part}: ${message}` }],
   });
 
 export const ruleInvalid = (part: string, message: string) =>
   new ProblemError('recurrence-rule-invalid', `The recurrence rule is not valid at ${part}: ${message}`, {
-    errors: [{ path: rulePath, message: `${part}: ${message}` }],
+    errors: [{ path: rulePath, keyword: 'invalid', message: `${part}: ${message}` }],
   });
 
 export const unknownRecurrenceTimeZone = (zone: string) =>
   new ProblemError('unknown-time-zone', `Unknown time zone "${zone}"; use an IANA name such as Europe/Paris.`, {
-    errors: [{ path: '/body/recurrence/time_zone', message: 'must be an IANA time zone name' }],
+    errors: [{ path: '/body/recurrence/time_zone', keyword: 'unknown', message: 'The time zone must be an IANA time zone name, such as Europe/Paris.' }],
   });
 
 export const recurrenceNeedsDueDate = (path: string) =>
   new ProblemError('recurrence-needs-due-date', 'A recurring task needs a due date: its first occurrence is due_at.', {
-    errors: [{ path, message: 'a recurring task must have a due_at' }],
+    errors: [{ path, keyword: 'required', message: 'A recurring task must have a due_at.' }],
   });
 
 export const recurrenceNeverOccurs = () =>
   new ProblemError('recurrence-never-occurs', `The recurrence rule yields no occurrence after due_at within ${horizonYears} years.`, {
-    errors: [{ path: rulePath, message: `no occurrence after due_at within ${horizonYears} years` } satisfies FieldError],
+    errors: [{ path: rulePath, keyword: 'invalid', message: `The rule has no occurrence after due_at within ${horizonYears} years.` } satisfies FieldError],
   });
 
 // ---------------------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ export type Occurrence = { readonly dueAt: string; readonly anchor: WallTime; re
 /** A computation that hit the time backstop: the rule is too costly to compute (a 422 at write time). */
 export const recurrenceTooComplex = () =>
   new ProblemError('recurrence-too-complex', 'The recurrence rule takes too long to compute; simplify it.', {
-    errors: [{ path: rulePath, message: 'too costly to compute' }],
+    errors: [{ path: rulePath, keyword: 'invalid', message: 'The rule is too costly to compute.' }],
   });
 
 const periodsPerYear: Readonly<Record<Frequency, number>> = { DAILY: 366, WEEKLY: 53, MONTHLY: 12, YEARLY: 1 };

@@ -33,7 +33,7 @@ import { z } from 'zod';
 
 const notRecurring = () =>
   new ProblemError('task-not-recurring', 'This task does not recur; only a recurring task has occurrences to skip or preview.', {
-    errors: [{ path: '/params/task_id', message: 'the task has no recurrence' }],
+    errors: [{ path: '/params/task_id', keyword: 'invalid', message: 'The task has no recurrence.' }],
   });
 
 const seriesEnded = () =>
@@ -54,18 +54,16 @@ function seriesOf(row: VersionedTaskRow): SeriesPosition | undefined {
 }
 
 /**
- * The occurrence a recurring task moves to when completed (or skipped) now: the first one due in
- * the future. With basis `due` it follows the rule from the current occurrence (so occurrences
- * missed while overdue are passed over, not created); with `completion`, from today in the task's
- * zone at the task's time of day. Null when the series has ended.
+ * The occurrence a recurring task moves to when completed now: the first one due in the future.
+ * With basis `due` it follows the rule from the current occurrence (so occurrences missed while
+ * overdue are passed over, not created, and one completed early moves to the one after it); with
+ * `completion`, from today in the task's zone at the task's time of day ("three days after I last
+ * did it", however early or late that was). Null when the series has ended.
  */
 function occurrenceAfterCompletion(series: SeriesPosition, now: number): TaskOccurrence | null {
-  const { recurrence } = series;
-  if (recurrence.basis === 'completion') {
-    const today = wallTimeAt(now, recurrence.time_zone).slice(0, 10);
-    const anchor = `${today}${series.anchor.slice(10)}`;
-    const from = anchor > series.anchor ? anchor : series.anchor;
-    return nextOccurrence({ ...series, anchor: from }, now);
+  if (series.recurrence.basis === 'completion') {
+    const today = wallTimeAt(now, series.recurrence.time_zone).slice(0, 10);
+    return nextOccurrence({ ...series, anchor: `${today}${series.anchor.slice(10)}` }, now);
   }
   return nextOccurrence(series, now);
 }
@@ -133,7 +131,8 @@ export const skipTaskOccurrence: AuthenticatedHandler<'skipTaskOccurrence'> = as
       const series = seriesOf(task);
       if (!series) throw notRecurring();
       if (task.status === 'completed') throw seriesEnded();
-      const next = occurrenceAfterCompletion(series, Date.now());
+      // Skipping follows the rule from the current occurrence whatever the basis: "not this one".
+      const next = nextOccurrence(series, Date.now());
       if (!next) throw seriesEnded();
       return moveTaskToOccurrence(tx, ownerUserId, params.task_id, next, write);
     }),
@@ -195,12 +194,12 @@ const allCursor = z.strictObject({
 
 const invalidCursor = () =>
   new ProblemError('cursor-invalid', 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
-    errors: [{ path: '/query/cursor', message: 'is not a valid cursor' }],
+    errors: [{ path: '/query/cursor', keyword: 'invalid', message: 'The cursor is damaged or was not issued by this API.' }],
   });
 
 const foreignCursor = () =>
   new ProblemError('cursor-mismatch', 'The cursor was issued for another query or another user; start again without it.', {
-    errors: [{ path: '/query/cursor', message: 'does not belong to this query' }],
+    errors: [{ path: '/query/cursor', keyword: 'mismatch', message: 'The cursor was issued for another query or another user.' }],
   });
 
 function decodeWith<T extends { b: string }>(cursor: string | undefined, schema: z.ZodType<T>, binding: string): T | undefined {

@@ -92,7 +92,7 @@ describe('listCompletions', () => {
     const otherRange = await api.http.get(`/api/completions?since=2000-01-01T00:00:00Z&cursor=${cursor}`).set(bearer(user));
     const otherUser = await api.http.get(`/api/completions?cursor=${cursor}`).set(bearer(stranger));
 
-    const errors = [{ path: '/query/cursor', message: 'does not belong to this query' }];
+    const errors = [{ path: '/query/cursor', keyword: 'mismatch' }] as const;
     expectProblem(otherRange, { type: 'cursor-mismatch', instance: '/api/completions', errors });
     expectProblem(otherUser, { type: 'cursor-mismatch', instance: '/api/completions', errors });
   });
@@ -116,10 +116,7 @@ describe('listCompletions', () => {
 
     const response = await api.http.get('/api/completions?since=monday').set(bearer(user));
 
-    expectContractViolation(response, '/api/completions', [
-      { path: '/query/since', message: 'must match pattern "^[1-8][0-9]{3}-"' },
-      { path: '/query/since', message: 'must match format "date-time"' },
-    ]);
+    expectContractViolation(response, '/api/completions', [{ path: '/query/since', keyword: 'invalid_format' }]);
   });
 
   it('returns 401 with a Bearer challenge when no token is sent', async () => {

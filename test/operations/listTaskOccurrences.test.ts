@@ -92,7 +92,7 @@ describe('listTaskOccurrences', () => {
 
     expectProblem(response, { type: 'task-not-recurring',
       instance: `/api/tasks/${task.id}/occurrences`,
-      errors: [{ path: '/params/task_id', message: 'the task has no recurrence' }],
+      errors: [{ path: '/params/task_id', keyword: 'invalid' }],
     });
   });
 
@@ -104,8 +104,8 @@ describe('listTaskOccurrences', () => {
 
       const response = await api.http.get(`/api/tasks/${task.id}/occurrences?limit=${limit}`).set(bearer(user));
 
-      const message = { '0': 'must be >= 1', '51': 'must be <= 50', five: 'must be integer' }[limit]!;
-      expectContractViolation(response, `/api/tasks/${task.id}/occurrences`, [{ path: '/query/limit', message }]);
+      const keyword = ({ '0': 'too_small', '51': 'too_large', five: 'wrong_type' } as const)[limit as '0' | '51' | 'five'];
+      expectContractViolation(response, `/api/tasks/${task.id}/occurrences`, [{ path: '/query/limit', keyword }]);
     });
   }
 

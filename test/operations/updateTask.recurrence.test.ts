@@ -62,7 +62,7 @@ for (const method of ['patch', 'put'] as const) {
 
       expectProblem(response, { type: 'recurrence-needs-due-date',
         instance: `/api/tasks/${task.id}`,
-        errors: [{ path: '/body/due_at', message: 'a recurring task must have a due_at' }],
+        errors: [{ path: '/body/due_at', keyword: 'required' }],
       });
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });
@@ -76,7 +76,7 @@ for (const method of ['patch', 'put'] as const) {
 
       expectProblem(response, { type: 'recurrence-needs-due-date',
         instance: `/api/tasks/${task.id}`,
-        errors: [{ path: '/body/due_at', message: 'a recurring task must have a due_at' }],
+        errors: [{ path: '/body/due_at', keyword: 'required' }],
       });
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });
@@ -90,7 +90,7 @@ for (const method of ['patch', 'put'] as const) {
 
       expectProblem(response, { type: 'recurrence-rule-unsupported',
         instance: `/api/tasks/${task.id}`,
-        errors: [{ path: '/body/recurrence/rule', message: 'BYHOUR: only FREQ, INTERVAL, BYMONTH, BYMONTHDAY, BYDAY, BYSETPOS, WKST, COUNT and UNTIL are' }],
+        errors: [{ path: '/body/recurrence/rule', keyword: 'not_allowed' }],
       });
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });
@@ -104,7 +104,7 @@ for (const method of ['patch', 'put'] as const) {
 
       expectProblem(response, { type: 'recurrence-never-occurs',
         instance: `/api/tasks/${task.id}`,
-        errors: [{ path: '/body/recurrence/rule', message: 'no occurrence after due_at within 10 years' }],
+        errors: [{ path: '/body/recurrence/rule', keyword: 'invalid' }],
       });
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });

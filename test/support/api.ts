@@ -36,12 +36,16 @@ export type TestApiOptions = {
   readonly trustProxy?: TrustProxy;
   readonly urlLimitBytes?: number;
   readonly corsOrigins?: readonly string[];
+  readonly maxPoolSize?: number;
+  /** Where the pool warns (a pooler that lost a named statement); default: nowhere. */
+  readonly poolLog?: Logger;
 };
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const pool = await createDatabasePool(options.databaseUrl ?? testDatabaseUrl(), {
-    maxPoolSize: 5,
+    maxPoolSize: options.maxPoolSize ?? 5,
     interceptors: options.interceptors,
+    log: options.poolLog,
   });
   const app = createApp({
     context: { db: pool, isShuttingDown: options.isShuttingDown ?? (() => false) },
