@@ -16,7 +16,7 @@
 // Server time is from the request's arrival to the end of its response, measured in this process
 // around the app; the round trip is what the HTTP client saw.
 //
-// Environment: BENCH_REPEAT, BENCH_TARGET_MS, BENCH_PLANS=all (print every plan, not only the
+// Environment: BENCH_TASKS (default 1,000,000), BENCH_REPEAT, BENCH_TARGET_MS, BENCH_PLANS=all (print every plan, not only the
 // ones of the cases that break a target, abridged), BENCH_KEEP=1 (keep the data folder),
 // BENCH_DATA=<folder> (use that folder and keep it; when it already holds the 1,000,000 seeded
 // tasks, skip seeding: reruns start in seconds), BENCH_CASES=<text> (only the cases whose name
@@ -42,7 +42,8 @@ const targetMs = Number(process.env.BENCH_TARGET_MS ?? 20);
 const printAllPlans = process.env.BENCH_PLANS === 'all';
 const reusedDirectory = process.env.BENCH_DATA;
 const onlyCases = process.env.BENCH_CASES;
-const totalTasks = 1_000_000;
+// BENCH_TASKS: fewer tasks for a quick smoke run of the harness itself (figures then mean little).
+const totalTasks = Number(process.env.BENCH_TASKS ?? 1_000_000);
 const heavyUser = 'bench-heavy-user';
 const pageSize = 50;
 const deepPage = 200;
