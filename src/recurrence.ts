@@ -59,12 +59,12 @@ const rulePath = '/body/recurrence/rule';
 
 export const ruleUnsupported = (part: string, message: string) =>
   new ProblemError('recurrence-rule-unsupported', `The recurrence rule uses ${part}, which tasks do not support: ${message}`, {
-    errors: [{ path: rulePath, keyword: 'not_allowed', message: `${part}: ${message}` }],
+    errors: [{ path: rulePath, keyword: 'not_allowed', message: `${JSON.stringify(part)}: ${message}.` }],
   });
 
 export const ruleInvalid = (part: string, message: string) =>
   new ProblemError('recurrence-rule-invalid', `The recurrence rule is not valid at ${part}: ${message}`, {
-    errors: [{ path: rulePath, keyword: 'invalid', message: `${part}: ${message}` }],
+    errors: [{ path: rulePath, keyword: 'invalid', message: `${JSON.stringify(part)}: ${message}.` }],
   });
 
 export const unknownRecurrenceTimeZone = (zone: string) =>
