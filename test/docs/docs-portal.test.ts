@@ -17,7 +17,7 @@ function findChromium(): string {
     throw new Error(String((error as { stderr?: unknown }).stderr ?? error).trim(), { cause: error });
   }
 }
-// As in .library's notes for this machine: without the background-networking flags Chromium
+// Without the background-networking flags Chromium
 // phones Google at start, which is both an outside request and slow on a closed network.
 const chromiumFlags = [
   '--headless',
