@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Response, Test } from 'supertest';
-import type { FieldError, FieldErrorKeyword, Priority, Task, TaskStatus } from '../../src/contract.ts';
+import type { FieldError, FieldErrorKeyword, Priority, Recurrence, Task, TaskStatus } from '../../src/contract.ts';
 import type { ProblemSlug } from '../../src/problems.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from './api.ts';
 import { contractProblemTypes } from './contract.ts';
@@ -35,6 +35,7 @@ const taskProperties = [
   'parent_id',
   'position',
   'priority',
+  'recurrence',
   'status',
   'tags',
   'title',
@@ -79,6 +80,8 @@ export type ExpectedTask = {
   readonly list_id?: string | null;
   readonly parent_id?: string | null;
   readonly position?: string;
+  /** Default: null (the task does not recur). */
+  readonly recurrence?: Recurrence | null;
 };
 
 /** A manual-order position: an opaque fractional-indexing key. */
@@ -116,6 +119,7 @@ export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(task.parent_id).to.equal(expected.parent_id ?? null);
   expect(task.position).to.be.a('string').and.match(positionPattern);
   if (expected.position !== undefined) expect(task.position).to.equal(expected.position);
+  expect(task.recurrence).to.deep.equal(expected.recurrence ?? null);
   return task;
 }
 
