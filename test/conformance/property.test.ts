@@ -91,6 +91,8 @@ const invalidJson: fc.Arbitrary<unknown> = fc.oneof(
 type ParameterChoice =
   | { kind: 'own-task' }
   | { kind: 'other-task' }
+  | { kind: 'own-completion' }
+  | { kind: 'other-completion' }
   | { kind: 'self' }
   | { kind: 'other-user' }
   | { kind: 'omit' }
@@ -113,6 +115,12 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
     choices.push(
       { weight: 7, arbitrary: fc.constant({ kind: 'own-task' }) },
       { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
+      { weight: 1, arbitrary: value(fc.uuid()) },
+    );
+  } else if (parameter.in === 'path' && parameter.name === 'completion_id') {
+    choices.push(
+      { weight: 7, arbitrary: fc.constant({ kind: 'own-completion' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-completion' }) },
       { weight: 1, arbitrary: value(fc.uuid()) },
     );
   } else if (parameter.in === 'path' && parameter.name === 'user_id') {
@@ -151,6 +159,7 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
   for (const parameter of operation.parameters) {
     const key = `${parameter.in}:${parameter.name}`;
     if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
+    else if (parameter.name === 'completion_id') parameters[key] = { kind: 'own-completion' };
     else if (parameter.name === 'user_id') parameters[key] = { kind: 'self' };
     // Optional parameters are left out; a required one gets the contract's documented example.
     else if (parameter.required && parameter.example !== undefined) parameters[key] = { kind: 'value', value: parameter.example };
@@ -207,11 +216,48 @@ describe('conformance: generated requests for every operation of the contract', 
     return task.id;
   }
 
-  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
+  /** A recurring task (issue 13's operations need one to succeed), due in the future. */
+  async function createRecurringTaskFor(name: 'A' | 'B'): Promise<string> {
+    const title = `${name}'s private recurring task ${randomUUID()}`;
+    const response = await fetch(`${api.url}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ title, due_at: '2030-01-07T08:00:00Z', recurrence: { rule: 'FREQ=DAILY', time_zone: 'Europe/Paris' } }),
+    });
+    expect(response.status).to.equal(201);
+    const task = (await response.json()) as { id: string };
+    liveTasks[name].push(task.id);
+    secrets[name].add(task.id).add(title);
+    return task.id;
+  }
 
-  async function resolve(choice: ParameterChoice, actor: Actor): Promise<string | undefined> {
+  /** Completes one of `name`'s tasks and returns the id of that completion (a secret of theirs). */
+  async function completionOf(name: 'A' | 'B', taskId: string | undefined): Promise<string> {
+    const task = taskId !== undefined && liveTasks[name].includes(taskId) ? taskId : await createRecurringTaskFor(name);
+    const headers = { authorization: users[name].authorization };
+    const completed = await fetch(`${api.url}/api/tasks/${task}/complete`, {
+      method: 'PATCH',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ completed: true }),
+    });
+    expect(completed.status).to.equal(200);
+    const response = await fetch(`${api.url}/api/tasks/${task}/completions?limit=1`, { headers });
+    const [latest] = (await response.json()) as { id: string }[];
+    secrets[name].add(latest!.id);
+    return latest!.id;
+  }
+
+  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
+  /** Operations that succeed only on a recurring task: their happy path gets a fresh one. */
+  const needsRecurringTask = new Set(['skipTaskOccurrence', 'listTaskOccurrences', 'undoTaskCompletion']);
+
+  async function resolve(choice: ParameterChoice, actor: Actor, operation: ContractOperation, taskId?: string): Promise<string | undefined> {
     const self = actor === 'A' || actor === 'B' ? actor : 'A';
     switch (choice.kind) {
+      case 'own-completion':
+        return completionOf(self, taskId);
+      case 'other-completion':
+        return completionOf(otherOf(self), undefined);
       case 'omit':
         return undefined;
       case 'self':
@@ -219,6 +265,7 @@ describe('conformance: generated requests for every operation of the contract', 
       case 'other-user':
         return users[otherOf(self)].id;
       case 'own-task':
+        if (needsRecurringTask.has(operation.operationId)) return createRecurringTaskFor(self);
         return liveTasks[self].at(-1) ?? (await createTaskFor(self));
       case 'other-task':
         return liveTasks[otherOf(self)].at(-1) ?? (await createTaskFor(otherOf(self)));
@@ -231,8 +278,11 @@ describe('conformance: generated requests for every operation of the contract', 
     let path = operation.path;
     const query = new URLSearchParams();
     const headers: Record<string, string> = {};
+    let taskId: string | undefined;
     for (const parameter of operation.parameters) {
-      const value = await resolve(generated.parameters[`${parameter.in}:${parameter.name}`]!, generated.actor);
+      // task_id comes before completion_id, whose "own completion" is one of that task's.
+      const value = await resolve(generated.parameters[`${parameter.in}:${parameter.name}`]!, generated.actor, operation, taskId);
+      if (parameter.name === 'task_id') taskId = value;
       if (value === undefined) continue;
       if (parameter.in === 'path') path = path.replace(`{${parameter.name}}`, encodeURIComponent(value));
       else if (parameter.in === 'query') query.set(parameter.name, value);
