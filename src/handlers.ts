@@ -17,13 +17,25 @@ import {
   selectTasksPage,
   updateTaskById,
   type StatusChange,
+  type TaskChanges,
   type TaskFilters,
 } from './database/tasks.ts';
+import type { CommonQueryMethods } from 'slonik';
 import { advanceChangeClock, insertTaskTombstones, purgeExpiredTaskTombstones } from './database/task-changes.ts';
 import { idempotently } from './idempotency.ts';
 import { listTaskChanges } from './change-feed.ts';
-import { etagMatches, taskResult, writeExistingTask } from './versions.ts';
+import { taskResult, writeExistingTask } from './versions.ts';
 import { ProblemError, retryAfterSeconds, taskNotFound } from './problems.ts';
+import { checkNewSeries, normaliseRecurrence, recurrenceNeedsDueDate } from './recurrence.ts';
+import {
+  listCompletions,
+  listTaskCompletions,
+  listTaskOccurrences,
+  settleCompletion,
+  skipTaskOccurrence,
+  undoTaskCompletion,
+} from './task-completions.ts';
+import { deleteTaskCompletionsOfTasks } from './database/task-completions.ts';
 
 type CompletionFields = { readonly completed?: boolean; readonly status?: TaskStatus };
 
@@ -100,6 +112,7 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     dueBefore: query.due_before,
     dueAfter: query.due_after,
     overdue: query.overdue,
+    recurring: query.recurring,
   };
   const parameters = [
     ...asParameters('status', statuses),
@@ -110,6 +123,7 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     ...asParameters('due_after', query.due_after),
     ...asParameters('due_before', query.due_before),
     ...asParameters('overdue', query.overdue),
+    ...asParameters('recurring', query.recurring),
   ];
   return { filters, parameters };
 }
@@ -162,25 +176,54 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
     priority: body.priority ?? 'medium',
     tags: normaliseTags(body.tags ?? []),
     dueAt: body.due_at ?? null,
+    recurrence: body.recurrence ? normaliseRecurrence(body.recurrence) : null,
   };
+  if (task.recurrence) checkNewSeries(task.recurrence, task.dueAt);
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
-    const row = await insertTask(tx, ownerUserId, task, changeSeq);
+    const inserted = await insertTask(tx, ownerUserId, task, changeSeq);
+    // Created completed: that is a completion too (recorded; a recurring task moves on).
+    const row = await settleCompletion(tx, ownerUserId, false, inserted, changeSeq);
     return taskResult(201, row, { Location: `${requestPath}/${row.id}` });
   });
 };
 
-const getTask: AuthenticatedHandler<'getTask'> = async ({ ownerUserId, params, headers }, { db }) => {
+// If-None-Match is answered by Express, not here: res.send (behind res.json) compares it with the
+// ETag header of a 200 to a GET or HEAD (weak comparison, lists and `*`, RFC 9110 §13.1.2) and
+// sends 304 without a body when it matches. test/operations/conditional-requests.test.ts holds it.
+const getTask: AuthenticatedHandler<'getTask'> = async ({ ownerUserId, params }, { db }) => {
   const row = await selectTaskById(db, ownerUserId, params.task_id);
   if (!row) throw taskNotFound();
-  const result = taskResult(200, row);
-  // If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"7" matches "7".
-  const ifNoneMatch = headers['if-none-match'];
-  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, row.version, 'weak')) {
-    return { status: 304, headers: result.headers };
-  }
-  return result;
+  return taskResult(200, row);
 };
+
+/** The database's guard that a recurring task keeps a due date, as the 422 it stands for. */
+function refuseRecurringWithoutDueDate(error: unknown): never {
+  if ((error as { constraint?: unknown }).constraint === 'tasks_recurrence_needs_due_at') throw recurrenceNeedsDueDate('/body/due_at');
+  throw error;
+}
+
+/**
+ * Writes `changes` to the caller's task when its If-Match holds, inside `tx`, and settles what a
+ * change of completion means (the completion history, a recurring task rolled forward). Replace,
+ * update and complete all write through here.
+ */
+async function writeTaskChanges(
+  tx: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  ifMatch: string | undefined,
+  changes: TaskChanges,
+) {
+  return writeExistingTask(tx, ownerUserId, taskId, ifMatch, async (write) => {
+    // Only a write that can change completion needs to know whether the task was completed.
+    const before = changes.status === undefined ? undefined : await selectTaskById(tx, ownerUserId, taskId);
+    const row = await updateTaskById(tx, ownerUserId, taskId, changes, write).catch(refuseRecurringWithoutDueDate);
+    if (row === null) return null;
+    if (changes.recurrence) checkNewSeries(changes.recurrence, row.due_at);
+    return before ? settleCompletion(tx, ownerUserId, before.status === 'completed', row, write.changeSeq) : row;
+  });
+}
 
 /** Replace and update: write `changes` to the caller's task when its If-Match holds, answer with the task. */
 async function changeTask(
@@ -188,11 +231,9 @@ async function changeTask(
   ownerUserId: string,
   taskId: string,
   ifMatch: string | undefined,
-  changes: Parameters<typeof updateTaskById>[3],
+  changes: TaskChanges,
 ) {
-  const row = await db.transaction((tx) =>
-    writeExistingTask(tx, ownerUserId, taskId, ifMatch, (write) => updateTaskById(tx, ownerUserId, taskId, changes, write)),
-  );
+  const row = await db.transaction((tx) => writeTaskChanges(tx, ownerUserId, taskId, ifMatch, changes));
   return taskResult(200, row);
 }
 
@@ -205,6 +246,7 @@ const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, p
     priority: body.priority,
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
+    recurrence: body.recurrence === undefined ? undefined : body.recurrence && normaliseRecurrence(body.recurrence),
   };
   return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes);
 };
@@ -217,6 +259,7 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
     priority: body.priority,
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
+    recurrence: body.recurrence === undefined ? undefined : body.recurrence && normaliseRecurrence(body.recurrence),
   };
   return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes);
 };
@@ -227,6 +270,8 @@ const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, par
       (await deleteTaskById(tx, ownerUserId, params.task_id, write)) ? write.changeSeq : null,
     );
     await insertTaskTombstones(tx, ownerUserId, [params.task_id], changeSeq);
+    // A deleted task leaves no trace: its completions go with it.
+    await deleteTaskCompletionsOfTasks(tx, ownerUserId, [params.task_id]);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
   });
   return { status: 204 };
@@ -235,12 +280,9 @@ const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, par
 const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId, params, body, headers, requestPath }, { db }) => {
   const status: StatusChange = body === undefined ? { kind: 'toggle' } : { kind: body.completed ? 'complete' : 'reopen' };
   const request = { method: 'PATCH', path: requestPath, body };
-  return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
-    const row = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], (write) =>
-      updateTaskById(tx, ownerUserId, params.task_id, { status }, write),
-    );
-    return taskResult(200, row);
-  });
+  return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) =>
+    taskResult(200, await writeTaskChanges(tx, ownerUserId, params.task_id, headers['if-match'], { status })),
+  );
 };
 
 const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async ({ ownerUserId }, { db }) =>
@@ -248,6 +290,7 @@ const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async (
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
     const deletedIds = await deleteCompletedTasks(tx, ownerUserId);
     await insertTaskTombstones(tx, ownerUserId, deletedIds, changeSeq);
+    await deleteTaskCompletionsOfTasks(tx, ownerUserId, deletedIds);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
     return { status: 200, body: { deleted: deletedIds.length } };
   });
@@ -279,6 +322,11 @@ export const handlers: HandlerMap = {
   listTaskChanges,
   getTaskSummary,
   clearCompletedTasks,
+  listTaskCompletions,
+  undoTaskCompletion,
+  skipTaskOccurrence,
+  listTaskOccurrences,
+  listCompletions,
   listUserTasks: (input, context) => listTasks(input, context),
   createUserTask: (input, context) => createTask(input, context),
   getUserTask: (input, context) => getTask(input, context),

@@ -9,9 +9,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
 import {
-  contract,
   contractOperations,
   contractViolations,
+  schemaAt,
   validatorAt,
   validatorFor,
   type ContractOperation,
@@ -28,22 +28,9 @@ type Actor = 'A' | 'B' | 'anonymous' | 'forged';
 
 // ---- values from the contract's schemas ----------------------------------------------------
 
-function deref(schema: Json): Json {
-  let current = schema;
-  while (typeof current.$ref === 'string') {
-    current = (current.$ref as string)
-      .slice(2)
-      .split('/')
-      .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
-      .reduce((node: Json, key) => node[key], contract);
-  }
-  return current;
-}
-
 /** Values the schema accepts (filtered through Ajv, so patterns and cross-field limits hold). */
-function validValue(schemaIn: JsonSchema): fc.Arbitrary<unknown> {
-  const schema = deref(schemaIn);
-  const validate = validatorFor(schemaIn);
+function validValue(schema: JsonSchema): fc.Arbitrary<unknown> {
+  const validate = validatorFor(schema);
   return valueOf(schema).filter((value) => validate(value));
 }
 
@@ -51,8 +38,8 @@ function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
   if ('const' in schema) return fc.constant(schema.const);
   if (Array.isArray(schema.enum)) return fc.constantFrom(...schema.enum);
   if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type: string) => valueOf({ ...schema, type }, depth)));
-  if (Array.isArray(schema.oneOf ?? schema.anyOf)) return fc.oneof(...(schema.oneOf ?? schema.anyOf).map((s: Json) => valueOf(deref(s), depth)));
-  if (Array.isArray(schema.allOf)) return valueOf(Object.assign({}, ...schema.allOf.map((s: Json) => deref(s))), depth);
+  if (Array.isArray(schema.oneOf ?? schema.anyOf)) return fc.oneof(...(schema.oneOf ?? schema.anyOf).map((s: Json) => valueOf(s, depth)));
+  if (Array.isArray(schema.allOf)) return valueOf(Object.assign({}, ...schema.allOf), depth);
   switch (schema.type) {
     case 'null':
       return fc.constant(null);
@@ -76,7 +63,7 @@ function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
       );
     }
     case 'array': {
-      const items = schema.items ? valueOf(deref(schema.items), depth + 1) : fc.jsonValue();
+      const items = schema.items ? valueOf(schema.items, depth + 1) : fc.jsonValue();
       return fc.array(items, { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 5, 5) });
     }
     case 'object':
@@ -84,7 +71,7 @@ function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
       const properties: Json = schema.properties ?? {};
       const required: string[] = schema.required ?? [];
       const record = fc.record(
-        Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, valueOf(deref(property), depth + 1)])),
+        Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, valueOf(property, depth + 1)])),
         { requiredKeys: required.filter((name) => name in properties) },
       );
       return record as fc.Arbitrary<unknown>;
@@ -104,6 +91,8 @@ const invalidJson: fc.Arbitrary<unknown> = fc.oneof(
 type ParameterChoice =
   | { kind: 'own-task' }
   | { kind: 'other-task' }
+  | { kind: 'own-completion' }
+  | { kind: 'other-completion' }
   | { kind: 'self' }
   | { kind: 'other-user' }
   | { kind: 'omit' }
@@ -128,6 +117,12 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
       { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
       { weight: 1, arbitrary: value(fc.uuid()) },
     );
+  } else if (parameter.in === 'path' && parameter.name === 'completion_id') {
+    choices.push(
+      { weight: 7, arbitrary: fc.constant({ kind: 'own-completion' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-completion' }) },
+      { weight: 1, arbitrary: value(fc.uuid()) },
+    );
   } else if (parameter.in === 'path' && parameter.name === 'user_id') {
     choices.push({ weight: 7, arbitrary: fc.constant({ kind: 'self' }) }, { weight: 2, arbitrary: fc.constant({ kind: 'other-user' }) });
   } else {
@@ -149,7 +144,7 @@ function requestArbitrary(operation: ContractOperation): fc.Arbitrary<GeneratedR
   const bodyChoices: fc.WeightedArbitrary<GeneratedRequest['body']>[] = [];
   if (operation.requestBody) {
     bodyChoices.push(
-      { weight: 6, arbitrary: validValue({ $ref: `#${operation.requestBody.schemaPointer}` }).map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 6, arbitrary: validValue(schemaAt(operation.requestBody.schemaPointer)).map((value) => ({ kind: 'json' as const, value })) },
       { weight: 2, arbitrary: invalidJson.map((value) => ({ kind: 'json' as const, value })) },
       { weight: 1, arbitrary: fc.string({ maxLength: 20 }).map((text) => ({ kind: 'raw' as const, text })) },
     );
@@ -164,13 +159,14 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
   for (const parameter of operation.parameters) {
     const key = `${parameter.in}:${parameter.name}`;
     if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
+    else if (parameter.name === 'completion_id') parameters[key] = { kind: 'own-completion' };
     else if (parameter.name === 'user_id') parameters[key] = { kind: 'self' };
     // Optional parameters are left out; a required one gets the contract's documented example.
     else if (parameter.required && parameter.example !== undefined) parameters[key] = { kind: 'value', value: parameter.example };
     else parameters[key] = { kind: 'omit' };
   }
   if (!operation.requestBody) return { actor: 'A', parameters, body: { kind: 'omit' } };
-  const media = deref(contract.paths[operation.path][operation.method.toLowerCase()].requestBody).content['application/json'];
+  const media: Json = schemaAt(operation.requestBody.schemaPointer.replace(/\/schema$/, ''));
   const example = media.example ?? Object.values<Json>(media.examples ?? {})[0]?.value;
   if (example === undefined || !validatorAt(operation.requestBody.schemaPointer)(example)) {
     throw new Error(`${operation.operationId}: the contract's request body example is missing or does not fit its schema`);
@@ -197,7 +193,7 @@ describe('conformance: generated requests for every operation of the contract', 
       secrets[name].add(users[name].id);
       for (let i = 0; i < 2; i += 1) await createTaskFor(name);
     }
-    console.log(`      fast-check seed ${seed} (replay: FC_SEED=${seed} make unit SPEC=test/conformance)`);
+    console.log(`      fast-check seed ${seed} (replay: FC_SEED=${seed} make integration SPEC=test/conformance)`);
   });
 
   after(async function () {
@@ -220,11 +216,48 @@ describe('conformance: generated requests for every operation of the contract', 
     return task.id;
   }
 
-  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
+  /** A recurring task (issue 13's operations need one to succeed), due in the future. */
+  async function createRecurringTaskFor(name: 'A' | 'B'): Promise<string> {
+    const title = `${name}'s private recurring task ${randomUUID()}`;
+    const response = await fetch(`${api.url}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ title, due_at: '2030-01-07T08:00:00Z', recurrence: { rule: 'FREQ=DAILY', time_zone: 'Europe/Paris' } }),
+    });
+    expect(response.status).to.equal(201);
+    const task = (await response.json()) as { id: string };
+    liveTasks[name].push(task.id);
+    secrets[name].add(task.id).add(title);
+    return task.id;
+  }
 
-  async function resolve(choice: ParameterChoice, actor: Actor): Promise<string | undefined> {
+  /** Completes one of `name`'s tasks and returns the id of that completion (a secret of theirs). */
+  async function completionOf(name: 'A' | 'B', taskId: string | undefined): Promise<string> {
+    const task = taskId !== undefined && liveTasks[name].includes(taskId) ? taskId : await createRecurringTaskFor(name);
+    const headers = { authorization: users[name].authorization };
+    const completed = await fetch(`${api.url}/api/tasks/${task}/complete`, {
+      method: 'PATCH',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ completed: true }),
+    });
+    expect(completed.status).to.equal(200);
+    const response = await fetch(`${api.url}/api/tasks/${task}/completions?limit=1`, { headers });
+    const [latest] = (await response.json()) as { id: string }[];
+    secrets[name].add(latest!.id);
+    return latest!.id;
+  }
+
+  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
+  /** Operations that succeed only on a recurring task: their happy path gets a fresh one. */
+  const needsRecurringTask = new Set(['skipTaskOccurrence', 'listTaskOccurrences', 'undoTaskCompletion']);
+
+  async function resolve(choice: ParameterChoice, actor: Actor, operation: ContractOperation, taskId?: string): Promise<string | undefined> {
     const self = actor === 'A' || actor === 'B' ? actor : 'A';
     switch (choice.kind) {
+      case 'own-completion':
+        return completionOf(self, taskId);
+      case 'other-completion':
+        return completionOf(otherOf(self), undefined);
       case 'omit':
         return undefined;
       case 'self':
@@ -232,6 +265,7 @@ describe('conformance: generated requests for every operation of the contract', 
       case 'other-user':
         return users[otherOf(self)].id;
       case 'own-task':
+        if (needsRecurringTask.has(operation.operationId)) return createRecurringTaskFor(self);
         return liveTasks[self].at(-1) ?? (await createTaskFor(self));
       case 'other-task':
         return liveTasks[otherOf(self)].at(-1) ?? (await createTaskFor(otherOf(self)));
@@ -244,8 +278,11 @@ describe('conformance: generated requests for every operation of the contract', 
     let path = operation.path;
     const query = new URLSearchParams();
     const headers: Record<string, string> = {};
+    let taskId: string | undefined;
     for (const parameter of operation.parameters) {
-      const value = await resolve(generated.parameters[`${parameter.in}:${parameter.name}`]!, generated.actor);
+      // task_id comes before completion_id, whose "own completion" is one of that task's.
+      const value = await resolve(generated.parameters[`${parameter.in}:${parameter.name}`]!, generated.actor, operation, taskId);
+      if (parameter.name === 'task_id') taskId = value;
       if (value === undefined) continue;
       if (parameter.in === 'path') path = path.replace(`{${parameter.name}}`, encodeURIComponent(value));
       else if (parameter.in === 'query') query.set(parameter.name, value);

@@ -1,4 +1,4 @@
-// DESIGN.md §3: sql/NNNN_*.sql, forward-only, each applied once in its own transaction, recorded
+// Migrations: sql/NNNN_*.sql, forward-only, each applied once in its own transaction, recorded
 // with a SHA-256 checksum; a landed migration is never edited; concurrent starts are safe.
 import { createHash } from 'node:crypto';
 import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -67,6 +67,7 @@ describe('migrations', () => {
       'idempotency_keys',
       'schema_migrations',
       'task_change_clocks',
+      'task_completions',
       'task_tombstones',
       'tasks',
     ]);
@@ -105,12 +106,17 @@ describe('migrations', () => {
       { column_name: 'tag_keys', data_type: 'ARRAY', is_nullable: 'NO' },
       { column_name: 'search_vector', data_type: 'tsvector', is_nullable: 'NO' },
       { column_name: 'change_seq', data_type: 'bigint', is_nullable: 'NO' },
+      { column_name: 'recurrence_rule', data_type: 'text', is_nullable: 'YES' },
+      { column_name: 'recurrence_time_zone', data_type: 'text', is_nullable: 'YES' },
+      { column_name: 'recurrence_basis', data_type: 'text', is_nullable: 'YES' },
+      { column_name: 'recurrence_anchor', data_type: 'timestamp without time zone', is_nullable: 'YES' },
+      { column_name: 'recurrence_index', data_type: 'integer', is_nullable: 'NO' },
     ]);
     const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
     expect(listIndex?.indexdef).to.equal(
       'CREATE INDEX tasks_owner_created_idx ON public.tasks USING btree (owner_user_id, created_at DESC, id DESC)',
     );
-    // DESIGN.md §3: indexes lead with owner_user_id (the primary key on the opaque id is the one exception).
+    // Every query is scoped to one owner, so indexes lead with owner_user_id (the primary key on the opaque id is the one exception).
     for (const index of indexes.filter((index) => index.indexname !== 'tasks_pkey')) {
       expect(index.indexdef, index.indexname).to.match(/USING \w+ \(owner_user_id\b/);
     }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Response, Test } from 'supertest';
-import type { FieldError, FieldErrorKeyword, Priority, Task, TaskStatus } from '../../src/contract.ts';
+import type { FieldError, FieldErrorKeyword, Priority, Recurrence, Task, TaskStatus } from '../../src/contract.ts';
 import type { ProblemSlug } from '../../src/problems.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from './api.ts';
 import { contractProblemTypes } from './contract.ts';
@@ -32,6 +32,7 @@ const taskProperties = [
   'due_at',
   'id',
   'priority',
+  'recurrence',
   'status',
   'tags',
   'title',
@@ -72,6 +73,8 @@ export type ExpectedTask = {
   readonly priority?: Priority;
   readonly tags?: readonly string[];
   readonly due_at?: string | null;
+  /** Default: null (the task does not recur). */
+  readonly recurrence?: Recurrence | null;
 };
 
 /**
@@ -102,6 +105,7 @@ export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(task.tags).to.deep.equal(expected.tags ?? []);
   expect(task.due_at).to.equal(expected.due_at ?? null);
   if (task.due_at !== null) expectTimestamp(task.due_at);
+  expect(task.recurrence).to.deep.equal(expected.recurrence ?? null);
   return task;
 }
 
@@ -183,7 +187,6 @@ export async function createTaskAs(
   return response.body as Task;
 }
 
-/** Creates `count` tasks one after another, each strictly later than the last; oldest first. */
 /** A task created before the test acts on it, a few milliseconds in the past (so a write moves updated_at). */
 export async function existingTask(api: TestApi, user: TestUser, body: Record<string, unknown> = {}): Promise<Task> {
   const task = await createTaskAs(api, user, { title: 'Original', description: 'Original description', ...body });
@@ -228,6 +231,7 @@ export function itRefusesUnreadableBodies(method: 'put' | 'patch', pathOf: (task
   }
 }
 
+/** Creates `count` tasks one after another, each strictly later than the last; oldest first. */
 export async function createTasksInOrder(api: TestApi, user: TestUser, count: number): Promise<Task[]> {
   const tasks: Task[] = [];
   for (let index = 0; index < count; index += 1) {
