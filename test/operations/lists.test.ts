@@ -117,7 +117,6 @@ describe('createList', () => {
     const user = await newUser();
     // 499 straight into the table (the API's own rule is what is under test, not 499 requests).
     await api.pool.query(
-      // eslint-disable-next-line -- test set-up writes rows the API would write
       (await import('slonik')).sql.unsafe`
         insert into lists (owner_user_id, name, position, change_seq)
         select ${user.id}, 'List ' || n, 'b' || lpad(n::text, 2, '0'), 1 from generate_series(10, 508) as n`,
