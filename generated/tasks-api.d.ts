@@ -290,6 +290,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reminders/due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My reminders due soon that have not fired yet
+         * @description For a browser tab without Web Push: the caller's reminders whose `fire_at` is at or before
+         *     `until` and that have not fired yet, earliest first (at most `limit`). A tab can poll this
+         *     and show a notification itself. A reminder leaves this list when it fires (the scheduler
+         *     delivers it to the caller's push subscriptions and webhooks at `fire_at`), when its task
+         *     is completed or deleted, or when its time is moved.
+         */
+        get: operations["listDueReminders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -583,7 +607,15 @@ export interface components {
          *       "tags": [
          *         "errands"
          *       ],
-         *       "due_at": "2026-11-24T17:00:00.000Z"
+         *       "due_at": "2026-11-24T17:00:00.000Z",
+         *       "reminders": [
+         *         {
+         *           "id": "7d3b2a10-5c1e-4a57-9d43-2f6f1c7f2a10",
+         *           "before_due": "PT15M",
+         *           "fire_at": "2026-11-24T16:45:00.000Z",
+         *           "last_fired_at": null
+         *         }
+         *       ]
          *     }
          */
         Task: {
@@ -615,6 +647,75 @@ export interface components {
              * @description When the task is due, or null.
              */
             due_at: string | null;
+            /** @description The task's reminders (none by default), in the order given. */
+            reminders: components["schemas"]["Reminder"][];
+        };
+        /**
+         * @description A reminder as a client sends it: either at a fixed instant (`remind_at`) or a duration
+         *     before the task's `due_at` (`before_due`, an ISO 8601 duration of weeks, days, hours,
+         *     minutes and seconds, at most `P30D`; a task without `due_at` cannot have one). `id` is
+         *     optional: send a reminder's `id` back to keep it (and its `last_fired_at`) when changing
+         *     a task's reminders; one without `id` gets a new one. A reminder whose time has already
+         *     passed when it is set is kept and shown, but it is **not delivered retroactively**.
+         */
+        ReminderInput: components["schemas"]["AbsoluteReminderInput"] | components["schemas"]["RelativeReminderInput"];
+        AbsoluteReminderInput: {
+            /** Format: uuid */
+            id?: string;
+            remind_at: components["schemas"]["Instant"];
+        };
+        RelativeReminderInput: {
+            /** Format: uuid */
+            id?: string;
+            before_due: components["schemas"]["BeforeDue"];
+        };
+        /**
+         * @description An ISO 8601 duration (weeks, days, hours, minutes, seconds) of at most 30 days.
+         * @example PT15M
+         */
+        BeforeDue: string;
+        /**
+         * @description Up to 10 reminders; sending the list replaces the task's reminders (ids sent back are
+         *     kept). Omit it to leave them as they are.
+         */
+        ReminderInputs: components["schemas"]["ReminderInput"][];
+        /**
+         * @description A reminder of a task, with exactly one of `remind_at` and `before_due`. `fire_at` is when
+         *     it fires: `remind_at`, or `due_at` minus `before_due` (recomputed when `due_at` changes).
+         *     `last_fired_at` is when it last fired (null until then). Reminders of a completed task do
+         *     not fire; reopening it lets those still ahead fire. A reminder whose `fire_at` had already
+         *     passed when it was set or moved does not fire at all (never retroactively).
+         * @example {
+         *       "id": "7d3b2a10-5c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "before_due": "PT15M",
+         *       "fire_at": "2026-11-24T16:45:00.000Z",
+         *       "last_fired_at": null
+         *     }
+         */
+        Reminder: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            remind_at?: string;
+            before_due?: string;
+            /** Format: date-time */
+            fire_at: string;
+            /** Format: date-time */
+            last_fired_at: string | null;
+        };
+        DueReminder: {
+            /** Format: uuid */
+            reminder_id: string;
+            /** Format: date-time */
+            fire_at: string;
+            task: components["schemas"]["ReminderTask"];
+        };
+        ReminderTask: {
+            /** Format: uuid */
+            id: string;
+            title: string;
+            /** Format: date-time */
+            due_at: string | null;
         };
         TaskCreate: {
             title: components["schemas"]["Title"];
@@ -625,6 +726,7 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
+            reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskReplace: {
             title: components["schemas"]["Title"];
@@ -635,6 +737,7 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
+            reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskUpdate: {
             title?: components["schemas"]["Title"];
@@ -644,6 +747,7 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
+            reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskCompletion: {
             completed: boolean;
@@ -2057,6 +2161,37 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDueReminders: {
+        parameters: {
+            query: {
+                /** @description List reminders due at or before this instant. */
+                until: components["schemas"]["Instant"];
+                /** @description At most this many (1–200, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reminders, earliest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DueReminder"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -80,6 +80,9 @@ const environmentSchema = z.object({
   HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(20),
   HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   HTTP_MAX_HEADER_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+  // --- Reminders and their delivery (issue 14) ---
+  WORKER: z.enum(['on', 'off', 'only']).default('on'),
+  SCHEDULER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
 }).refine((env) => env.HTTP_HEADERS_TIMEOUT_SECONDS <= env.HTTP_REQUEST_TIMEOUT_SECONDS, {
   // Node refuses a server whose header deadline is later than its whole-request deadline.
   message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS',
@@ -167,6 +170,18 @@ export type Config = {
   readonly migrateOnStart: boolean;
   readonly shutdown: ShutdownConfig;
   readonly http: HttpServerConfig;
+  readonly delivery: DeliveryConfig;
+};
+
+export type DeliveryConfig = {
+  /**
+   * Where reminders are fired and deliveries made: `on` in every API process (the default), `off`
+   * in none of them (a separate `WORKER=only` process does it), `only`: this process does nothing
+   * else (no HTTP server).
+   */
+  readonly worker: 'on' | 'off' | 'only';
+  /** How often the worker looks for due reminders and deliveries when it last found none. */
+  readonly pollMs: number;
 };
 
 export type ShutdownConfig = {
@@ -239,6 +254,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
       maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES,
+    },
+    delivery: {
+      worker: env.WORKER,
+      pollMs: env.SCHEDULER_POLL_MS,
     },
   };
 }

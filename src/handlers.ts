@@ -23,6 +23,7 @@ import { idempotently } from './idempotency.ts';
 import { listTaskChanges } from './change-feed.ts';
 import { etagMatches, taskResult, writeExistingTask } from './versions.ts';
 import { ProblemError, retryAfterSeconds, taskNotFound } from './problems.ts';
+import { listDueReminders, reminderDefinitions, scheduleTaskReminders } from './reminders.ts';
 
 type CompletionFields = { readonly completed?: boolean; readonly status?: TaskStatus };
 
@@ -163,9 +164,10 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
     tags: normaliseTags(body.tags ?? []),
     dueAt: body.due_at ?? null,
   };
+  const reminders = reminderDefinitions(body.reminders);
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
-    const row = await insertTask(tx, ownerUserId, task, changeSeq);
+    const row = await scheduleTaskReminders(tx, ownerUserId, await insertTask(tx, ownerUserId, task, changeSeq), reminders);
     return taskResult(201, row, { Location: `${requestPath}/${row.id}` });
   });
 };
@@ -189,9 +191,15 @@ async function changeTask(
   taskId: string,
   ifMatch: string | undefined,
   changes: Parameters<typeof updateTaskById>[3],
+  reminders: ReturnType<typeof reminderDefinitions>,
 ) {
-  const row = await db.transaction((tx) =>
-    writeExistingTask(tx, ownerUserId, taskId, ifMatch, (write) => updateTaskById(tx, ownerUserId, taskId, changes, write)),
+  const row = await db.transaction(async (tx) =>
+    scheduleTaskReminders(
+      tx,
+      ownerUserId,
+      await writeExistingTask(tx, ownerUserId, taskId, ifMatch, (write) => updateTaskById(tx, ownerUserId, taskId, changes, write)),
+      reminders,
+    ),
   );
   return taskResult(200, row);
 }
@@ -206,7 +214,7 @@ const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, p
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
   };
-  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes);
+  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes, reminderDefinitions(body.reminders));
 };
 
 const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
@@ -218,7 +226,7 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
   };
-  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes);
+  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes, reminderDefinitions(body.reminders));
 };
 
 const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params, headers }, { db }) => {
@@ -239,7 +247,8 @@ const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId,
     const row = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], (write) =>
       updateTaskById(tx, ownerUserId, params.task_id, { status }, write),
     );
-    return taskResult(200, row);
+    // Completing cancels the task's pending reminders; reopening lets those still ahead fire.
+    return taskResult(200, await scheduleTaskReminders(tx, ownerUserId, row, undefined));
   });
 };
 
@@ -290,6 +299,7 @@ export const handlers: HandlerMap = {
   listTaskChanges,
   getTaskSummary,
   clearCompletedTasks,
+  listDueReminders,
   listUserTasks: (input, context) => listTasks(input, context),
   createUserTask: (input, context) => createTask(input, context),
   getUserTask: (input, context) => getTask(input, context),

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.ts';
 import { migrate } from './database/migrations.ts';
 import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
+import { startDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { problemFor } from './problems.ts';
 import { isClusterPrimary, runClusterPrimary } from './workers.ts';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   let embeddedStarting: Promise<EmbeddedPostgres> | undefined;
   let pool: DatabasePool | undefined;
   let server: Server | undefined;
+  let worker: DeliveryWorker | undefined;
   let shuttingDown = false;
   let onShutdown = () => {};
 
@@ -48,7 +50,13 @@ async function main(): Promise<void> {
       log.info('draining: /ready answers 503 while requests are still served (SHUTDOWN_DRAIN_SECONDS)');
       await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs));
     }
-    if (server && !(await closeServer(server, config.shutdown.graceMs, log))) exitCode = 1;
+    // Requests and deliveries in flight finish side by side, within the same grace period.
+    const [serverClosed, workerStopped] = await Promise.all([
+      server ? closeServer(server, config.shutdown.graceMs, log) : true,
+      worker ? worker.stop(config.shutdown.graceMs) : true,
+    ]);
+    if (!workerStopped) log.error({ graceMs: config.shutdown.graceMs }, 'deliveries still running after SHUTDOWN_GRACE_SECONDS; leaving them to be retried');
+    if (!serverClosed || !workerStopped) exitCode = 1;
     await pool?.end().catch((error: unknown) => log.warn({ err: error }, 'closing the pool failed'));
     // A signal during the first start arrives while initdb runs: exiting then would leave initdb
     // running on its own and its password file in the temp folder. Let the start finish, then stop it.
@@ -87,6 +95,12 @@ async function main(): Promise<void> {
     await shutdown('start-up failed', 1);
     return;
   }
+
+  if (config.delivery.worker !== 'off') {
+    worker = startDeliveryWorker({ db: pool, log, pollMs: config.delivery.pollMs });
+  }
+  // WORKER=only: this process fires reminders and makes deliveries, and serves nothing.
+  if (config.delivery.worker === 'only') return;
 
   const authOptions = await authOptionsFor(config);
   const app = createApp({

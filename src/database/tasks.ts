@@ -19,6 +19,15 @@ const taskRow = z.object({
   priority: z.enum(['low', 'medium', 'high']),
   tags: z.array(z.string()),
   due_at: z.string().nullable(),
+  reminders: z.array(
+    z.object({
+      id: z.string(),
+      remind_at: z.string().optional(),
+      before_due: z.string().optional(),
+      fire_at: z.string(),
+      last_fired_at: z.string().nullable(),
+    }),
+  ),
 });
 
 export type TaskRow = z.infer<typeof taskRow>;
@@ -30,7 +39,8 @@ true satisfies RowFitsContract<TaskRow, Task>;
 // as `user_id` and `completed` derived from `status`.
 const taskColumns = sql.fragment`
   id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
-  completed_at, created_at, updated_at, priority, tags, due_at`;
+  completed_at, created_at, updated_at, priority, tags, due_at,
+  task_reminders_json(owner_user_id, id) as reminders`;
 
 // A task's version, its `change_seq`: the owner's change clock at the write that last touched it.
 // It is the ETag, the If-Match comparand and the change feed's order, so it is returned beside the

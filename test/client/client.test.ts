@@ -94,6 +94,12 @@ describe('the typed client', function () {
         due_today: 0,
       });
     },
+    listDueReminders: async (client, user) => {
+      const fireAt = new Date(Date.now() + 3_600_000).toISOString();
+      const task = await existingTask(api, user, { reminders: [{ remind_at: fireAt }] });
+      const { data } = await client.GET('/api/reminders/due', { params: { query: { until: fireAt } } });
+      expect(data).to.deep.equal([{ reminder_id: task.reminders[0]!.id, fire_at: fireAt, task: { id: task.id, title: task.title, due_at: null } }]);
+    },
     clearCompletedTasks: async (client, user) => {
       await existingTask(api, user, { completed: true });
       const { data } = await client.POST('/api/tasks/clear-completed');

@@ -40,6 +40,7 @@ const taskProperties = [
   'due_at',
   'id',
   'priority',
+  'reminders',
   'status',
   'tags',
   'title',
@@ -97,6 +98,8 @@ export type ExpectedTask = {
   readonly priority?: Priority;
   readonly tags?: readonly string[];
   readonly due_at?: string | null;
+  /** Default: none. */
+  readonly reminders?: Task['reminders'];
 };
 
 /**
@@ -127,6 +130,7 @@ export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(task.tags).to.deep.equal(expected.tags ?? []);
   expect(task.due_at).to.equal(expected.due_at ?? null);
   if (task.due_at !== null) expectTimestamp(task.due_at);
+  expect(task.reminders).to.deep.equal(expected.reminders ?? []);
   return task;
 }
 
