@@ -2169,7 +2169,10 @@ export interface operations {
     listDueReminders: {
         parameters: {
             query: {
-                /** @description List reminders due at or before this instant. */
+                /**
+                 * @description List reminders due at or before this instant.
+                 * @example 2026-12-01T17:00:00.000Z
+                 */
                 until: components["schemas"]["Instant"];
                 /** @description At most this many (1–200, default 100). */
                 limit?: number;

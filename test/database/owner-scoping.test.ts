@@ -17,7 +17,9 @@ type RecordedRequest = {
   readonly statements: readonly RecordedStatement[];
 };
 
-const mentionsTasks = (statement: RecordedStatement) => /\btasks\b/i.test(statement.sql);
+// Every table that holds user data (issue 14 added reminders, push subscriptions, webhooks and their deliveries).
+const userTables = /\b(tasks|task_reminders|push_subscriptions|webhooks|deliveries)\b/i;
+const mentionsTasks = (statement: RecordedStatement) => userTables.test(statement.sql);
 const kindOf = (statement: RecordedStatement) => /^\s*(\w+)/.exec(statement.sql)?.[1]?.toLowerCase() ?? '';
 
 /** Splits on commas that are not inside parentheses or string literals. */
@@ -54,15 +56,20 @@ function ownerInWhere(statement: RecordedStatement): unknown {
   const where = /\bwhere\b([\s\S]*?)(?:\border\s+by\b|\blimit\b|\breturning\b|$)/i.exec(statement.sql)![1]!;
   expect(where, `no OR in the WHERE of: ${statement.sql}`).not.to.match(/\bor\b/i);
   const conditions = where.split(/\band\b/i).map((condition) => condition.trim().replaceAll(/\s+/g, ' '));
-  const owner = conditions.find((condition) => /^owner_user_id = \$\d+$/.test(condition));
-  expect(owner, `an "owner_user_id = $n" condition in: ${statement.sql}`).to.be.a('string');
-  return boundValue(statement, owner!.split(' = ')[1]);
+  // A statement over two user tables (a reminder and its task) binds the owner on each of them.
+  const owners = conditions.filter((condition) => /^(\w+\.)?owner_user_id = \$\d+$/.test(condition));
+  expect(owners, `an "owner_user_id = $n" condition in: ${statement.sql}`).to.have.length.at.least(1);
+  const bound = new Set(owners.map((owner) => boundValue(statement, owner.split(' = ')[1])));
+  expect(bound.size, `one owner bound throughout: ${statement.sql}`).to.equal(1);
+  return [...bound][0];
 }
 
-/** The owner an INSERT into tasks writes; throws when owner_user_id is not in its column list. */
+/** The owner an INSERT writes (VALUES or SELECT); throws when owner_user_id is not in its column list. */
 function ownerInInsert(statement: RecordedStatement): unknown {
-  const parsed = /^\s*insert\s+into\s+tasks\s*\(([^)]*)\)\s*values\s*\(([\s\S]*)\)\s*returning\b/i.exec(statement.sql);
-  expect(parsed, `insert into tasks (…) values (…) returning …: ${statement.sql}`).not.to.equal(null);
+  const parsed =
+    /^\s*insert\s+into\s+\w+\s*\(([^)]*)\)\s*values\s*\(([\s\S]*)\)\s*(?:returning\b|on\s+conflict\b|$)/i.exec(statement.sql) ??
+    /^\s*insert\s+into\s+\w+\s*\(([^)]*)\)\s*select\s+([\s\S]*?)\s+from\b/i.exec(statement.sql);
+  expect(parsed, `insert into <table> (…) values (…) | select … from: ${statement.sql}`).not.to.equal(null);
   const columns = splitTopLevel(parsed![1]!);
   const values = splitTopLevel(parsed![2]!);
   expect(values).to.have.length(columns.length);
@@ -155,6 +162,15 @@ describe('every statement on tasks is scoped by owner', () => {
     await send('listTaskChanges', alice, 200, (http) => http.get('/api/tasks/changes?limit=5'));
     await send('getTaskSummary', alice, 200, (http) => http.get('/api/tasks/summary?tz=Europe/Paris'));
     await send('clearCompletedTasks', alice, 200, (http) => http.post('/api/tasks/clear-completed'));
+    // Reminders (issue 14): written with the task, rescheduled by its writes, listed when due.
+    const reminded = await send('createTask with reminders', alice, 201, (http) =>
+      http.post('/api/tasks').send({ title: 'Remind me', due_at: '2999-01-01T00:00:00Z', reminders: [{ before_due: 'PT1H' }, { remind_at: '2998-01-01T00:00:00Z' }] }),
+    );
+    await send('updateTask moving due_at and replacing reminders', alice, 200, (http) =>
+      http.patch(`/api/tasks/${reminded.body.id}`).send({ due_at: '2999-02-01T00:00:00Z', reminders: [{ id: reminded.body.reminders[0].id, before_due: 'PT2H' }] }),
+    );
+    await send('completeTask cancelling reminders', alice, 200, (http) => http.patch(`/api/tasks/${reminded.body.id}/complete`));
+    await send('listDueReminders', alice, 200, (http) => http.get('/api/reminders/due?until=2999-12-31T00%3A00%3A00Z'));
     // Bob's task survived every attempt above.
     await send("bob reads his task", bob, 200, (http) => http.get(`/api/tasks/${bobsTaskId}`));
   });
@@ -187,23 +203,38 @@ describe('every statement on tasks is scoped by owner', () => {
     for (const request of requests) {
       expect(request.statements.filter(mentionsTasks), request.label).to.have.length.at.least(1);
     }
-    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice + Bob's read.
-    expect(requests).to.have.length(52);
+    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice
+    // + 4 of reminders + Bob's read.
+    expect(requests).to.have.length(56);
   });
 });
 
-describe('the task queries in src/database/tasks.ts', () => {
-  const sourcePath = path.resolve(import.meta.dirname, '../../src/database/tasks.ts');
+// Query files of user tables, and the functions in them that run for the delivery worker across
+// owners on purpose (they claim due work; everything they write carries the owner of the row claimed).
+const queryFiles: readonly { readonly file: string; readonly minimum: number; readonly workerOnly: readonly string[] }[] = [
+  { file: 'tasks.ts', minimum: 5, workerOnly: [] },
+  { file: 'task-reminders.ts', minimum: 4, workerOnly: ['updateDueTaskRemindersFired', 'selectReminderLagSeconds'] },
+];
+
+for (const { file, minimum, workerOnly } of queryFiles) describe(`the queries in src/database/${file}`, () => {
+  const sourcePath = path.resolve(import.meta.dirname, '../../src/database', file);
   let source: ts.SourceFile;
 
   before(async () => {
     source = ts.createSourceFile(sourcePath, await readFile(sourcePath, 'utf8'), ts.ScriptTarget.Latest, true);
   });
 
-  /** Every sql`…` template in the file, with its placeholders written as `${expression}`. */
+  const exportedFunctions = () =>
+    source.statements.filter(
+      (statement): statement is ts.FunctionDeclaration =>
+        ts.isFunctionDeclaration(statement) && (statement.modifiers ?? []).some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword),
+    );
+
+  /** Every sql`…` template in the file outside the worker-only functions, placeholders written as `${expression}`. */
   function sqlTemplates(): string[] {
     const templates: string[] = [];
     const visit = (node: ts.Node) => {
+      if (ts.isFunctionDeclaration(node) && workerOnly.includes(node.name?.text ?? '')) return;
       if (ts.isTaggedTemplateExpression(node) && /^sql\b/.test(node.tag.getText(source))) {
         const { template } = node;
         templates.push(
@@ -219,33 +250,26 @@ describe('the task queries in src/database/tasks.ts', () => {
     return templates;
   }
 
-  it('puts owner_user_id = ${ownerUserId} (or VALUES (${ownerUserId}) into every sql template that reads or writes tasks', () => {
-    const statements = sqlTemplates().filter((text) => /\b(from|into|update)\s+tasks\b/i.test(text));
-    // insertTask, selectTaskById, selectTasksPage, updateTaskById, deleteTaskById: more is fine, fewer means the check missed them.
-    expect(statements).to.have.length.at.least(5);
+  it('puts owner_user_id = ${ownerUserId} (or the owner first in VALUES / SELECT) into every sql template that reads or writes a user table', () => {
+    const statements = sqlTemplates().filter((text) => /\b(from|into|update)\s+(tasks|task_reminders|push_subscriptions|webhooks|deliveries)\b/i.test(text));
+    // More is fine, fewer means the check missed some.
+    expect(statements).to.have.length.at.least(minimum);
     for (const text of statements) {
       const normalized = text.replaceAll(/\s+/g, ' ');
-      const scoped = normalized.includes('owner_user_id = ${ownerUserId}') || /\bvalues \(\$\{ownerUserId\},/i.test(normalized);
+      const scoped =
+        /\b(\w+\.)?owner_user_id = \$\{ownerUserId\}/.test(normalized) || /\b(values \(|select )\$\{ownerUserId\},/i.test(normalized);
       expect(scoped, `unscoped statement:\n${text}`).to.equal(true);
     }
   });
 
-  it('takes the database first and a required ownerUserId: string second in every exported function', () => {
-    const exported = source.statements.filter(
-      (statement): statement is ts.FunctionDeclaration =>
-        ts.isFunctionDeclaration(statement) && (statement.modifiers ?? []).some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword),
-    );
-    expect(exported.map((declaration) => declaration.name?.text).sort()).to.include.members([
-      'deleteTaskById',
-      'insertTask',
-      'selectTaskById',
-      'selectTasksPage',
-      'updateTaskById',
-    ]);
+  it('takes the database first and a required ownerUserId: string second in every exported function but the worker-only ones', () => {
+    const exported = exportedFunctions();
+    expect(exported.map((declaration) => declaration.name?.text)).to.include.members(workerOnly);
     for (const declaration of exported) {
       const [database, owner] = declaration.parameters;
       const name = declaration.name?.text;
       expect(database?.name.getText(source), `${name}: first parameter`).to.equal('db');
+      if (workerOnly.includes(name ?? '')) continue;
       expect(owner?.name.getText(source), `${name}: second parameter`).to.equal('ownerUserId');
       expect(owner?.type?.getText(source), `${name}: ownerUserId's type`).to.equal('string');
       expect(owner?.questionToken, `${name}: ownerUserId is optional`).to.equal(undefined);
