@@ -314,6 +314,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/push/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The VAPID public key to subscribe with
+         * @description The server's VAPID public key (RFC 8292), base64url, as the browser's
+         *     `pushManager.subscribe({userVisibleOnly: true, applicationServerKey})` wants it. `404`
+         *     (`push-not-configured`) when this server runs without Web Push.
+         */
+        get: operations["getPushPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My push subscriptions
+         * @description The caller's browser push subscriptions, oldest first.
+         */
+        get: operations["listPushSubscriptions"];
+        put?: never;
+        /**
+         * Subscribe a browser to my reminders
+         * @description Send the browser's `PushSubscription.toJSON()` as it is. Each reminder of the caller's
+         *     that fires is then pushed to it (RFC 8030, payload encrypted per RFC 8291 `aes128gcm`,
+         *     signed with VAPID per RFC 8292) as the JSON
+         *     `{"type": "reminder", "task": {"id", "title", "due_at"}, "reminder_id", "fire_at"}` with
+         *     `Urgency: high` and a TTL of 12 hours. A subscription the push service answers `404` or
+         *     `410` for (the browser unsubscribed) is deleted. Subscribing the same endpoint again
+         *     keeps its id and takes the new keys (`200`).
+         */
+        post: operations["createPushSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push-subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A push subscription's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                subscription_id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe a browser
+         * @description Deletes one of the caller's subscriptions; another user's is `404`, as a missing one.
+         */
+        delete: operations["deletePushSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -460,7 +538,8 @@ export interface components {
          *             "updated_at": "2026-11-23T18:05:00.000Z",
          *             "priority": "medium",
          *             "tags": [],
-         *             "due_at": null
+         *             "due_at": null,
+         *             "reminders": []
          *           }
          *         },
          *         {
@@ -649,6 +728,45 @@ export interface components {
             due_at: string | null;
             /** @description The task's reminders (none by default), in the order given. */
             reminders: components["schemas"]["Reminder"][];
+        };
+        /**
+         * @example {
+         *       "public_key": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+         *     }
+         */
+        PushPublicKey: {
+            /** @description The VAPID public key, an uncompressed P-256 point, base64url without padding. */
+            public_key: string;
+        };
+        /** @description A browser's `PushSubscription.toJSON()`. */
+        PushSubscriptionInput: {
+            /**
+             * Format: uri
+             * @description The push service URL (https).
+             */
+            endpoint: string;
+            /** @description Sent by browsers; not used. */
+            expirationTime?: number | null;
+            keys: {
+                /** @description The browser's P-256 public key (65 bytes, base64url). */
+                p256dh: string;
+                /** @description The browser's authentication secret (16 bytes, base64url). */
+                auth: string;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "endpoint": "https://fcm.googleapis.com/fcm/send/dXNlcjEyMw:APA91bH",
+         *       "created_at": "2026-11-23T18:00:00.000Z"
+         *     }
+         */
+        PushSubscription: {
+            /** Format: uuid */
+            id: string;
+            endpoint: string;
+            /** Format: date-time */
+            created_at: string;
         };
         /**
          * @description A reminder as a client sends it: either at a fixed instant (`remind_at`) or a duration
@@ -960,6 +1078,42 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description This server runs without Web Push (no VAPID keys configured). */
+        PushNotConfigured: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "Web Push is not configured on this server.",
+                 *       "instance": "/api/push/public-key"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No push subscription with this id belongs to the caller. */
+        PushSubscriptionNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "Push subscription not found.",
+                 *       "instance": "/api/push-subscriptions/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No task with this id belongs to the caller. */
         NotFound: {
             headers: {
@@ -1172,6 +1326,11 @@ export interface components {
          * @example Europe/Paris
          */
         TimeZone: string;
+        /**
+         * @description A push subscription's id.
+         * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+         */
+        SubscriptionId: string;
         /**
          * @description The task's id.
          * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
@@ -2193,6 +2352,142 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPushPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushPublicKey"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["PushNotConfigured"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPushSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscriptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPushSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "endpoint": "https://fcm.googleapis.com/fcm/send/dXNlcjEyMw:APA91bH",
+                 *       "expirationTime": null,
+                 *       "keys": {
+                 *         "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                 *         "auth": "tBHItJI5svbpez7KI4CCXg"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PushSubscriptionInput"];
+            };
+        };
+        responses: {
+            /** @description This endpoint was already subscribed; its keys are updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            /** @description Subscribed. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["PushNotConfigured"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePushSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A push subscription's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                subscription_id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["PushSubscriptionNotFound"];
             414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];

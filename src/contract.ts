@@ -64,7 +64,13 @@ export type HandlerInput<Op extends OperationId> = {
 export type HandlerContext = {
   readonly db: DatabasePool;
   readonly isShuttingDown: () => boolean;
+  /** Web Push's VAPID key pair (RFC 8292); absent when this server runs without push. */
+  readonly vapid?: VapidKeys;
+  /** Development and tests only: push endpoints and webhooks may be loopback URLs. */
+  readonly allowLoopback?: boolean;
 };
+
+export type VapidKeys = { readonly publicKey: string; readonly privateKey: string; readonly subject: string };
 
 export type AuthenticatedHandler<Op extends OperationId> = (
   input: HandlerInput<Op> & { readonly ownerUserId: string },

@@ -12,41 +12,67 @@
 // names its prepared statements unless told not to; pg-boss polls, but brings its own schema,
 // migrations and maintenance jobs. Polling a partial index with SKIP LOCKED is all either would do here.
 import type { Logger } from 'pino';
+import type { VapidKeys } from './contract.ts';
+import {
+  insertReminderPushDeliveries,
+  updateDeliveryOutcome,
+  updateDueDeliveriesClaimed,
+  type ClaimedDelivery,
+  type DeliveryOutcome,
+} from './database/deliveries.ts';
 import type { DatabasePool } from './database/pool.ts';
-import { updateDueTaskRemindersFired, type FiredReminderRow } from './database/task-reminders.ts';
-import { recordReminderFired } from './delivery-metrics.ts';
+import { deletePushSubscriptionById, selectPushTarget } from './database/push-subscriptions.ts';
+import { updateDueTaskRemindersFired } from './database/task-reminders.ts';
+import { recordDelivery, recordReminderFired } from './delivery-metrics.ts';
+import type { OutboundPolicy } from './outbound.ts';
+import { pushOnce, type AttemptResult } from './push.ts';
 
 export type DeliveryWorkerOptions = {
   readonly db: DatabasePool;
   readonly log: Logger;
   /** How often to look for due work when the last look found none. */
   readonly pollMs: number;
+  /** Deliveries in flight at once. */
+  readonly concurrency: number;
+  /** The first retry waits about this long, each next one twice as long (±20 % jitter), at most 6 hours. */
+  readonly retryBaseMs: number;
+  /** A delivery still failing this long after it was written is given up. */
+  readonly giveUpMs: number;
+  readonly outbound: OutboundPolicy;
+  /** Absent: this process cannot push (push deliveries wait for one that can). */
+  readonly vapid?: VapidKeys;
   /** Reminders fired per claim (one transaction). */
   readonly batchSize?: number;
-  /** Called, in the claiming transaction, with each batch of fired reminders (writes their deliveries). */
-  readonly onFired?: (tx: Parameters<Parameters<DatabasePool['transaction']>[0]>[0], fired: readonly FiredReminderRow[]) => Promise<void>;
 };
 
 export type DeliveryWorker = {
-  /** Stops polling and waits (up to graceMs) for the work in flight; false when it had to give up on it. */
+  /** Stops claiming and waits (up to graceMs) for the work in flight; false when it had to give up on it. */
   readonly stop: (graceMs: number) => Promise<boolean>;
 };
 
+const maxRetryDelayMs = 6 * 3600 * 1000;
+
 export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const { db, log } = options;
   const batchSize = options.batchSize ?? 100;
+  // Longer than any call may take, so a live worker's claim never lapses while its call runs.
+  const leaseMs = options.outbound.timeoutMs * 2 + 5_000;
+  const inFlight = new Set<Promise<void>>();
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
+  let ticking: Promise<void> | undefined;
+  let again = false;
 
   const fireDueReminders = async (): Promise<number> => {
-    const fired = await options.db.transaction(async (tx) => {
+    const fired = await db.transaction(async (tx) => {
       const rows = await updateDueTaskRemindersFired(tx, batchSize);
-      if (rows.length > 0) await options.onFired?.(tx, rows);
+      // The messages are written in the transaction that marks the occurrences fired: both or neither.
+      if (rows.length > 0) await insertReminderPushDeliveries(tx, rows);
       return rows;
     });
     for (const reminder of fired) {
       recordReminderFired();
-      options.log.info(
+      log.info(
         { owner_user_id: reminder.owner_user_id, task_id: reminder.task_id, reminder_id: reminder.reminder_id, fire_at: reminder.fire_at },
         'reminder fired',
       );
@@ -54,33 +80,121 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     return fired.length;
   };
 
-  const tick = async () => {
-    try {
-      // A full batch means more may be due: keep claiming before sleeping (a backlog after a restart).
-      while (!stopping && (await fireDueReminders()) === batchSize);
-    } catch (error) {
-      options.log.warn({ err: error }, 'the delivery worker could not reach the database; retrying at the next poll');
+  const attempt = async (delivery: ClaimedDelivery): Promise<AttemptResult> => {
+    if (delivery.channel === 'push') {
+      const target = await selectPushTarget(db, delivery.owner_user_id, delivery.target_id);
+      if (!target) return { kind: 'failed', statusCode: null, error: 'the push subscription was deleted' };
+      if (!options.vapid) return { kind: 'retry', statusCode: null, error: 'this process has no VAPID keys' };
+      const result = await pushOnce(target, delivery.payload, delivery.delivery_key, options.vapid, options.outbound);
+      // The browser unsubscribed (RFC 8030 §7.3): forget the subscription.
+      if (result.kind === 'gone') await deletePushSubscriptionById(db, delivery.owner_user_id, delivery.target_id);
+      return result;
     }
+    return { kind: 'failed', statusCode: null, error: `no channel ${delivery.channel}` };
+  };
+
+  const outcomeOf = (delivery: ClaimedDelivery, result: AttemptResult): DeliveryOutcome => {
+    if (result.kind === 'delivered') return { status: 'delivered', statusCode: result.statusCode };
+    const error = result.error ?? result.kind;
+    if (result.kind !== 'retry') return { status: 'failed', statusCode: result.statusCode, error };
+    const delay = Math.min(options.retryBaseMs * 2 ** (delivery.attempts - 1), maxRetryDelayMs) * (0.8 + Math.random() * 0.4);
+    if (Date.now() + delay - Date.parse(delivery.created_at) > options.giveUpMs) {
+      return { status: 'failed', statusCode: result.statusCode, error: `${error} (given up after ${delivery.attempts} attempts)` };
+    }
+    return { status: 'pending', statusCode: result.statusCode, error, retryInMs: Math.round(delay) };
+  };
+
+  const deliver = async (delivery: ClaimedDelivery) => {
+    const startedAt = performance.now();
+    try {
+      const result = await attempt(delivery);
+      const outcome = outcomeOf(delivery, result);
+      await updateDeliveryOutcome(db, delivery.owner_user_id, delivery, outcome);
+      const counted = outcome.status === 'failed' && result.kind === 'retry' ? 'failed' : result.kind;
+      recordDelivery(delivery.channel, counted);
+      // One line per attempt.
+      log.info(
+        {
+          channel: delivery.channel,
+          delivery_id: delivery.id,
+          owner_user_id: delivery.owner_user_id,
+          target_id: delivery.target_id,
+          event_type: delivery.event_type,
+          delivery_key: delivery.delivery_key,
+          attempt: delivery.attempts,
+          outcome: counted,
+          status_code: result.statusCode,
+          duration_ms: Math.round(performance.now() - startedAt),
+          ...(outcome.status === 'pending' ? { retry_in_ms: outcome.retryInMs } : {}),
+          ...(outcome.status === 'delivered' ? {} : { error: outcome.error }),
+        },
+        'delivery attempt',
+      );
+    } catch (error) {
+      // The database failed us mid-way: the claim's lease runs out and the delivery is tried again.
+      log.warn({ err: error, delivery_id: delivery.id }, 'delivery could not be recorded; it will be retried when its lease ends');
+    }
+  };
+
+  const claimDeliveries = async (): Promise<boolean> => {
+    const free = options.concurrency - inFlight.size;
+    if (free <= 0) return false;
+    const claimed = await updateDueDeliveriesClaimed(db, free, leaseMs);
+    for (const delivery of claimed) {
+      const running = deliver(delivery).finally(() => {
+        inFlight.delete(running);
+        // A slot is free: look for more at once rather than at the next poll.
+        if (!stopping) void tick();
+      });
+      inFlight.add(running);
+    }
+    return claimed.length === free;
+  };
+
+  // One tick at a time; a tick asked for while one runs makes that one go round again.
+  const tick = (): Promise<void> => {
+    if (ticking) {
+      again = true;
+      return ticking;
+    }
+    ticking = (async () => {
+      try {
+        do {
+          again = false;
+          // A full batch means more may be due: keep claiming (a backlog after a restart).
+          while (!stopping && (await fireDueReminders()) === batchSize);
+          while (!stopping && (await claimDeliveries()));
+        } while (again && !stopping);
+      } catch (error) {
+        log.warn({ err: error }, 'the delivery worker could not reach the database; retrying at the next poll');
+      } finally {
+        ticking = undefined;
+      }
+    })();
+    return ticking;
   };
 
   const schedule = () => {
     if (stopping) return;
-    timer = setTimeout(() => {
-      running = tick().finally(schedule);
-    }, options.pollMs);
+    timer = setTimeout(() => void tick().finally(schedule), options.pollMs);
     timer.unref();
   };
   // The first look at once: whatever came due while no instance was running fires now.
-  running = tick().finally(schedule);
-  options.log.info({ pollMs: options.pollMs }, 'delivery worker running');
+  void tick().finally(schedule);
+  log.info({ pollMs: options.pollMs, concurrency: options.concurrency, push: options.vapid !== undefined }, 'delivery worker running');
 
   return {
     stop: async (graceMs) => {
       stopping = true;
       clearTimeout(timer);
       let timeout: NodeJS.Timeout | undefined;
+      const settled = (async () => {
+        await ticking;
+        await Promise.all([...inFlight]);
+        return true;
+      })();
       const inTime = await Promise.race([
-        running.then(() => true),
+        settled,
         new Promise<boolean>((resolve) => {
           timeout = setTimeout(() => resolve(false), graceMs);
         }),

@@ -23,6 +23,7 @@ import { idempotently } from './idempotency.ts';
 import { listTaskChanges } from './change-feed.ts';
 import { etagMatches, taskResult, writeExistingTask } from './versions.ts';
 import { ProblemError, retryAfterSeconds, taskNotFound } from './problems.ts';
+import { createPushSubscription, deletePushSubscription, getPushPublicKey, listPushSubscriptions } from './push.ts';
 import { listDueReminders, reminderDefinitions, scheduleTaskReminders } from './reminders.ts';
 
 type CompletionFields = { readonly completed?: boolean; readonly status?: TaskStatus };
@@ -300,6 +301,10 @@ export const handlers: HandlerMap = {
   getTaskSummary,
   clearCompletedTasks,
   listDueReminders,
+  getPushPublicKey,
+  createPushSubscription,
+  listPushSubscriptions,
+  deletePushSubscription,
   listUserTasks: (input, context) => listTasks(input, context),
   createUserTask: (input, context) => createTask(input, context),
   getUserTask: (input, context) => getTask(input, context),

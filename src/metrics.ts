@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Request, RequestHandler, Response } from 'express';
 import type { DatabasePool } from './database/pool.ts';
+import { selectPendingDeliveryCount } from './database/deliveries.ts';
 import { selectReminderLagSeconds } from './database/task-reminders.ts';
 import { deliveryCounts, remindersFiredCount } from './delivery-metrics.ts';
 import { ProblemError } from './problems.ts';
@@ -91,6 +92,16 @@ export function createMetrics(options: { readonly token: string; readonly pool: 
       // A database that does not answer must not fail the whole scrape: the gauge keeps its last value.
       const lag = await selectReminderLagSeconds(options.pool).catch(() => undefined);
       if (lag !== undefined) this.set(lag);
+    },
+  });
+
+  new Gauge({
+    name: 'tasks_api_outbox_depth',
+    help: 'Deliveries (push messages, webhook events) written and not yet delivered or given up.',
+    registers: [registry],
+    async collect() {
+      const depth = await selectPendingDeliveryCount(options.pool).catch(() => undefined);
+      if (depth !== undefined) this.set(depth);
     },
   });
 

@@ -11,7 +11,9 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.ts';
 import { migrate } from './database/migrations.ts';
 import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
+import type { VapidKeys } from './contract.ts';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
+import { readOrCreateDevVapidKeys } from './dev-secret.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { problemFor } from './problems.ts';
 import { isClusterPrimary, runClusterPrimary } from './workers.ts';
@@ -96,15 +98,27 @@ async function main(): Promise<void> {
     return;
   }
 
-  if (config.delivery.worker !== 'off') {
-    worker = startDeliveryWorker({ db: pool, log, pollMs: config.delivery.pollMs });
+  const vapid = await vapidKeysFor(config);
+  if (config.delivery.push.mode === 'off') log.warn('Web Push is off: set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT to turn it on');
+  const { delivery } = config;
+  if (delivery.worker !== 'off') {
+    worker = startDeliveryWorker({
+      db: pool,
+      log,
+      pollMs: delivery.pollMs,
+      concurrency: delivery.concurrency,
+      retryBaseMs: delivery.retryBaseMs,
+      giveUpMs: delivery.giveUpMs,
+      outbound: { allowLoopback: delivery.allowLoopback, timeoutMs: delivery.timeoutMs, maxResponseBytes: 64 * 1024 },
+      vapid,
+    });
   }
   // WORKER=only: this process fires reminders and makes deliveries, and serves nothing.
   if (config.delivery.worker === 'only') return;
 
   const authOptions = await authOptionsFor(config);
   const app = createApp({
-    context: { db: pool, isShuttingDown: () => shuttingDown },
+    context: { db: pool, isShuttingDown: () => shuttingDown, vapid, allowLoopback: delivery.allowLoopback },
     authenticate: createAuthenticator(authOptions),
     log,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -186,6 +200,14 @@ async function main(): Promise<void> {
       );
     }
   });
+}
+
+/** The VAPID key pair: configured, or in development the one kept under DATA_DIR; none when push is off. */
+async function vapidKeysFor(config: Config): Promise<VapidKeys | undefined> {
+  const push = config.delivery.push;
+  if (push.mode === 'off') return undefined;
+  if (push.mode === 'configured') return push;
+  return { ...(await readOrCreateDevVapidKeys(config.dataDirectory)), subject: push.subject };
 }
 
 function describeAuth(auth: AuthOptions, config: Config): string[] {
