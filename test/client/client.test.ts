@@ -2,15 +2,22 @@
 // listening on a real port. The table is keyed by operationId and typed from generated/, so an
 // operation added to the contract without a case here fails `tsc`, and a case whose call no
 // longer fits the contract fails it too.
-import { randomUUID } from 'node:crypto';
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { createTasksClient, type TasksClient } from '../../src/client/index.ts';
 import type { OperationId } from '../../src/contract.ts';
-import { hs256Token, newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { hs256Token, newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
 import { contract, contractOperations } from '../support/contract.ts';
 import { existingTask, expectTask, taskNotFoundDetail } from '../support/tasks.ts';
 
 type Case = (client: TasksClient, user: TestUser) => Promise<void>;
+
+/** What a browser's PushSubscription.toJSON() gives (a fresh P-256 key and auth secret). */
+const browserSubscription = () => ({
+  endpoint: `https://push.example.com/${randomUUID()}`,
+  expirationTime: null,
+  keys: { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') },
+});
 
 // Every problem repeats the response's X-Request-Id as request_id.
 const notFound = (instance: string, response: globalThis.Response) => ({
@@ -25,7 +32,7 @@ const notFound = (instance: string, response: globalThis.Response) => ({
 describe('the typed client', function () {
   let api: TestApi;
   before(async function () {
-    api = await startTestApi();
+    api = await startTestApi({ vapid: testVapid });
   });
   after(async function () {
     await api?.close();
@@ -99,6 +106,25 @@ describe('the typed client', function () {
       const task = await existingTask(api, user, { reminders: [{ remind_at: fireAt }] });
       const { data } = await client.GET('/api/reminders/due', { params: { query: { until: fireAt } } });
       expect(data).to.deep.equal([{ reminder_id: task.reminders[0]!.id, fire_at: fireAt, task: { id: task.id, title: task.title, due_at: null } }]);
+    },
+    getPushPublicKey: async (client) => {
+      const { data } = await client.GET('/api/push/public-key');
+      expect(data).to.deep.equal({ public_key: testVapid.publicKey });
+    },
+    createPushSubscription: async (client) => {
+      const { data, response } = await client.POST('/api/push-subscriptions', { body: browserSubscription() });
+      expect(response.status).to.equal(201);
+      expect(response.headers.get('location')).to.equal(`/api/push-subscriptions/${data!.id}`);
+    },
+    listPushSubscriptions: async (client) => {
+      const { data: created } = await client.POST('/api/push-subscriptions', { body: browserSubscription() });
+      const { data } = await client.GET('/api/push-subscriptions');
+      expect(data).to.deep.equal([created]);
+    },
+    deletePushSubscription: async (client) => {
+      const { data: created } = await client.POST('/api/push-subscriptions', { body: browserSubscription() });
+      const { response } = await client.DELETE('/api/push-subscriptions/{subscription_id}', { params: { path: { subscription_id: created!.id } } });
+      expect(response.status).to.equal(204);
     },
     clearCompletedTasks: async (client, user) => {
       await existingTask(api, user, { completed: true });

@@ -4,10 +4,10 @@
 // response: no 5xx; it conforms to the contract according to Ajv 2020 over the contract (not the
 // server's own validator); and it never carries the other user's data. Bounded in runs and time,
 // seeded: FC_SEED=<n> replays a failing run's requests.
-import { randomUUID } from 'node:crypto';
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
 import {
   contract,
   contractOperations,
@@ -104,6 +104,8 @@ const invalidJson: fc.Arbitrary<unknown> = fc.oneof(
 type ParameterChoice =
   | { kind: 'own-task' }
   | { kind: 'other-task' }
+  | { kind: 'own-subscription' }
+  | { kind: 'other-subscription' }
   | { kind: 'self' }
   | { kind: 'other-user' }
   | { kind: 'omit' }
@@ -126,6 +128,12 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
     choices.push(
       { weight: 7, arbitrary: fc.constant({ kind: 'own-task' }) },
       { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
+      { weight: 1, arbitrary: value(fc.uuid()) },
+    );
+  } else if (parameter.in === 'path' && parameter.name === 'subscription_id') {
+    choices.push(
+      { weight: 7, arbitrary: fc.constant({ kind: 'own-subscription' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-subscription' }) },
       { weight: 1, arbitrary: value(fc.uuid()) },
     );
   } else if (parameter.in === 'path' && parameter.name === 'user_id') {
@@ -164,6 +172,7 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
   for (const parameter of operation.parameters) {
     const key = `${parameter.in}:${parameter.name}`;
     if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
+    else if (parameter.name === 'subscription_id') parameters[key] = { kind: 'own-subscription' };
     else if (parameter.name === 'user_id') parameters[key] = { kind: 'self' };
     // Optional parameters are left out; a required one gets the contract's documented example.
     else if (parameter.required && parameter.example !== undefined) parameters[key] = { kind: 'value', value: parameter.example };
@@ -186,12 +195,13 @@ describe('conformance: generated requests for every operation of the contract', 
   const users = {} as Record<'A' | 'B', TestUser>;
   /** Live task ids of each user, and every string that is theirs and nobody else's. */
   const liveTasks: Record<'A' | 'B', string[]> = { A: [], B: [] };
+  const liveSubscriptions: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const secrets: Record<'A' | 'B', Set<string>> = { A: new Set(), B: new Set() };
   const successes = new Map<string, number>();
   const statusCounts = new Map<number, number>();
 
   before(async function () {
-    api = await startTestApi();
+    api = await startTestApi({ vapid: testVapid });
     for (const name of ['A', 'B'] as const) {
       users[name] = await newUser(`conformance-${name}`);
       secrets[name].add(users[name].id);
@@ -220,6 +230,21 @@ describe('conformance: generated requests for every operation of the contract', 
     return task.id;
   }
 
+  async function createSubscriptionFor(name: 'A' | 'B'): Promise<string> {
+    const endpoint = `https://push.example.com/${name}-${randomUUID()}`;
+    const keys = { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+    const response = await fetch(`${api.url}/api/push-subscriptions`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint, keys }),
+    });
+    expect(response.status).to.equal(201);
+    const { id } = (await response.json()) as { id: string };
+    liveSubscriptions[name].push(id);
+    secrets[name].add(id).add(endpoint);
+    return id;
+  }
+
   const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
 
   async function resolve(choice: ParameterChoice, actor: Actor): Promise<string | undefined> {
@@ -235,6 +260,10 @@ describe('conformance: generated requests for every operation of the contract', 
         return liveTasks[self].at(-1) ?? (await createTaskFor(self));
       case 'other-task':
         return liveTasks[otherOf(self)].at(-1) ?? (await createTaskFor(otherOf(self)));
+      case 'own-subscription':
+        return liveSubscriptions[self].at(-1) ?? (await createSubscriptionFor(self));
+      case 'other-subscription':
+        return liveSubscriptions[otherOf(self)].at(-1) ?? (await createSubscriptionFor(otherOf(self)));
       case 'value':
         return typeof choice.value === 'string' ? choice.value : JSON.stringify(choice.value);
     }
@@ -303,7 +332,10 @@ describe('conformance: generated requests for every operation of the contract', 
             }
           }
           if (operation.method === 'DELETE') {
-            for (const name of ['A', 'B'] as const) liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
+            for (const name of ['A', 'B'] as const) {
+              liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
+              liveSubscriptions[name] = liveSubscriptions[name].filter((id) => !sent.url.includes(id));
+            }
           }
         }
       });

@@ -122,7 +122,7 @@ export async function startPushService(): Promise<PushService> {
         if (!/^\d+$/.test(String(request.headers.ttl))) throw new Error(`TTL ${request.headers.ttl}`);
         if (!['very-low', 'low', 'normal', 'high'].includes(String(request.headers.urgency))) throw new Error(`Urgency ${request.headers.urgency}`);
         const topic = request.headers.topic;
-        if (topic !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(topic)) throw new Error(`Topic ${topic}`);
+        if (topic !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(String(topic))) throw new Error(`Topic ${topic}`);
         const vapid = verifyVapid(request.headers.authorization, new URL(browser.endpoint).origin);
         const payload = JSON.parse(decryptAes128gcm(Buffer.concat(chunks), browser).toString('utf8')) as unknown;
         if (status >= 200 && status < 300) received.push({ browser: name, payload, headers: request.headers, vapid, at: Date.now() });
