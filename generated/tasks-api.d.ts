@@ -392,6 +392,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My webhooks
+         * @description The caller's webhooks, oldest first (their secrets are never shown again).
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook
+         * @description Registers an https URL to receive the caller's events. The answer carries the signing
+         *     `secret` (`whsec_…`): **the only time it is shown**. Every delivery is signed per the
+         *     Standard Webhooks specification: `webhook-id` (the same on every retry of one delivery:
+         *     deduplicate on it), `webhook-timestamp` (seconds) and `webhook-signature`
+         *     (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>" keyed with the secret's base64
+         *     part>`); the body is `{"type", "timestamp", "data"}`. A URL that is not https, or that names
+         *     a loopback, private, link-local or metadata address, is refused (`422`); the address a host
+         *     name resolves to is checked again at every delivery.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One of my webhooks
+         * @description The webhook, with whether it is enabled and, when it was disabled, when and why.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description Deletes the webhook; deliveries still pending for it are not made.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook, or enable it again
+         * @description Changes `url` and/or `events`. `enabled: true` enables a webhook that was disabled (after 24
+         *     hours of failed deliveries); its failure clock starts afresh.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a ping
+         * @description Queues a `webhook.test` event (`data: {"webhook_id"}`) to this webhook, signed like every
+         *     other, also when the webhook is disabled (to check a fix before enabling it again). Follow
+         *     it in the deliveries list.
+         */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What was sent to a webhook
+         * @description The webhook's deliveries, newest first: each event's status (`pending`, `delivered`,
+         *     `failed`), attempts so far, the last status code and error, and when the next retry is due.
+         *     Failed attempts are retried with exponential backoff (about 30 s, then doubling, for about
+         *     a day). A webhook whose deliveries have failed for 24 hours is disabled (see `getWebhook`).
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -768,6 +891,129 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** @enum {string} */
+        WebhookEvent: "reminder.fired" | "task.created" | "task.updated" | "task.completed" | "task.deleted";
+        WebhookEvents: components["schemas"]["WebhookEvent"][];
+        /**
+         * Format: uri
+         * @description An https URL on a public address (no credentials in it).
+         */
+        WebhookUrl: string;
+        WebhookCreate: {
+            url: components["schemas"]["WebhookUrl"];
+            events: components["schemas"]["WebhookEvents"];
+        };
+        WebhookUpdate: {
+            url?: components["schemas"]["WebhookUrl"];
+            events?: components["schemas"]["WebhookEvents"];
+            /**
+             * @description Enable a disabled webhook again.
+             * @constant
+             */
+            enabled?: true;
+        };
+        /**
+         * @example {
+         *       "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "url": "https://hooks.example.com/tasks",
+         *       "events": [
+         *         "reminder.fired",
+         *         "task.completed"
+         *       ],
+         *       "enabled": true,
+         *       "failing_since": null,
+         *       "disabled_at": null,
+         *       "disabled_reason": null,
+         *       "created_at": "2026-11-23T18:00:00.000Z",
+         *       "updated_at": "2026-11-23T18:00:00.000Z"
+         *     }
+         */
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            events: components["schemas"]["WebhookEvent"][];
+            /** @description False once disabled after 24 hours of failed deliveries (enable it with PATCH). */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description Since when every delivery has failed; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            /** Format: date-time */
+            disabled_at: string | null;
+            disabled_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description A webhook as registered, with its signing secret (this once).
+         * @example {
+         *       "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "url": "https://hooks.example.com/tasks",
+         *       "events": [
+         *         "reminder.fired",
+         *         "task.completed"
+         *       ],
+         *       "enabled": true,
+         *       "failing_since": null,
+         *       "disabled_at": null,
+         *       "disabled_reason": null,
+         *       "created_at": "2026-11-23T18:00:00.000Z",
+         *       "updated_at": "2026-11-23T18:00:00.000Z",
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0TzU1sHTsbU="
+         *     }
+         */
+        WebhookWithSecret: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            events: components["schemas"]["WebhookEvent"][];
+            /** @description False once disabled after 24 hours of failed deliveries (enable it with PATCH). */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description Since when every delivery has failed; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            /** Format: date-time */
+            disabled_at: string | null;
+            disabled_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The signing secret, `whsec_` and 32 random bytes in base64. Shown only here. */
+            secret: string;
+        };
+        WebhookDelivery: {
+            /**
+             * Format: uuid
+             * @description Also the delivery's `webhook-id` header (prefixed `msg_`), the same on every retry.
+             */
+            id: string;
+            event_type: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed";
+            /** Format: int32 */
+            attempts: number;
+            /** Format: int32 */
+            last_status_code: number | null;
+            last_error: string | null;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due while the delivery is pending; null once it is done.
+             */
+            next_attempt_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
         /**
          * @description A reminder as a client sends it: either at a fixed instant (`remind_at`) or a duration
          *     before the task's `due_at` (`before_due`, an ISO 8601 duration of weeks, days, hours,
@@ -1114,6 +1360,24 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No webhook with this id belongs to the caller. */
+        WebhookNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "Webhook not found.",
+                 *       "instance": "/api/webhooks/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No task with this id belongs to the caller. */
         NotFound: {
             headers: {
@@ -1331,6 +1595,11 @@ export interface components {
          * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
          */
         SubscriptionId: string;
+        /**
+         * @description A webhook's id.
+         * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+         */
+        WebhookId: string;
         /**
          * @description The task's id.
          * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
@@ -2488,6 +2757,252 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["PushSubscriptionNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/tasks",
+                 *       "events": [
+                 *         "reminder.fired",
+                 *         "task.completed"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Registered; the secret is in this answer only. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The webhook as it now is. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; the delivery as it starts. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description At most this many (1–200, default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deliveries, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
             414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];

@@ -88,6 +88,7 @@ const environmentSchema = z.object({
   DELIVERY_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
   DELIVERY_GIVE_UP_SECONDS: z.coerce.number().min(1).max(7 * 86_400).default(86_400),
   OUTBOUND_ALLOW_LOOPBACK: booleanFlag,
+  WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(1).max(30 * 86_400).default(86_400),
   VAPID_PUBLIC_KEY: optionalText.pipe(z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be the base64url P-256 public key web-push generates (87 characters)').optional()),
   VAPID_PRIVATE_KEY: optionalText.pipe(z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the base64url P-256 private key web-push generates (43 characters)').optional()),
   VAPID_SUBJECT: optionalText.pipe(z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https: URL (RFC 8292 "sub")').optional()),
@@ -200,6 +201,8 @@ export type DeliveryConfig = {
   readonly giveUpMs: number;
   /** Development and tests only: outbound calls may go to loopback (and plain http there). */
   readonly allowLoopback: boolean;
+  /** A webhook whose every delivery has failed this long is disabled. */
+  readonly webhookDisableAfterMs: number;
   readonly push: PushConfig;
 };
 
@@ -289,6 +292,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       retryBaseMs: env.DELIVERY_RETRY_BASE_MS,
       giveUpMs: env.DELIVERY_GIVE_UP_SECONDS * 1000,
       allowLoopback: allowLoopback(env),
+      webhookDisableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
       push: pushConfig(env),
     },
   };

@@ -24,7 +24,7 @@ export type PublicOperationId = 'health' | 'ready' | DocumentationOperationId;
 export type DocumentationOperationId = 'docsPortal' | 'docsScript' | 'contractYaml' | 'contractJson';
 
 // 304 is a success here: the handler decides it (If-None-Match), and it carries no body.
-type SuccessStatus = 200 | 201 | 204 | 304;
+type SuccessStatus = 200 | 201 | 202 | 204 | 304;
 type Responses<Op extends OperationId> = operations[Op]['responses'];
 type SuccessStatusOf<Op extends OperationId> = Extract<keyof Responses<Op>, SuccessStatus>;
 

@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import type { VapidKeys } from './contract.ts';
 import {
   insertReminderPushDeliveries,
+  insertReminderWebhookDeliveries,
   updateDeliveryOutcome,
+  updateWebhookPendingDeliveriesFailed,
   updateDueDeliveriesClaimed,
   type ClaimedDelivery,
   type DeliveryOutcome,
@@ -23,9 +25,11 @@ import {
 import type { DatabasePool } from './database/pool.ts';
 import { deletePushSubscriptionById, selectPushTarget } from './database/push-subscriptions.ts';
 import { updateDueTaskRemindersFired } from './database/task-reminders.ts';
+import { selectWebhookTarget, updateWebhookFailed, updateWebhookSucceeded } from './database/webhooks.ts';
 import { recordDelivery, recordReminderFired } from './delivery-metrics.ts';
 import type { OutboundPolicy } from './outbound.ts';
 import { pushOnce, type AttemptResult } from './push.ts';
+import { sendWebhookOnce } from './webhooks.ts';
 
 export type DeliveryWorkerOptions = {
   readonly db: DatabasePool;
@@ -38,6 +42,8 @@ export type DeliveryWorkerOptions = {
   readonly retryBaseMs: number;
   /** A delivery still failing this long after it was written is given up. */
   readonly giveUpMs: number;
+  /** A webhook whose every delivery has failed this long is disabled. */
+  readonly webhookDisableAfterMs: number;
   readonly outbound: OutboundPolicy;
   /** Absent: this process cannot push (push deliveries wait for one that can). */
   readonly vapid?: VapidKeys;
@@ -67,7 +73,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const fired = await db.transaction(async (tx) => {
       const rows = await updateDueTaskRemindersFired(tx, batchSize);
       // The messages are written in the transaction that marks the occurrences fired: both or neither.
-      if (rows.length > 0) await insertReminderPushDeliveries(tx, rows);
+      if (rows.length > 0) {
+        await insertReminderPushDeliveries(tx, rows);
+        await insertReminderWebhookDeliveries(tx, rows);
+      }
       return rows;
     });
     for (const reminder of fired) {
@@ -90,7 +99,20 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       if (result.kind === 'gone') await deletePushSubscriptionById(db, delivery.owner_user_id, delivery.target_id);
       return result;
     }
-    return { kind: 'failed', statusCode: null, error: `no channel ${delivery.channel}` };
+    const target = await selectWebhookTarget(db, delivery.owner_user_id, delivery.target_id);
+    if (!target) return { kind: 'failed', statusCode: null, error: 'the webhook was deleted' };
+    // A ping still goes to a disabled webhook: it is how its owner checks a fix before enabling it.
+    if (!target.enabled && delivery.event_type !== 'webhook.test') return { kind: 'failed', statusCode: null, error: 'the webhook is disabled' };
+    const result = await sendWebhookOnce(target, delivery.id, delivery.payload, options.outbound);
+    if (result.kind === 'delivered') {
+      await updateWebhookSucceeded(db, delivery.owner_user_id, delivery.target_id);
+    } else if (await updateWebhookFailed(db, delivery.owner_user_id, delivery.target_id, options.webhookDisableAfterMs)) {
+      const reason = 'the webhook was disabled after failing for too long';
+      await updateWebhookPendingDeliveriesFailed(db, delivery.owner_user_id, delivery.target_id, reason);
+      log.warn({ owner_user_id: delivery.owner_user_id, webhook_id: delivery.target_id }, 'webhook disabled: every delivery failed for WEBHOOK_DISABLE_AFTER_SECONDS');
+      return { kind: 'failed', statusCode: result.statusCode, error: `${result.error ?? result.kind}; ${reason}` };
+    }
+    return result;
   };
 
   const outcomeOf = (delivery: ClaimedDelivery, result: AttemptResult): DeliveryOutcome => {

@@ -25,6 +25,16 @@ import { etagMatches, taskResult, writeExistingTask } from './versions.ts';
 import { ProblemError, retryAfterSeconds, taskNotFound } from './problems.ts';
 import { createPushSubscription, deletePushSubscription, getPushPublicKey, listPushSubscriptions } from './push.ts';
 import { listDueReminders, reminderDefinitions, scheduleTaskReminders } from './reminders.ts';
+import {
+  createWebhook,
+  deleteWebhook,
+  getWebhook,
+  listWebhookDeliveries,
+  listWebhooks,
+  recordTaskEvents,
+  testWebhook,
+  updateWebhook,
+} from './webhooks.ts';
 
 type CompletionFields = { readonly completed?: boolean; readonly status?: TaskStatus };
 
@@ -169,7 +179,9 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
     const row = await scheduleTaskReminders(tx, ownerUserId, await insertTask(tx, ownerUserId, task, changeSeq), reminders);
-    return taskResult(201, row, { Location: `${requestPath}/${row.id}` });
+    const result = taskResult(201, row, { Location: `${requestPath}/${row.id}` });
+    await recordTaskEvents(tx, ownerUserId, 'task.created', [result.body]);
+    return result;
   });
 };
 
@@ -194,15 +206,19 @@ async function changeTask(
   changes: Parameters<typeof updateTaskById>[3],
   reminders: ReturnType<typeof reminderDefinitions>,
 ) {
-  const row = await db.transaction(async (tx) =>
-    scheduleTaskReminders(
+  return db.transaction(async (tx) => {
+    const row = await scheduleTaskReminders(
       tx,
       ownerUserId,
       await writeExistingTask(tx, ownerUserId, taskId, ifMatch, (write) => updateTaskById(tx, ownerUserId, taskId, changes, write)),
       reminders,
-    ),
-  );
-  return taskResult(200, row);
+    );
+    const result = taskResult(200, row);
+    // A write that completes the task is a completion (whichever operation carried it).
+    const completes = changes.status !== undefined && row.status === 'completed';
+    await recordTaskEvents(tx, ownerUserId, completes ? 'task.completed' : 'task.updated', [result.body]);
+    return result;
+  });
 }
 
 const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
@@ -237,6 +253,7 @@ const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, par
     );
     await insertTaskTombstones(tx, ownerUserId, [params.task_id], changeSeq);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
+    await recordTaskEvents(tx, ownerUserId, 'task.deleted', [{ id: params.task_id }]);
   });
   return { status: 204 };
 };
@@ -249,7 +266,9 @@ const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId,
       updateTaskById(tx, ownerUserId, params.task_id, { status }, write),
     );
     // Completing cancels the task's pending reminders; reopening lets those still ahead fire.
-    return taskResult(200, await scheduleTaskReminders(tx, ownerUserId, row, undefined));
+    const result = taskResult(200, await scheduleTaskReminders(tx, ownerUserId, row, undefined));
+    await recordTaskEvents(tx, ownerUserId, result.body.status === 'completed' ? 'task.completed' : 'task.updated', [result.body]);
+    return result;
   });
 };
 
@@ -259,6 +278,7 @@ const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async (
     const deletedIds = await deleteCompletedTasks(tx, ownerUserId);
     await insertTaskTombstones(tx, ownerUserId, deletedIds, changeSeq);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
+    await recordTaskEvents(tx, ownerUserId, 'task.deleted', deletedIds.map((id) => ({ id })));
     return { status: 200, body: { deleted: deletedIds.length } };
   });
 
@@ -305,6 +325,13 @@ export const handlers: HandlerMap = {
   createPushSubscription,
   listPushSubscriptions,
   deletePushSubscription,
+  listWebhooks,
+  createWebhook,
+  getWebhook,
+  updateWebhook,
+  deleteWebhook,
+  testWebhook,
+  listWebhookDeliveries,
   listUserTasks: (input, context) => listTasks(input, context),
   createUserTask: (input, context) => createTask(input, context),
   getUserTask: (input, context) => getTask(input, context),

@@ -109,6 +109,7 @@ async function main(): Promise<void> {
       concurrency: delivery.concurrency,
       retryBaseMs: delivery.retryBaseMs,
       giveUpMs: delivery.giveUpMs,
+      webhookDisableAfterMs: delivery.webhookDisableAfterMs,
       outbound: { allowLoopback: delivery.allowLoopback, timeoutMs: delivery.timeoutMs, maxResponseBytes: 64 * 1024 },
       vapid,
     });

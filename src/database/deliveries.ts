@@ -2,6 +2,7 @@
 // delivery, are scoped by the owner (the worker knows it from the row it claimed). The two that
 // read across owners are the worker's on purpose: writing the deliveries of a batch of fired
 // reminders (each joined to its own owner's targets) and claiming due deliveries.
+import { randomUUID } from 'node:crypto';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { FiredReminderRow } from './task-reminders.ts';
@@ -96,4 +97,95 @@ export async function selectPendingDeliveryCount(db: CommonQueryMethods): Promis
   return db.oneFirst(sql.type(z.object({ count: z.number() }))`
     select count(*)::int as count from deliveries
     where status = 'pending'`);
+}
+
+/**
+ * Writes one webhook delivery per event and enabled webhook of the owner subscribed to
+ * `eventType`, in the transaction of the write the events describe (so a rolled-back write sends
+ * nothing). `key` makes each event one message per webhook.
+ */
+export async function insertTaskEventDeliveries(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  eventType: string,
+  events: readonly { readonly key: string; readonly payload: unknown }[],
+): Promise<void> {
+  if (events.length === 0) return;
+  await db.query(sql.type(z.object({}))`
+    insert into deliveries (owner_user_id, channel, target_id, event_type, delivery_key, payload)
+    select ${ownerUserId}, 'webhook', w.id, ${eventType}, e.key, e.payload
+    from webhooks w, jsonb_to_recordset(${sql.jsonb(events.map((event) => ({ key: event.key, payload: event.payload })) as never)}) as e(key text, payload jsonb)
+    where w.owner_user_id = ${ownerUserId} and w.disabled_at is null and ${eventType} = any(w.events)
+    on conflict (owner_user_id, channel, target_id, delivery_key) do nothing`);
+}
+
+/**
+ * The reminder.fired events of a batch of fired reminders, one per reminder and enabled webhook of
+ * its owner that wants them. Worker-only (across owners), like insertReminderPushDeliveries.
+ */
+export async function insertReminderWebhookDeliveries(db: CommonQueryMethods, fired: readonly FiredReminderRow[]): Promise<number> {
+  const rows = fired.map((reminder) => ({
+    owner_user_id: reminder.owner_user_id,
+    key: reminderDeliveryKey(reminder),
+    payload: { type: 'reminder.fired', timestamp: new Date().toISOString(), data: reminderPayload(reminder) },
+  }));
+  const result = await db.query(sql.type(z.object({}))`
+    insert into deliveries (owner_user_id, channel, target_id, event_type, delivery_key, payload)
+    select f.owner_user_id, 'webhook', w.id, 'reminder.fired', f.key, f.payload
+    from jsonb_to_recordset(${sql.jsonb(rows as never)}) as f(owner_user_id text, key text, payload jsonb)
+    join webhooks w on w.owner_user_id = f.owner_user_id and w.disabled_at is null and 'reminder.fired' = any(w.events)
+    on conflict (owner_user_id, channel, target_id, delivery_key) do nothing`);
+  return result.rowCount;
+}
+
+const webhookDeliveryRow = z.object({
+  id: z.string(),
+  event_type: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number(),
+  last_status_code: z.number().nullable(),
+  last_error: z.string().nullable(),
+  last_attempt_at: z.string().nullable(),
+  next_attempt_at: z.string().nullable(),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+});
+export type WebhookDeliveryRow = z.infer<typeof webhookDeliveryRow>;
+
+const webhookDeliveryColumns = sql.fragment`
+  id, event_type, status, attempts, last_status_code, last_error, last_attempt_at,
+  case when status = 'pending' then next_attempt_at end as next_attempt_at, created_at, finished_at`;
+
+/** A ping to one of the owner's webhooks (POST /api/webhooks/{id}/test). */
+export async function insertWebhookTestDelivery(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  webhookId: string,
+  payload: unknown,
+): Promise<WebhookDeliveryRow> {
+  return db.one(sql.type(webhookDeliveryRow)`
+    insert into deliveries (owner_user_id, channel, target_id, event_type, delivery_key, payload)
+    values (${ownerUserId}, 'webhook', ${webhookId}, 'webhook.test', ${`test:${randomUUID()}`}, ${sql.jsonb(payload as never)})
+    returning ${webhookDeliveryColumns}`);
+}
+
+/** The webhook's deliveries, newest first. */
+export async function selectWebhookDeliveries(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  webhookId: string,
+  limit: number,
+): Promise<readonly WebhookDeliveryRow[]> {
+  return db.any(sql.type(webhookDeliveryRow)`
+    select ${webhookDeliveryColumns} from deliveries
+    where owner_user_id = ${ownerUserId} and channel = 'webhook' and target_id = ${webhookId}
+    order by created_at desc, id desc
+    limit ${limit}`);
+}
+
+/** A webhook was disabled: its deliveries still pending are given up, saying why. */
+export async function updateWebhookPendingDeliveriesFailed(db: CommonQueryMethods, ownerUserId: string, webhookId: string, reason: string): Promise<void> {
+  await db.query(sql.type(z.object({}))`
+    update deliveries set status = 'failed', last_error = ${reason}, finished_at = now()
+    where owner_user_id = ${ownerUserId} and channel = 'webhook' and target_id = ${webhookId} and status = 'pending'`);
 }

@@ -126,6 +126,45 @@ describe('the typed client', function () {
       const { response } = await client.DELETE('/api/push-subscriptions/{subscription_id}', { params: { path: { subscription_id: created!.id } } });
       expect(response.status).to.equal(204);
     },
+    listWebhooks: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/a', events: ['task.created'] } });
+      const { secret, ...webhook } = created!;
+      expect(secret).to.match(/^whsec_/);
+      const { data } = await client.GET('/api/webhooks');
+      expect(data).to.deep.equal([webhook]);
+    },
+    createWebhook: async (client) => {
+      const { data, response } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/b', events: ['reminder.fired'] } });
+      expect(response.status).to.equal(201);
+      expect(response.headers.get('location')).to.equal(`/api/webhooks/${data!.id}`);
+    },
+    getWebhook: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/c', events: ['task.deleted'] } });
+      const { data } = await client.GET('/api/webhooks/{webhook_id}', { params: { path: { webhook_id: created!.id } } });
+      expect(data?.url).to.equal('https://hooks.example.com/c');
+    },
+    updateWebhook: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/d', events: ['task.deleted'] } });
+      const { data } = await client.PATCH('/api/webhooks/{webhook_id}', { params: { path: { webhook_id: created!.id } }, body: { events: ['task.updated'] } });
+      expect(data?.events).to.deep.equal(['task.updated']);
+    },
+    deleteWebhook: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/e', events: ['task.deleted'] } });
+      const { response } = await client.DELETE('/api/webhooks/{webhook_id}', { params: { path: { webhook_id: created!.id } } });
+      expect(response.status).to.equal(204);
+    },
+    testWebhook: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/f', events: ['task.deleted'] } });
+      const { data, response } = await client.POST('/api/webhooks/{webhook_id}/test', { params: { path: { webhook_id: created!.id } } });
+      expect(response.status).to.equal(202);
+      expect(data).to.include({ event_type: 'webhook.test', status: 'pending', attempts: 0 });
+    },
+    listWebhookDeliveries: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/g', events: ['task.deleted'] } });
+      const { data: ping } = await client.POST('/api/webhooks/{webhook_id}/test', { params: { path: { webhook_id: created!.id } } });
+      const { data } = await client.GET('/api/webhooks/{webhook_id}/deliveries', { params: { path: { webhook_id: created!.id } } });
+      expect(data).to.deep.equal([ping]);
+    },
     clearCompletedTasks: async (client, user) => {
       await existingTask(api, user, { completed: true });
       const { data } = await client.POST('/api/tasks/clear-completed');

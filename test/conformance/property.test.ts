@@ -70,6 +70,14 @@ function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
       if (schema.format === 'date') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
       const minLength = schema.minLength ?? 0;
       const maxLength = schema.maxLength ?? 1000;
+      // Strings a random generator would almost never hit (a URL, a key in base64url, an ISO 8601
+      // duration) are generated to fit; the Ajv filter in validValue still has the last word.
+      if (schema.format === 'uri') return fc.webUrl({ validSchemes: ['https'] }).filter((url) => url.length <= maxLength);
+      if (typeof schema.pattern === 'string' && /^\^(P|\[A-Za-z0-9_-\])/.test(schema.pattern)) {
+        // fast-check cannot generate lookaheads; without them it generates a superset, which Ajv then filters.
+        const generable = new RegExp(schema.pattern.replaceAll(/\(\?=[^)]*\)/g, ''));
+        return fc.stringMatching(generable).filter((text) => text.length >= minLength && text.length <= maxLength);
+      }
       return fc.oneof(
         { weight: 5, arbitrary: fc.string({ minLength, maxLength: Math.min(maxLength, Math.max(minLength, 30)), unit: 'grapheme' }) },
         { weight: 1, arbitrary: fc.constant('x'.repeat(maxLength)) },
@@ -106,6 +114,8 @@ type ParameterChoice =
   | { kind: 'other-task' }
   | { kind: 'own-subscription' }
   | { kind: 'other-subscription' }
+  | { kind: 'own-webhook' }
+  | { kind: 'other-webhook' }
   | { kind: 'self' }
   | { kind: 'other-user' }
   | { kind: 'omit' }
@@ -134,6 +144,12 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
     choices.push(
       { weight: 7, arbitrary: fc.constant({ kind: 'own-subscription' }) },
       { weight: 2, arbitrary: fc.constant({ kind: 'other-subscription' }) },
+      { weight: 1, arbitrary: value(fc.uuid()) },
+    );
+  } else if (parameter.in === 'path' && parameter.name === 'webhook_id') {
+    choices.push(
+      { weight: 7, arbitrary: fc.constant({ kind: 'own-webhook' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-webhook' }) },
       { weight: 1, arbitrary: value(fc.uuid()) },
     );
   } else if (parameter.in === 'path' && parameter.name === 'user_id') {
@@ -173,6 +189,7 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
     const key = `${parameter.in}:${parameter.name}`;
     if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
     else if (parameter.name === 'subscription_id') parameters[key] = { kind: 'own-subscription' };
+    else if (parameter.name === 'webhook_id') parameters[key] = { kind: 'own-webhook' };
     else if (parameter.name === 'user_id') parameters[key] = { kind: 'self' };
     // Optional parameters are left out; a required one gets the contract's documented example.
     else if (parameter.required && parameter.example !== undefined) parameters[key] = { kind: 'value', value: parameter.example };
@@ -196,6 +213,7 @@ describe('conformance: generated requests for every operation of the contract', 
   /** Live task ids of each user, and every string that is theirs and nobody else's. */
   const liveTasks: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const liveSubscriptions: Record<'A' | 'B', string[]> = { A: [], B: [] };
+  const liveWebhooks: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const secrets: Record<'A' | 'B', Set<string>> = { A: new Set(), B: new Set() };
   const successes = new Map<string, number>();
   const statusCounts = new Map<number, number>();
@@ -245,6 +263,20 @@ describe('conformance: generated requests for every operation of the contract', 
     return id;
   }
 
+  async function createWebhookFor(name: 'A' | 'B'): Promise<string> {
+    const url = `https://hooks.example.com/${name}-${randomUUID()}`;
+    const response = await fetch(`${api.url}/api/webhooks`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ url, events: ['task.created'] }),
+    });
+    expect(response.status).to.equal(201);
+    const { id, secret } = (await response.json()) as { id: string; secret: string };
+    liveWebhooks[name].push(id);
+    secrets[name].add(id).add(url).add(secret);
+    return id;
+  }
+
   const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
 
   async function resolve(choice: ParameterChoice, actor: Actor): Promise<string | undefined> {
@@ -260,6 +292,10 @@ describe('conformance: generated requests for every operation of the contract', 
         return liveTasks[self].at(-1) ?? (await createTaskFor(self));
       case 'other-task':
         return liveTasks[otherOf(self)].at(-1) ?? (await createTaskFor(otherOf(self)));
+      case 'own-webhook':
+        return liveWebhooks[self].at(-1) ?? (await createWebhookFor(self));
+      case 'other-webhook':
+        return liveWebhooks[otherOf(self)].at(-1) ?? (await createWebhookFor(otherOf(self)));
       case 'own-subscription':
         return liveSubscriptions[self].at(-1) ?? (await createSubscriptionFor(self));
       case 'other-subscription':
@@ -335,6 +371,7 @@ describe('conformance: generated requests for every operation of the contract', 
             for (const name of ['A', 'B'] as const) {
               liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
               liveSubscriptions[name] = liveSubscriptions[name].filter((id) => !sent.url.includes(id));
+              liveWebhooks[name] = liveWebhooks[name].filter((id) => !sent.url.includes(id));
             }
           }
         }

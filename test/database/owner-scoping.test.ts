@@ -7,7 +7,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Interceptor } from 'slonik';
 import ts from 'typescript';
-import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { createECDH, randomBytes } from 'node:crypto';
+import { newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
 
 type RecordedStatement = { readonly sql: string; readonly values: readonly unknown[] };
 type RecordedRequest = {
@@ -91,8 +92,10 @@ describe('every statement on tasks is scoped by owner', () => {
     },
   };
 
-  before(async () => {
-    api = await startTestApi({ interceptors: [recorder] });
+  before(async function () {
+    // Some 80 requests, one after another, on a machine other test runs may share.
+    this.timeout(120_000);
+    api = await startTestApi({ interceptors: [recorder], vapid: testVapid });
     const alice = await newUser('alice');
     const bob = await newUser('bob');
     const nobodysTaskId = '00000000-0000-4000-8000-000000000000';
@@ -171,6 +174,40 @@ describe('every statement on tasks is scoped by owner', () => {
     );
     await send('completeTask cancelling reminders', alice, 200, (http) => http.patch(`/api/tasks/${reminded.body.id}/complete`));
     await send('listDueReminders', alice, 200, (http) => http.get('/api/reminders/due?until=2999-12-31T00%3A00%3A00Z'));
+    // Push subscriptions and webhooks (issue 14), and the events task writes put in the outbox.
+    const keys = { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+    const subscription = await send('createPushSubscription', alice, 201, (http) =>
+      http.post('/api/push-subscriptions').send({ endpoint: 'https://push.example.com/alice', keys }),
+    );
+    await send('listPushSubscriptions', alice, 200, (http) => http.get('/api/push-subscriptions'));
+    const bobsSubscription = await send('bob subscribes', bob, 201, (http) =>
+      http.post('/api/push-subscriptions').send({ endpoint: 'https://push.example.com/bob', keys }),
+    );
+    await send("deletePushSubscription of bob's", alice, 404, (http) => http.delete(`/api/push-subscriptions/${bobsSubscription.body.id}`));
+    await send('deletePushSubscription', alice, 204, (http) => http.delete(`/api/push-subscriptions/${subscription.body.id}`));
+    const webhook = await send('createWebhook', alice, 201, (http) =>
+      http.post('/api/webhooks').send({ url: 'https://hooks.example.com/alice', events: ['task.created', 'task.updated', 'task.deleted'] }),
+    );
+    const bobsWebhook = await send('bob registers a webhook', bob, 201, (http) =>
+      http.post('/api/webhooks').send({ url: 'https://hooks.example.com/bob', events: ['task.created'] }),
+    );
+    const hook = `/api/webhooks/${webhook.body.id}`;
+    await send('listWebhooks', alice, 200, (http) => http.get('/api/webhooks'));
+    await send('getWebhook', alice, 200, (http) => http.get(hook));
+    await send('updateWebhook', alice, 200, (http) => http.patch(hook).send({ enabled: true, url: 'https://hooks.example.com/alice2' }));
+    await send('createTask with a webhook listening', alice, 201, (http) => http.post('/api/tasks').send({ title: 'Evented' }));
+    await send('testWebhook', alice, 202, (http) => http.post(`${hook}/test`));
+    await send('listWebhookDeliveries', alice, 200, (http) => http.get(`${hook}/deliveries`));
+    for (const [label, request] of [
+      ['getWebhook', (http: TestApi['http']) => http.get(`/api/webhooks/${bobsWebhook.body.id}`)],
+      ['updateWebhook', (http: TestApi['http']) => http.patch(`/api/webhooks/${bobsWebhook.body.id}`).send({ enabled: true })],
+      ['testWebhook', (http: TestApi['http']) => http.post(`/api/webhooks/${bobsWebhook.body.id}/test`)],
+      ['listWebhookDeliveries', (http: TestApi['http']) => http.get(`/api/webhooks/${bobsWebhook.body.id}/deliveries`)],
+      ['deleteWebhook', (http: TestApi['http']) => http.delete(`/api/webhooks/${bobsWebhook.body.id}`)],
+    ] as const) {
+      await send(`${label} of bob's`, alice, 404, request);
+    }
+    await send('deleteWebhook', alice, 204, (http) => http.delete(hook));
     // Bob's task survived every attempt above.
     await send("bob reads his task", bob, 200, (http) => http.get(`/api/tasks/${bobsTaskId}`));
   });
@@ -204,8 +241,8 @@ describe('every statement on tasks is scoped by owner', () => {
       expect(request.statements.filter(mentionsTasks), request.label).to.have.length.at.least(1);
     }
     // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice
-    // + 4 of reminders + Bob's read.
-    expect(requests).to.have.length(56);
+    // + 4 of reminders + 5 of push subscriptions + 14 of webhooks + Bob's read.
+    expect(requests).to.have.length(75);
   });
 });
 
@@ -214,6 +251,13 @@ describe('every statement on tasks is scoped by owner', () => {
 const queryFiles: readonly { readonly file: string; readonly minimum: number; readonly workerOnly: readonly string[] }[] = [
   { file: 'tasks.ts', minimum: 5, workerOnly: [] },
   { file: 'task-reminders.ts', minimum: 4, workerOnly: ['updateDueTaskRemindersFired', 'selectReminderLagSeconds'] },
+  { file: 'push-subscriptions.ts', minimum: 4, workerOnly: [] },
+  { file: 'webhooks.ts', minimum: 8, workerOnly: [] },
+  {
+    file: 'deliveries.ts',
+    minimum: 5,
+    workerOnly: ['insertReminderPushDeliveries', 'insertReminderWebhookDeliveries', 'updateDueDeliveriesClaimed', 'selectPendingDeliveryCount'],
+  },
 ];
 
 for (const { file, minimum, workerOnly } of queryFiles) describe(`the queries in src/database/${file}`, () => {

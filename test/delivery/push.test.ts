@@ -41,6 +41,7 @@ describe('reminders delivered by Web Push', function () {
       concurrency: 4,
       retryBaseMs: 200,
       giveUpMs: 60_000,
+      webhookDisableAfterMs: 60_000,
       outbound: { allowLoopback: true, timeoutMs: 2_000, maxResponseBytes: 65_536 },
       vapid: testVapid,
       ...overrides,
