@@ -16,8 +16,21 @@ import pg from 'pg';
 import { findFreePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadAverage, TreeMonitor } from './process-stats.ts';
-import { httpTarget, sqlTarget } from './targets.ts';
-import { operations, percentile, runWorkload, TaskIds, type OperationResult, type WorkloadResult } from './workload.ts';
+import { httpTarget, minimalSqlTarget, productTarget } from './targets.ts';
+import { startWireCounter, type WireCounts } from './wire-counter.ts';
+import {
+  mixes,
+  operations,
+  percentile,
+  runOperation,
+  runWorkload,
+  TaskIds,
+  type MixName,
+  type Operation,
+  type OperationResult,
+  type Target,
+  type WorkloadResult,
+} from './workload.ts';
 
 const repoDir = path.resolve(import.meta.dirname, '..');
 
@@ -29,16 +42,25 @@ function numberSetting(name: string, fallback: number, min: number, max: number)
   return value;
 }
 
+const mixName = (process.env.BENCH_MIX ?? 'standard') as MixName | 'reminders';
+if (!['standard', 'domain', 'reminders'].includes(mixName)) throw new Error('BENCH_MIX must be standard, domain or reminders');
+
 const settings = {
+  mix: mixName,
   seconds: numberSetting('BENCH_SECONDS', 20, 1, 300),
   warmupSeconds: numberSetting('BENCH_WARMUP_SECONDS', 3, 0, 60),
   connections: numberSetting('BENCH_CONNECTIONS', 100, 1, 1000),
   users: numberSetting('BENCH_USERS', 1000, 1, 100_000),
-  tasksPerUser: numberSetting('BENCH_TASKS_PER_USER', 20, 1, 1000),
+  // The domain mix pages through a user's tasks with cursors: enough of them for several pages.
+  tasksPerUser: numberSetting('BENCH_TASKS_PER_USER', mixName === 'domain' ? 100 : 20, 1, 1000),
   auth: (process.env.BENCH_AUTH ?? 'hs256') as 'hs256' | 'eddsa',
   apiDir: path.resolve(process.env.BENCH_API_DIR ?? repoDir),
-  /** Phases to run: api, sql (the raw-SQL ceiling), generator (its own ceiling). */
-  phases: new Set((process.env.BENCH_PHASES ?? 'generator,api,sql').split(',').map((phase) => phase.trim())),
+  /**
+   * Phases to run: generator (its own ceiling), api, roundtrips (statements and round trips per
+   * operation, counted on the wire), product (the product's handlers and SQL without HTTP), sql
+   * (the minimal one-statement-per-operation floor; standard mix only).
+   */
+  phases: new Set((process.env.BENCH_PHASES ?? 'generator,api,roundtrips,product,sql').split(',').map((phase) => phase.trim())),
   /** Write a V8 CPU profile of the API process(es) into this folder. */
   cpuProfileDir: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
   out: process.env.BENCH_OUT,
@@ -115,29 +137,55 @@ async function prepareAuth(userIds: readonly string[]): Promise<Auth> {
   };
 }
 
-/** 1,000 users × 20 tasks through SQL, a quarter of them completed, spread over the last 30 days. */
+/**
+ * 1,000 users × 20 tasks through SQL, a quarter of them completed, spread over the last 30 days.
+ * The domain mix's seed also varies what its queries select on: a third of the tasks high
+ * priority, tags (`home` on every third), due dates on half of them, and a search word (`report`,
+ * in one title of five).
+ */
 async function seed(databaseUrl: string, userIds: readonly string[]): Promise<string[][]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    const domain = settings.mix === 'domain';
     await client.query(
-      `insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at)
-       select u.id, 'Seeded task ' || n, case when n % 3 = 0 then null else 'Seeded by make bench, task ' || n end,
+      `insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at, priority, tags, due_at)
+       select u.id,
+              'Seeded task ' || n || case when $3 then ' ' || (array['report', 'invoice', 'meeting', 'garden', 'review'])[n % 5 + 1] else '' end,
+              case when n % 3 = 0 then null else 'Seeded by make bench, task ' || n end,
               case when n % 4 = 0 then 'completed' when n % 4 = 1 then 'in_progress' else 'pending' end,
               case when n % 4 = 0 then now() - interval '1 day' end,
-              now() - (n * interval '36 hours') - (random() * interval '1 hour'), now() - (n * interval '36 hours')
+              now() - (n * interval '36 hours') - (random() * interval '1 hour'), now() - (n * interval '36 hours'),
+              case when $3 then (array['low', 'medium', 'high'])[n % 3 + 1] else 'medium' end,
+              case when $3 then case when n % 3 = 0 then array['home', 'errands'] else array['work'] end else '{}' end,
+              case when $3 and n % 2 = 0 then now() + ((n - 50) * interval '1 day') end
        from unnest($1::text[]) as u(id), generate_series(1, $2) as n`,
-      [userIds, settings.tasksPerUser],
+      [userIds, settings.tasksPerUser, domain],
     );
     await client.query('vacuum analyze tasks');
-    const { rows } = await client.query<{ owner_user_id: string; ids: string[] }>(
-      'select owner_user_id, array_agg(id::text) as ids from tasks group by owner_user_id',
-    );
-    const byUser = new Map(rows.map((row) => [row.owner_user_id, row.ids]));
-    return userIds.map((id) => byUser.get(id) ?? []);
+    return await currentTaskIds(client, userIds);
   } finally {
     await client.end();
   }
+}
+
+/** Each user's task ids as they are now. */
+async function currentTaskIds(client: pg.Client, userIds: readonly string[]): Promise<string[][]> {
+  const { rows } = await client.query<{ owner_user_id: string; ids: string[] }>(
+    'select owner_user_id, array_agg(id::text) as ids from tasks group by owner_user_id',
+  );
+  const byUser = new Map(rows.map((row) => [row.owner_user_id, row.ids]));
+  return userIds.map((id) => byUser.get(id) ?? []);
+}
+
+/**
+ * BENCH_MIX=reminders: the standard mix with 10,000 pending reminders in the database and the
+ * reminder scheduler running in the API. The hook for the reminders feature: once it is on main,
+ * this inserts the reminders (through the product's own query function, due over the measured
+ * window) and returns the environment that turns the scheduler on.
+ */
+async function prepareReminders(_databaseUrl: string, _userIds: readonly string[]): Promise<Record<string, string>> {
+  throw new Error('BENCH_MIX=reminders needs the reminders feature on main (issue 15 item 5); bench/bench.ts prepareReminders is its hook');
 }
 
 function gitDescribe(dir: string): string {
@@ -228,6 +276,7 @@ async function main(): Promise<void> {
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: round(os.totalmem() / 2 ** 30), node: process.version },
     api: { dir: settings.apiDir, commit: gitDescribe(settings.apiDir) },
     settings: {
+      mix: settings.mix,
       seconds: settings.seconds,
       warmupSeconds: settings.warmupSeconds,
       connections: settings.connections,
@@ -241,7 +290,7 @@ async function main(): Promise<void> {
     },
   };
   console.log(`make bench: load average at start ${header.loadAverageAtStart} on ${header.machine.cpus} CPUs (${header.machine.cpuModel})`);
-  console.log(`API from ${header.api.dir} at ${header.api.commit}; ${settings.connections} connections, ${settings.seconds} s (+${settings.warmupSeconds} s warm-up), ${settings.auth}`);
+  console.log(`API from ${header.api.dir} at ${header.api.commit}; ${settings.mix} mix, ${settings.connections} connections, ${settings.seconds} s (+${settings.warmupSeconds} s warm-up), ${settings.auth}`);
   console.log(`API node options: ${header.settings.apiNodeOptions}; MALLOC_ARENA_MAX ${header.settings.apiMallocArenaMax}`);
 
   const reports: Record<string, PhaseReport> = {};
@@ -253,54 +302,85 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-bench-'));
   await chmod(workDir, 0o755);
   const postgres = await startEmbeddedPostgres({ dataDirectory: workDir, databaseName: 'tasks', log });
-  let api: ChildProcess | undefined;
+  const apis: ChildProcess[] = [];
   let auth: Auth | undefined;
+  let roundTrips: Record<string, Partial<Record<Operation, WireCounts>>> | undefined;
+  const mix = settings.mix === 'reminders' ? mixes.standard : mixes[settings.mix];
   try {
     const userIds = Array.from({ length: settings.users }, (_, index) => `bench-user-${String(index + 1).padStart(4, '0')}`);
     auth = await prepareAuth(userIds);
-    const port = await findFreePort();
-    const apiLog = path.join(workDir, 'api.log');
-    const env: NodeJS.ProcessEnv = {
+    const baseEnv: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: postgres.url,
       DATA_DIR: path.join(workDir, 'api-data'),
       ...auth.env,
     };
     for (const name of ['BETTER_AUTH_SECRET', 'BETTER_AUTH_URL', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE']) {
-      if (!(name in auth.env)) delete env[name];
+      if (!(name in auth.env)) delete baseEnv[name];
     }
     // The API runs with the memory settings of `make run` (the Makefile hands them over as
     // API_NODE_OPTIONS and API_MALLOC_ARENA_MAX; README "Memory"), not with this process's.
-    if (process.env.API_NODE_OPTIONS) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${process.env.API_NODE_OPTIONS}`.trim();
-    if (process.env.API_MALLOC_ARENA_MAX && !process.env.MALLOC_ARENA_MAX) env.MALLOC_ARENA_MAX = process.env.API_MALLOC_ARENA_MAX;
+    if (process.env.API_NODE_OPTIONS) baseEnv.NODE_OPTIONS = `${baseEnv.NODE_OPTIONS ?? ''} ${process.env.API_NODE_OPTIONS}`.trim();
+    if (process.env.API_MALLOC_ARENA_MAX && !process.env.MALLOC_ARENA_MAX) baseEnv.MALLOC_ARENA_MAX = process.env.API_MALLOC_ARENA_MAX;
     // Node flags for the API only (e.g. --max-old-space-size=96), not for this process; after the
     // run settings, so they win.
-    if (process.env.BENCH_API_NODE_OPTIONS) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${process.env.BENCH_API_NODE_OPTIONS}`.trim();
-    if (settings.cpuProfileDir) {
-      await mkdir(settings.cpuProfileDir, { recursive: true });
-      env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`.trim();
-    }
-    // The API's own log goes to a file: reading it here would charge its cost to the generator.
-    const logFd = openSync(apiLog, 'a');
-    api = spawn(process.execPath, ['src/server.ts'], { cwd: settings.apiDir, env, stdio: ['ignore', logFd, logFd] });
-    const baseUrl = `http://127.0.0.1:${port}`;
-    await waitFor(`${baseUrl}/ready`, api, 60_000);
-    const taskIds = await seed(postgres.url, userIds);
+    if (process.env.BENCH_API_NODE_OPTIONS) baseEnv.NODE_OPTIONS = `${baseEnv.NODE_OPTIONS ?? ''} ${process.env.BENCH_API_NODE_OPTIONS}`.trim();
+
+    /** Starts an API on `databaseUrl`; its own log goes to a file (reading it here would charge its cost to the generator). */
+    const startApi = async (name: string, databaseUrl: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+      const port = await findFreePort();
+      const logPath = path.join(workDir, `${name}.log`);
+      const logFd = openSync(logPath, 'a');
+      const child = spawn(process.execPath, ['src/server.ts'], {
+        cwd: settings.apiDir,
+        env: { ...baseEnv, PORT: String(port), DATABASE_URL: databaseUrl, ...extraEnv },
+        stdio: ['ignore', logFd, logFd],
+      });
+      apis.push(child);
+      const baseUrl = `http://127.0.0.1:${port}`;
+      await waitFor(`${baseUrl}/ready`, child, 60_000);
+      return { child, baseUrl, logPath };
+    };
+    const idsNow = async () => {
+      const client = new pg.Client({ connectionString: postgres.url });
+      await client.connect();
+      try {
+        return await currentTaskIds(client, userIds);
+      } finally {
+        await client.end();
+      }
+    };
     const pgPid = postmasterPid(path.join(workDir, 'postgres'));
+    let taskIds: string[][] | undefined;
+    // An API migrates the database when it starts; the seed comes after.
+    const schemaReady = async () => {
+      if (apis.length === 0) await stopChild((await startApi('migrate', postgres.url)).child);
+      taskIds ??= await seed(postgres.url, userIds);
+      return taskIds;
+    };
 
     if (settings.phases.has('api')) {
-      console.log(`… API (${settings.users} users × ${settings.tasksPerUser} tasks seeded; log in ${apiLog})`);
-      const target = httpTarget(baseUrl, auth.tokens, settings.connections);
+      const extraEnv: NodeJS.ProcessEnv = {};
+      if (settings.cpuProfileDir) {
+        await mkdir(settings.cpuProfileDir, { recursive: true });
+        extraEnv.NODE_OPTIONS = `${baseEnv.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`.trim();
+      }
+      if (settings.mix === 'reminders') {
+        // Migrations and the seed first, then the reminders, then the API that schedules them.
+        await schemaReady();
+        Object.assign(extraEnv, await prepareReminders(postgres.url, userIds));
+      }
+      const api = await startApi('api', postgres.url, extraEnv);
+      const ids = new TaskIds(await schemaReady());
+      console.log(`… API (${settings.users} users × ${settings.tasksPerUser} tasks seeded, ${settings.mix} mix; log in ${api.logPath})`);
+      const target = httpTarget(api.baseUrl, auth.tokens, settings.connections);
       // Warm-up first (JIT, pool connections, JWKS fetch), then the measured window.
-      const ids = new TaskIds(taskIds);
-      await runWorkload(target, ids, { connections: settings.connections, seconds: settings.warmupSeconds });
-      const apiMonitor = new TreeMonitor(api.pid!);
+      await runWorkload(target, ids, { connections: settings.connections, seconds: settings.warmupSeconds, mix });
+      const apiMonitor = new TreeMonitor(api.child.pid!);
       const pgMonitor = new TreeMonitor(pgPid);
       const generatorCpu = process.cpuUsage();
-      const result = await runWorkload(target, ids, { connections: settings.connections, seconds: settings.seconds });
+      const result = await runWorkload(target, ids, { connections: settings.connections, seconds: settings.seconds, mix });
       const generatorSeconds = cpuSecondsSince(generatorCpu);
       const apiStats = apiMonitor.stop();
       const pgStats = pgMonitor.stop();
@@ -313,61 +393,131 @@ async function main(): Promise<void> {
           processes: apiStats.processes,
         },
       };
+      await stopChild(api.child);
     }
-    await stopChild(api);
 
-    if (settings.phases.has('sql')) {
-      console.log(`… raw-SQL ceiling (pg, ${settings.connections} concurrent, pool of ${settings.poolMax})`);
-      const currentIds = await (async () => {
-        const client = new pg.Client({ connectionString: postgres.url });
-        await client.connect();
-        const { rows } = await client.query<{ owner_user_id: string; ids: string[] }>(
-          'select owner_user_id, array_agg(id::text) as ids from tasks group by owner_user_id',
-        );
-        await client.end();
-        const byUser = new Map(rows.map((row) => [row.owner_user_id, row.ids]));
-        return userIds.map((id) => byUser.get(id) ?? []);
-      })();
-      const target = sqlTarget(postgres.url, userIds, settings.poolMax);
-      const ids = new TaskIds(currentIds);
-      await runWorkload(target, ids, { connections: settings.connections, seconds: Math.min(settings.warmupSeconds, 2) });
+    if (settings.phases.has('roundtrips')) {
+      console.log('… round trips per operation (one request at a time, counted on the wire to PostgreSQL)');
+      const counter = await startWireCounter(postgres.url);
+      try {
+        const api = await startApi('api-roundtrips', counter.urlFor(postgres.url));
+        await schemaReady();
+        const target = httpTarget(api.baseUrl, auth.tokens, 1);
+        roundTrips = { api: await countRoundTrips(target, new TaskIds(await idsNow()), mix, counter.counts) };
+        await target.close();
+        await stopChild(api.child);
+        if (settings.phases.has('product')) {
+          const product = await productTarget(settings.apiDir, counter.urlFor(postgres.url), userIds, 1);
+          roundTrips.product = await countRoundTrips(product, new TaskIds(await idsNow()), mix, counter.counts);
+          await product.close();
+        }
+      } finally {
+        await counter.close();
+      }
+    }
+
+    const measureWithoutHttp = async (target: Target & { close: () => Promise<void> }, cpuName: string) => {
+      const ids = new TaskIds(await idsNow());
+      await runWorkload(target, ids, { connections: settings.connections, seconds: Math.min(settings.warmupSeconds, 2), mix });
       const pgMonitor = new TreeMonitor(pgPid);
-      const generatorCpu = process.cpuUsage();
-      const result = await runWorkload(target, ids, { connections: settings.connections, seconds: settings.seconds });
-      const clientSeconds = cpuSecondsSince(generatorCpu);
+      const clientCpu = process.cpuUsage();
+      const result = await runWorkload(target, ids, { connections: settings.connections, seconds: settings.seconds, mix });
+      const clientSeconds = cpuSecondsSince(clientCpu);
       const pgStats = pgMonitor.stop();
       await target.close();
-      reports.sqlCeiling = phaseReport(result, { postgres: pgStats.cpuSeconds, client: clientSeconds });
+      return phaseReport(result, { postgres: pgStats.cpuSeconds, [cpuName]: clientSeconds });
+    };
+
+    if (settings.phases.has('product')) {
+      await schemaReady();
+      console.log(`… product ceiling (the API's handlers and SQL without HTTP, ${settings.connections} concurrent, pool of ${settings.poolMax})`);
+      reports.productCeiling = await measureWithoutHttp(await productTarget(settings.apiDir, postgres.url, userIds, settings.poolMax), 'handlers');
+    }
+
+    if (settings.phases.has('sql')) {
+      if (settings.mix === 'domain') console.log('… minimal SQL floor skipped: it has statements for the standard mix only');
+      else {
+        await schemaReady();
+        console.log(`… minimal SQL floor (one statement per operation, pg, ${settings.connections} concurrent, pool of ${settings.poolMax})`);
+        reports.minimalSqlFloor = await measureWithoutHttp(minimalSqlTarget(postgres.url, userIds, settings.poolMax), 'client');
+      }
     }
   } finally {
-    if (api) await stopChild(api);
+    for (const api of apis) await stopChild(api);
     await auth?.close();
     await postgres.stop();
     if (!process.env.BENCH_KEEP) await rm(workDir, { recursive: true, force: true });
   }
 
+  const fractionOf = (ceiling: PhaseReport | undefined) =>
+    reports.api && ceiling ? round(reports.api.requestsPerSecond / ceiling.requestsPerSecond, 3) : undefined;
   const summary = {
     ...header,
     loadAverageAtEnd: loadAverage(),
     ...reports,
-    apiFractionOfSqlCeiling:
-      reports.api && reports.sqlCeiling ? round(reports.api.requestsPerSecond / reports.sqlCeiling.requestsPerSecond, 3) : undefined,
+    roundTripsPerOperation: roundTrips,
+    apiFractionOfProductCeiling: fractionOf(reports.productCeiling),
+    apiFractionOfMinimalSqlFloor: fractionOf(reports.minimalSqlFloor),
     generatorRequestsPerCpuSecond: reports.generatorCeiling
       ? round(reports.generatorCeiling.requests / reports.generatorCeiling.cpuSeconds.generator!)
       : undefined,
   };
   printTable(summary, reports);
-  const out = settings.out ?? path.join(repoDir, 'bench/results', `${startedAt.toISOString().replaceAll(':', '-')}-${settings.auth}.json`);
+  const out = settings.out ?? path.join(repoDir, 'bench/results', `${startedAt.toISOString().replaceAll(':', '-')}-${settings.auth}-${settings.mix}.json`);
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(summary, null, 2)}\n`);
   console.log(`\nJSON (also in ${path.relative(process.cwd(), out)}):`);
   console.log(JSON.stringify(summary));
 }
 
-function printTable(summary: { loadAverageAtEnd: string; apiFractionOfSqlCeiling?: number; generatorRequestsPerCpuSecond?: number }, reports: Record<string, PhaseReport>): void {
+/**
+ * Statements and round trips each operation of the mix costs, read on the wire: after a warm-up
+ * (connections open, statements prepared), each operation runs `times` times, one at a time, and
+ * the counts between its start and its answer are averaged.
+ */
+async function countRoundTrips(
+  target: Target,
+  ids: TaskIds,
+  mix: ReadonlyArray<readonly [Operation, number]>,
+  counts: () => WireCounts,
+  times = 20,
+): Promise<Partial<Record<Operation, WireCounts>>> {
+  const cursors = new Map<number, string>();
+  const result: Partial<Record<Operation, WireCounts>> = {};
+  for (const [operation] of mix) {
+    let roundTrips = 0;
+    let statements = 0;
+    for (let run = -3; run < times; run += 1) {
+      const userIndex = Math.floor(Math.random() * ids.users);
+      const taskId =
+        operation === 'delete' ? ids.takeForDelete(userIndex) : ['get', 'update', 'complete'].includes(operation) ? ids.take(userIndex) : undefined;
+      const before = counts();
+      const status = await runOperation(target, operation, userIndex, taskId, cursors, (id) => ids.add(userIndex, id));
+      const after = counts();
+      if (taskId !== undefined && operation !== 'delete') ids.release(taskId);
+      if (status >= 300) throw new Error(`round trips: ${operation} answered ${status}`);
+      if (run < 0) continue; // warm-up
+      roundTrips += after.roundTrips - before.roundTrips;
+      statements += after.statements - before.statements;
+    }
+    result[operation] = { roundTrips: round(roundTrips / times, 2), statements: round(statements / times, 2) };
+  }
+  return result;
+}
+
+function printTable(
+  summary: {
+    loadAverageAtEnd: string;
+    apiFractionOfProductCeiling?: number;
+    apiFractionOfMinimalSqlFloor?: number;
+    generatorRequestsPerCpuSecond?: number;
+    roundTripsPerOperation?: Record<string, Partial<Record<Operation, WireCounts>>>;
+  },
+  reports: Record<string, PhaseReport>,
+): void {
   for (const [name, report] of Object.entries(reports)) {
     console.log(`\n${name}: ${report.requestsPerSecond} requests/s (${report.requests} requests), non-2xx ${report.non2xx}, errors ${report.errors}`);
-    const rows = Object.entries(report.latencyMs).map(([op, row]) => ({ operation: op, ...row }));
+    const rows = Object.entries(report.latencyMs).filter(([, row]) => row.count > 0).map(([op, row]) => ({ operation: op, ...row }));
     console.log(`  ${'operation'.padEnd(10)} ${'count'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`);
     for (const row of rows) {
       console.log(
@@ -380,8 +530,18 @@ function printTable(summary: { loadAverageAtEnd: string; apiFractionOfSqlCeiling
     if (Object.keys(report.unexpectedStatuses).length > 0) console.log(`  unexpected statuses: ${JSON.stringify(report.unexpectedStatuses)}`);
     if (report.errorSamples.length > 0) console.log(`  errors: ${report.errorSamples.join(' | ')}`);
   }
+  if (summary.roundTripsPerOperation) {
+    const sides = Object.keys(summary.roundTripsPerOperation);
+    console.log(`\nround trips / statements to PostgreSQL per operation (${sides.join(' | ')}):`);
+    for (const operation of operations) {
+      const cells = sides.map((side) => summary.roundTripsPerOperation![side]![operation]);
+      if (cells.every((cell) => cell === undefined)) continue;
+      console.log(`  ${operation.padEnd(10)} ${cells.map((cell) => (cell ? `${cell.roundTrips} / ${cell.statements}` : '—').padStart(12)).join(' ')}`);
+    }
+  }
   console.log('');
-  if (summary.apiFractionOfSqlCeiling !== undefined) console.log(`API throughput / raw-SQL ceiling: ${(summary.apiFractionOfSqlCeiling * 100).toFixed(1)}%`);
+  if (summary.apiFractionOfProductCeiling !== undefined) console.log(`API throughput / product ceiling (its handlers and SQL, no HTTP): ${(summary.apiFractionOfProductCeiling * 100).toFixed(1)}%`);
+  if (summary.apiFractionOfMinimalSqlFloor !== undefined) console.log(`API throughput / minimal SQL floor (one statement per operation): ${(summary.apiFractionOfMinimalSqlFloor * 100).toFixed(1)}%`);
   if (summary.generatorRequestsPerCpuSecond !== undefined) console.log(`generator: ${summary.generatorRequestsPerCpuSecond} requests per CPU-second of its own`);
   console.log(`load average at end: ${summary.loadAverageAtEnd}`);
 }

@@ -1,8 +1,21 @@
-// The two things the workload drives: the API over HTTP (undici, one keep-alive connection per
-// workload loop), and the same SQL statements the API issues, straight at PostgreSQL (pg).
+// What the workload drives: the API over HTTP (undici, one keep-alive connection per workload
+// loop); the API's own handlers without HTTP (the product's statements, transactions and pool); and
+// one minimal statement per operation straight at PostgreSQL (pg), the floor of what PostgreSQL
+// needs for the mix.
+import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
-import type { Target } from './workload.ts';
+import type { HandlerContext } from '../src/contract.ts';
+import type * as DatabasePoolModule from '../src/database/pool.ts';
+import type * as HandlersModule from '../src/handlers.ts';
+import { nextCursorOf, type ListQuery, type Target } from './workload.ts';
+
+const queryString = (query: ListQuery) => {
+  const pairs = Object.entries(query).flatMap(([name, value]) =>
+    (Array.isArray(value) ? value : [value]).map((entry) => `${name}=${encodeURIComponent(String(entry))}`),
+  );
+  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
+};
 
 export function httpTarget(baseUrl: string, tokens: readonly string[], connections: number): Target & { close: () => Promise<void> } {
   const pool = new Pool(baseUrl, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
@@ -22,7 +35,11 @@ export function httpTarget(baseUrl: string, tokens: readonly string[], connectio
     return response.statusCode;
   };
   return {
-    list: async (user) => drained(await send(user, 'GET', '/api/tasks')),
+    list: async (user, query) => {
+      const response = await send(user, 'GET', `/api/tasks${queryString(query)}`);
+      const link = response.headers.link;
+      return { status: await drained(response), nextCursor: nextCursorOf(typeof link === 'string' ? link : undefined) };
+    },
     get: async (user, id) => drained(await send(user, 'GET', `/api/tasks/${id}`)),
     create: async (user) => {
       const response = await send(user, 'POST', '/api/tasks', { title: `Bench task ${(counter += 1)}`, description: 'Made by make bench' });
@@ -37,8 +54,73 @@ export function httpTarget(baseUrl: string, tokens: readonly string[], connectio
   };
 }
 
-// The statements of src/database/tasks.ts for this mix, as the API sends them (the same text
-// modulo whitespace, the same bound parameters). Keep in step with tasks.ts.
+/**
+ * The product without HTTP: each operation calls the API's own handler for its operationId (from
+ * `apiDir`, the checkout under test), which runs the product's statements of src/database/ in the
+ * product's transactions, on a pool made by the product's createDatabasePool with the settings the
+ * server uses (DATABASE_POOL_MAX, named prepared statements). So this ceiling cannot drift from the
+ * API: what is left between it and the API is HTTP, routing, validation, auth, logs and limits.
+ * Inputs are shaped as the contract's validator hands them to the handler (defaults applied).
+ */
+export async function productTarget(
+  apiDir: string,
+  databaseUrl: string,
+  userIds: readonly string[],
+  poolSize: number,
+): Promise<Target & { close: () => Promise<void> }> {
+  const { createDatabasePool } = (await import(path.join(apiDir, 'src/database/pool.ts'))) as typeof DatabasePoolModule;
+  const { handlers } = (await import(path.join(apiDir, 'src/handlers.ts'))) as typeof HandlersModule;
+  const pool = await createDatabasePool(databaseUrl, { maxPoolSize: poolSize });
+  const context: HandlerContext = { db: pool, isShuttingDown: () => false };
+  let counter = 0;
+  // A handler answers an HTTP error by throwing a problem with its status (404, 412…).
+  const statusOf = (error: unknown) => {
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number') return status;
+    throw error;
+  };
+  const answer = async (work: Promise<{ readonly status: number }>) => {
+    try {
+      return (await work).status;
+    } catch (error) {
+      return statusOf(error);
+    }
+  };
+  const input = (user: number, requestPath: string) => ({ params: {}, query: {}, body: undefined, headers: {}, requestPath, ownerUserId: userIds[user]! });
+  const taskInput = (user: number, id: string, suffix = '') => ({ ...input(user, `/api/tasks/${id}${suffix}`), params: { task_id: id } });
+  return {
+    list: async (user, query) => {
+      try {
+        const result = await handlers.listTasks(
+          { ...input(user, '/api/tasks'), query: { limit: 50, sort: '-created_at', ...query } as never },
+          context,
+        );
+        return { status: result.status, nextCursor: nextCursorOf(result.headers?.Link) };
+      } catch (error) {
+        return { status: statusOf(error) };
+      }
+    },
+    get: (user, id) => answer(handlers.getTask(taskInput(user, id), context)),
+    create: async (user) => {
+      const body = { title: `Bench task ${(counter += 1)}`, description: 'Made by make bench' };
+      try {
+        const result = await handlers.createTask({ ...input(user, '/api/tasks'), body }, context);
+        return { status: result.status, taskId: result.body.id };
+      } catch (error) {
+        return { status: statusOf(error) };
+      }
+    },
+    update: (user, id) => answer(handlers.updateTask({ ...taskInput(user, id), body: { title: `Renamed ${(counter += 1)}` } }, context)),
+    complete: (user, id) => answer(handlers.completeTask(taskInput(user, id, '/complete'), context)),
+    delete: (user, id) => answer(handlers.deleteTask(taskInput(user, id), context)),
+    close: () => pool.end(),
+  };
+}
+
+// The floor: one statement per operation, the least PostgreSQL can do for each (no change clock, no
+// transaction, no tombstone): what the API's statements for a first page, a get and each write
+// would be if a write were nothing but its row. Not a copy to keep in step: productTarget is the
+// product's real SQL.
 const taskColumns = `id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
   completed_at, created_at, updated_at, priority, tags, due_at`;
 const statements = {
@@ -60,7 +142,7 @@ const statements = {
  * out of the pool and returns it, as Slonik does per statement. Timestamps are parsed and turned
  * into ISO strings as the API's type parser does, so the client-side row work is comparable too.
  */
-export function sqlTarget(databaseUrl: string, userIds: readonly string[], poolSize: number): Target & { close: () => Promise<void> } {
+export function minimalSqlTarget(databaseUrl: string, userIds: readonly string[], poolSize: number): Target & { close: () => Promise<void> } {
   const types = {
     getTypeParser: (oid: number, format?: string) =>
       oid === 1184 ? (value: string) => new Date(value).toISOString() : pg.types.getTypeParser(oid, format as 'text'),
@@ -78,9 +160,10 @@ export function sqlTarget(databaseUrl: string, userIds: readonly string[], poolS
   const rowCount = async (text: string, values: unknown[]) => (await run(text, values)).rowCount ?? 0;
   const okIfRow = (expected: number) => (count: number) => (count === 1 ? expected : 404);
   return {
-    list: async (user) => {
+    list: async (user, query) => {
+      if (Object.keys(query).length > 0) throw new Error('the minimal floor has only the first page (BENCH_MIX=standard)');
       await run(statements.list, [userIds[user], 51, 0]);
-      return 200;
+      return { status: 200 };
     },
     get: async (user, id) => okIfRow(200)(await rowCount(statements.get, [userIds[user], id])),
     create: async (user) => {

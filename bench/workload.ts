@@ -5,22 +5,71 @@
 // taken out of the pool first, and only once no other loop is using it, so no operation ever races
 // a delete into a 404.
 
-export const operations = ['list', 'get', 'create', 'update', 'complete', 'delete'] as const;
+export const operations = ['list', 'filter', 'search', 'sorted', 'deep', 'get', 'create', 'update', 'complete', 'delete'] as const;
 export type Operation = (typeof operations)[number];
 
-// 50% list, 25% get, 10% create, 10% update or complete (half each), 5% delete.
-const mix: ReadonlyArray<readonly [Operation, number]> = [
-  ['list', 50],
-  ['get', 25],
-  ['create', 10],
-  ['update', 5],
-  ['complete', 5],
-  ['delete', 5],
-];
+/**
+ * The mixes (BENCH_MIX). `standard`: 50% list (first page), 25% get, 10% create, 10% update or
+ * complete (half each), 5% delete. `domain` adds the list's domain queries: filters (status and
+ * priority, a tag), a full-text search, a sort on due dates, and pages reached by following the
+ * cursor of the previous page (`deep`, pages of 10). When lists in manual order and recurring
+ * tasks land, their operations join this mix (a list's tasks in position order, completing a
+ * recurring task) with their own weights.
+ */
+export const mixes = {
+  standard: [
+    ['list', 50],
+    ['get', 25],
+    ['create', 10],
+    ['update', 5],
+    ['complete', 5],
+    ['delete', 5],
+  ],
+  domain: [
+    ['list', 15],
+    ['filter', 10],
+    ['search', 10],
+    ['sorted', 5],
+    ['deep', 10],
+    ['get', 20],
+    ['create', 10],
+    ['update', 5],
+    ['complete', 10],
+    ['delete', 5],
+  ],
+} as const satisfies Record<string, ReadonlyArray<readonly [Operation, number]>>;
+export type MixName = keyof typeof mixes;
+
+/** The list's query parameters, as the contract names them (what the validator hands the handler). */
+export type ListQuery = {
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly sort?: string;
+  readonly status?: readonly string[];
+  readonly priority?: readonly string[];
+  readonly tag?: readonly string[];
+  readonly q?: string;
+};
+
+/** What each list operation asks for. The seed (bench.ts) makes every one of them match tasks. */
+export const listQueries = {
+  list: {},
+  filter: { status: ['pending', 'in_progress'], priority: ['high'] },
+  search: { q: 'report' },
+  sorted: { sort: 'due_at', tag: ['home'] },
+  deep: { limit: 10 },
+} as const satisfies Record<string, ListQuery>;
+
+/** The `cursor` of a response's `Link: <…cursor=…>; rel="next"`, if there is one. */
+export function nextCursorOf(link: string | undefined): string | undefined {
+  const next = link?.split(',').find((part) => part.includes('rel="next"'));
+  const cursor = next && /[?&]cursor=([^&>]+)/.exec(next)?.[1];
+  return cursor ? decodeURIComponent(cursor) : undefined;
+}
 
 /** What executes an operation. Resolves with the HTTP-like status, rejects on a transport error. */
 export type Target = {
-  readonly list: (userIndex: number) => Promise<number>;
+  readonly list: (userIndex: number, query: ListQuery) => Promise<{ status: number; nextCursor?: string }>;
   readonly get: (userIndex: number, taskId: string) => Promise<number>;
   readonly create: (userIndex: number) => Promise<{ status: number; taskId?: string }>;
   readonly update: (userIndex: number, taskId: string) => Promise<number>;
@@ -28,7 +77,20 @@ export type Target = {
   readonly delete: (userIndex: number, taskId: string) => Promise<number>;
 };
 
-const expectedStatus: Record<Operation, number> = { list: 200, get: 200, create: 201, update: 200, complete: 200, delete: 204 };
+const expectedStatus: Record<Operation, number> = {
+  list: 200,
+  filter: 200,
+  search: 200,
+  sorted: 200,
+  deep: 200,
+  get: 200,
+  create: 201,
+  update: 200,
+  complete: 200,
+  delete: 204,
+};
+
+const isList = (operation: Operation): operation is keyof typeof listQueries => operation in listQueries;
 
 /** Each user's task ids, with a count of operations in flight on each. */
 export class TaskIds {
@@ -95,45 +157,47 @@ export type WorkloadResult = {
   readonly errorSamples: string[];
 };
 
-function pickOperation(): Operation {
+function pickOperation(mix: ReadonlyArray<readonly [Operation, number]>): Operation {
   let roll = Math.random() * 100;
   for (const [operation, weight] of mix) {
     roll -= weight;
     if (roll < 0) return operation;
   }
-  return 'list';
+  return mix[0]![0];
 }
 
 export async function runWorkload(
   target: Target,
   ids: TaskIds,
-  options: { readonly connections: number; readonly seconds: number; readonly warmupSeconds?: number },
+  options: {
+    readonly connections: number;
+    readonly seconds: number;
+    readonly warmupSeconds?: number;
+    readonly mix?: ReadonlyArray<readonly [Operation, number]>;
+  },
 ): Promise<WorkloadResult> {
+  const mix = options.mix ?? mixes.standard;
   const latencies = Object.fromEntries(operations.map((op) => [op, [] as number[]])) as Record<Operation, number[]>;
   const non2xx = Object.fromEntries(operations.map((op) => [op, 0])) as Record<Operation, number>;
   const errors = Object.fromEntries(operations.map((op) => [op, 0])) as Record<Operation, number>;
   const statuses: Record<string, number> = {};
   const errorSamples: string[] = [];
+  // `deep`: each user's next page, from the Link of the user's previous `deep` page.
+  const cursors = new Map<number, string>();
   const warmupEnd = performance.now() + (options.warmupSeconds ?? 0) * 1000;
   const end = warmupEnd + options.seconds * 1000;
-  let measuredFrom = 0;
 
   const once = async (): Promise<void> => {
     const userIndex = Math.floor(Math.random() * ids.users);
-    let operation = pickOperation();
+    let operation = pickOperation(mix);
     let taskId: string | undefined;
     if (operation === 'delete') taskId = ids.takeForDelete(userIndex);
-    else if (operation !== 'list' && operation !== 'create') taskId = ids.take(userIndex);
-    if (operation !== 'list' && operation !== 'create' && taskId === undefined) operation = 'create';
+    else if (!isList(operation) && operation !== 'create') taskId = ids.take(userIndex);
+    if (!isList(operation) && operation !== 'create' && taskId === undefined) operation = 'create';
     const startedAt = performance.now();
     let status: number;
     try {
-      if (operation === 'list') status = await target.list(userIndex);
-      else if (operation === 'create') {
-        const created = await target.create(userIndex);
-        status = created.status;
-        if (created.taskId) ids.add(userIndex, created.taskId);
-      } else status = await target[operation](userIndex, taskId!);
+      status = await runOperation(target, operation, userIndex, taskId, cursors, (id) => ids.add(userIndex, id));
     } catch (error) {
       status = -1;
       if (errorSamples.length < 5) errorSamples.push(`${operation}: ${error instanceof Error ? error.message : String(error)}`);
@@ -142,7 +206,6 @@ export async function runWorkload(
     }
     const finishedAt = performance.now();
     if (startedAt < warmupEnd || finishedAt > end) return; // outside the measured window
-    if (measuredFrom === 0) measuredFrom = startedAt;
     latencies[operation].push(finishedAt - startedAt);
     if (status === -1) errors[operation] += 1;
     else if (status !== expectedStatus[operation]) {
@@ -172,6 +235,32 @@ export async function runWorkload(
     operations.reduce((sum, op) => sum + errors[op], 0),
   );
   return { seconds: options.seconds, requests: all.length, byOperation, overall, statuses, errorSamples };
+}
+
+/** Runs one operation for the user; `taskId` is set for get, update, complete and delete. */
+export async function runOperation(
+  target: Target,
+  operation: Operation,
+  userIndex: number,
+  taskId: string | undefined,
+  cursors: Map<number, string>,
+  created: (taskId: string) => void,
+): Promise<number> {
+  if (isList(operation)) {
+    const cursor = operation === 'deep' ? cursors.get(userIndex) : undefined;
+    const page = await target.list(userIndex, cursor === undefined ? listQueries[operation] : { ...listQueries[operation], cursor });
+    if (operation === 'deep') {
+      if (page.nextCursor === undefined) cursors.delete(userIndex);
+      else cursors.set(userIndex, page.nextCursor);
+    }
+    return page.status;
+  }
+  if (operation === 'create') {
+    const result = await target.create(userIndex);
+    if (result.taskId) created(result.taskId);
+    return result.status;
+  }
+  return target[operation](userIndex, taskId!);
 }
 
 export function percentile(sorted: Float64Array, fraction: number): number {

@@ -639,6 +639,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/problems/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A problem type, explained
+         * @description The page a problem's `type` points to: its title, HTTP status and what it means, as in
+         *     the `ProblemType` schema. `slug` is the part of the type after `/problems/`.
+         */
+        get: operations["problemTypePage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1120,14 +1141,18 @@ export interface components {
             /** @constant */
             status: "ok";
         };
+        /**
+         * @description The problem's type: one value per distinct cause, stable across releases, so a client
+         *     tells errors apart by `type` and never by the wording of `detail`. A relative URI
+         *     reference (RFC 9457 §3.1.1) resolved against the API's own URL; it dereferences to a page
+         *     for people, `GET /problems/{slug}`. Each value's `x-status` is the HTTP status it comes
+         *     with. New types may be added; a client should treat an unknown type by its status.
+         */
+        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/path-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
         /** @description An RFC 9457 problem document. */
         Problem: {
-            /**
-             * @description A URI reference identifying the problem type; `about:blank` means the status says it all.
-             * @example about:blank
-             */
-            type: string;
-            /** @description The HTTP status phrase. */
+            type: components["schemas"]["ProblemType"];
+            /** @description A short summary of the problem type, the same for every problem of that type. */
             title: string;
             /** Format: int32 */
             status: number;
@@ -1167,6 +1192,25 @@ export interface components {
         };
     };
     responses: {
+        /** @description No problem type has this slug. */
+        NoSuchProblemType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/path-not-found",
+                 *       "title": "Nothing at this path",
+                 *       "status": 404,
+                 *       "detail": "There is no problem type task-lost.",
+                 *       "instance": "/problems/task-lost",
+                 *       "request_id": "6f1c7f2a-0b9f-4d52-8c1e-4a579d432f6f"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The task has not changed since the ETag sent in `If-None-Match`; no body. */
         NotModified: {
             headers: {
@@ -1186,8 +1230,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Precondition Failed",
+                 *       "type": "/problems/task-changed",
+                 *       "title": "Task changed since the ETag sent",
                  *       "status": 412,
                  *       "detail": "The task has changed since the version in If-Match; nothing was written.",
                  *       "instance": "/api/tasks/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"
@@ -1207,8 +1251,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Conflict",
+                 *       "type": "/problems/idempotency-key-in-flight",
+                 *       "title": "Idempotency-Key still in use",
                  *       "status": 409,
                  *       "detail": "A request with this Idempotency-Key is still being processed; retry shortly.",
                  *       "instance": "/api/tasks"
@@ -1228,8 +1272,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Gone",
+                 *       "type": "/problems/feed-position-expired",
+                 *       "title": "Change feed position too old",
                  *       "status": 410,
                  *       "detail": "This position is older than the 30 days of deletions the feed keeps; resync from the beginning.",
                  *       "instance": "/api/tasks/changes"
@@ -1277,8 +1321,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Bad Request",
+                 *       "type": "/problems/malformed-json",
+                 *       "title": "Request body is not valid JSON",
                  *       "status": 400,
                  *       "detail": "The request body is not valid JSON.",
                  *       "instance": "/api/tasks"
@@ -1296,8 +1340,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Unauthorized",
+                 *       "type": "/problems/token-expired",
+                 *       "title": "Access token expired",
                  *       "status": 401,
                  *       "detail": "The access token has expired.",
                  *       "instance": "/api/tasks"
@@ -1314,8 +1358,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Forbidden",
+                 *       "type": "/problems/user-path-mismatch",
+                 *       "title": "User id in the path is not the caller",
                  *       "status": 403,
                  *       "detail": "The user id in the path does not match the access token.",
                  *       "instance": "/api/someone-else/tasks"
@@ -1386,8 +1430,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Not Found",
+                 *       "type": "/problems/task-not-found",
+                 *       "title": "Task not found",
                  *       "status": 404,
                  *       "detail": "Task not found.",
                  *       "instance": "/api/tasks/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"
@@ -1404,8 +1448,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Content Too Large",
+                 *       "type": "/problems/body-too-large",
+                 *       "title": "Request body too large",
                  *       "status": 413,
                  *       "detail": "The request body is larger than 64 KiB.",
                  *       "instance": "/api/tasks"
@@ -1422,8 +1466,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "URI Too Long",
+                 *       "type": "/problems/uri-too-long",
+                 *       "title": "URL too long",
                  *       "status": 414,
                  *       "detail": "The URL is longer than 8192 bytes.",
                  *       "instance": "/api/tasks",
@@ -1447,8 +1491,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Too Many Requests",
+                 *       "type": "/problems/rate-limited",
+                 *       "title": "Too many requests",
                  *       "status": 429,
                  *       "detail": "Too many requests for this user: at most 600 every 60 s.",
                  *       "instance": "/api/tasks",
@@ -1466,8 +1510,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Unsupported Media Type",
+                 *       "type": "/problems/unsupported-media-type",
+                 *       "title": "Body is not application/json",
                  *       "status": 415,
                  *       "detail": "Send the body as application/json.",
                  *       "instance": "/api/tasks"
@@ -1487,8 +1531,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Unprocessable Content",
+                 *       "type": "/problems/validation-failed",
+                 *       "title": "Request does not match the contract",
                  *       "status": 422,
                  *       "detail": "The request does not match the API contract.",
                  *       "instance": "/api/tasks",
@@ -1511,8 +1555,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Internal Server Error",
+                 *       "type": "/problems/internal-error",
+                 *       "title": "Internal error",
                  *       "status": 500,
                  *       "detail": "Something went wrong on our side.",
                  *       "instance": "/api/tasks"
@@ -1533,8 +1577,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Service Unavailable",
+                 *       "type": "/problems/database-unavailable",
+                 *       "title": "Database unavailable",
                  *       "status": 503,
                  *       "detail": "The database is unavailable; try again shortly.",
                  *       "instance": "/api/tasks"
@@ -3155,6 +3199,37 @@ export interface operations {
                 };
             };
             414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+        };
+    };
+    problemTypePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The problem type's slug, e.g. `task-not-found`.
+                 * @example task-not-found
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NoSuchProblemType"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
         };

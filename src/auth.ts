@@ -13,18 +13,41 @@ import {
 } from 'jose';
 import type { Config, JwksVerification, SecretVerification } from './config.ts';
 import { readOrCreateDevSecret } from './dev-secret.ts';
+import type { ProblemSlug } from './problems.ts';
 
 export type Caller = { readonly userId: string };
+
+/** The problem types of a 401 from the token check (src/problems.ts lists them with the others). */
+type TokenProblem = Extract<
+  ProblemSlug,
+  | 'token-missing'
+  | 'token-malformed'
+  | 'token-expired'
+  | 'token-not-yet-valid'
+  | 'token-issue-time-invalid'
+  | 'token-expiry-missing'
+  | 'token-signature-invalid'
+  | 'token-key-unknown'
+  | 'token-key-embedded'
+  | 'token-algorithm-refused'
+  | 'token-issuer-refused'
+  | 'token-audience-refused'
+  | 'token-subject-invalid'
+  | 'token-invalid'
+>;
 
 /** A request without a usable token: answered 401 with a `WWW-Authenticate: Bearer` challenge. */
 export class AuthenticationError extends Error {
   override name = 'AuthenticationError';
-  /** `missing`: no Bearer token was sent (RFC 6750: then no error code); `invalid`: one was sent and refused. */
-  readonly reason: 'missing' | 'invalid';
+  /**
+   * The problem type: `token-missing` when no Bearer token was sent (RFC 6750: then the challenge
+   * has no error code); otherwise why the token sent was refused.
+   */
+  readonly type: TokenProblem;
   readonly detail: string;
-  constructor(reason: 'missing' | 'invalid', detail: string) {
+  constructor(type: AuthenticationError['type'], detail: string) {
     super(detail);
-    this.reason = reason;
+    this.type = type;
     this.detail = detail;
   }
 }
@@ -41,7 +64,7 @@ export class PathUserMismatchError extends Error {
 
 export function bearerChallenge(error: AuthenticationError): string {
   const realm = 'realm="tasks-api"';
-  if (error.reason === 'missing') return `Bearer ${realm}`;
+  if (error.type === 'token-missing') return `Bearer ${realm}`;
   // RFC 6750 §3: error_description is printable ASCII without `"` or `\`. The detail can quote the
   // token itself (its alg), and a line break or non-Latin-1 character there would make Node refuse
   // the header (an HTML error page instead of the 401), so anything outside that set becomes `?`.
@@ -129,7 +152,7 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
     }
     const header = protectedHeader(token);
     if (keyLocatingHeaders.some((name) => name in header)) {
-      throw invalid('The access token names its own key (jwk, jku, x5u or x5c header); such tokens are not accepted.');
+      throw invalid('token-key-embedded', 'The access token names its own key (jwk, jku, x5u or x5c header); such tokens are not accepted.');
     }
     let payload: JWTPayload;
     let jwksKey: unknown;
@@ -139,22 +162,22 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
       } else if (typeof header.alg === 'string' && asymmetricAlgorithms.includes(header.alg) && jwks) {
         ({ payload, key: jwksKey } = await jwtVerify(token, jwks.keySet, jwks.verifyOptions));
       } else {
-        throw invalid(`The access token's algorithm (${String(header.alg)}) is not accepted by this server.`);
+        throw invalid('token-algorithm-refused', `The access token's algorithm (${String(header.alg)}) is not accepted by this server.`);
       }
     } catch (error) {
       throw translateVerificationError(error);
     }
     if (typeof payload.sub !== 'string' || payload.sub.trim() === '') {
-      throw invalid('The access token has no subject (sub claim).');
+      throw invalid('token-subject-invalid', 'The access token has no subject (sub claim).');
     }
     // The subject becomes tasks.owner_user_id (text, 1–255 characters, and PostgreSQL text cannot
     // hold NUL): refuse what could not be stored here, instead of failing later in SQL.
     if ([...payload.sub].length > maxUserIdLength || payload.sub.includes('\u0000')) {
-      throw invalid(`The access token's subject (sub claim) is not a usable user id: at most ${maxUserIdLength} characters, no NUL.`);
+      throw invalid('token-subject-invalid', `The access token's subject (sub claim) is not a usable user id: at most ${maxUserIdLength} characters, no NUL.`);
     }
     // jose only checks `iat` when a maximum token age is set; a token issued in the future is a forgery or a broken clock.
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + clockToleranceSeconds) {
-      throw invalid('The access token was issued in the future (iat claim).');
+      throw invalid('token-issue-time-invalid', 'The access token was issued in the future (iat claim).');
     }
     const caller = { userId: payload.sub };
     // `exp` is required, so every verified token has one.
@@ -217,17 +240,17 @@ function verifyOptions(algorithms: string[], claims: { issuer?: string; audience
   };
 }
 
-function invalid(detail: string) {
-  return new AuthenticationError('invalid', detail);
+function invalid(type: Exclude<TokenProblem, 'token-missing'>, detail: string) {
+  return new AuthenticationError(type, detail);
 }
 
 function bearerToken(header: string | undefined): string {
   if (header === undefined || header.trim() === '') {
-    throw new AuthenticationError('missing', 'Send an access token: Authorization: Bearer <token>.');
+    throw new AuthenticationError('token-missing', 'Send an access token: Authorization: Bearer <token>.');
   }
   const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) {
-    throw new AuthenticationError('missing', 'The Authorization header must use the Bearer scheme: Bearer <token>.');
+    throw new AuthenticationError('token-missing', 'The Authorization header must use the Bearer scheme: Bearer <token>.');
   }
   return match[1]!;
 }
@@ -236,30 +259,31 @@ function protectedHeader(token: string) {
   try {
     return decodeProtectedHeader(token);
   } catch {
-    throw invalid('The access token is not a well-formed JWT.');
+    throw invalid('token-malformed', 'The access token is not a well-formed JWT.');
   }
 }
 
-const claimMessages: Readonly<Record<string, string>> = {
-  iss: 'The access token was issued by someone this server does not trust (iss claim).',
-  aud: 'The access token is meant for another audience (aud claim).',
-  nbf: 'The access token is not valid yet (nbf claim).',
-  iat: 'The access token has an invalid issue time (iat claim).',
-  exp: 'The access token has no valid expiry (exp claim).',
-  sub: 'The access token has no subject (sub claim).',
+const claimProblems: Readonly<Record<string, readonly [Exclude<TokenProblem, 'token-missing'>, string]>> = {
+  iss: ['token-issuer-refused', 'The access token was issued by someone this server does not trust (iss claim).'],
+  aud: ['token-audience-refused', 'The access token is meant for another audience (aud claim).'],
+  nbf: ['token-not-yet-valid', 'The access token is not valid yet (nbf claim).'],
+  iat: ['token-issue-time-invalid', 'The access token has an invalid issue time (iat claim).'],
+  exp: ['token-expiry-missing', 'The access token has no valid expiry (exp claim).'],
+  sub: ['token-subject-invalid', 'The access token has no subject (sub claim).'],
 };
 
 function translateVerificationError(error: unknown): Error {
   if (error instanceof AuthenticationError) return error;
-  if (error instanceof joseErrors.JWTExpired) return invalid('The access token has expired.');
+  if (error instanceof joseErrors.JWTExpired) return invalid('token-expired', 'The access token has expired.');
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    return invalid(claimMessages[error.claim] ?? `The access token's ${error.claim} claim is not valid.`);
+    const [type, detail] = claimProblems[error.claim] ?? ['token-invalid', `The access token's ${error.claim} claim is not valid.`];
+    return invalid(type, detail);
   }
   if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) {
-    return invalid('The access token was signed with a key this server does not know.');
+    return invalid('token-key-unknown', 'The access token was signed with a key this server does not know.');
   }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-    return invalid('The access token signature is not valid.');
+    return invalid('token-signature-invalid', 'The access token signature is not valid.');
   }
   // jose reports an unreachable, non-200 or unparseable JWKS endpoint as JWKSTimeout, JWKSInvalid
   // or a generic JOSEError.
@@ -270,7 +294,7 @@ function translateVerificationError(error: unknown): Error {
   if (jwksUnreachable) {
     return new AuthUnavailableError('The JWKS could not be fetched.', { cause: error });
   }
-  if (error instanceof joseErrors.JOSEError) return invalid('The access token is not valid.');
+  if (error instanceof joseErrors.JOSEError) return invalid('token-invalid', 'The access token is not valid.');
   // fetch() failures (connection refused, DNS, a non-2xx JWKS response) reach us as plain errors.
   return new AuthUnavailableError('The JWKS could not be fetched.', { cause: error });
 }

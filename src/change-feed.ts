@@ -33,7 +33,7 @@ const encodePosition = (position: FeedPosition) =>
   encodeOpaqueToken({ v: 1, s: position.changeSeq, i: position.id, t: Date.now() });
 
 const notIssuedHere = () =>
-  new ProblemError(422, 'since is not a position this feed issued; send back next_since unchanged, or omit since.', {
+  new ProblemError('feed-position-invalid', 'since is not a position this feed issued; send back next_since unchanged, or omit since.', {
     errors: [{ path: '/query/since', message: 'is not a valid change feed position' }],
   });
 
@@ -50,7 +50,7 @@ function checkPosition(position: Position, clock: ChangeClock): void {
   const purgedThrough = BigInt(clock.purged_through_seq);
   const missedPurgedDeletion = seq < purgedThrough || (seq === purgedThrough && purgedThrough > 0n && position.id !== endOfSeq);
   if (missedPurgedDeletion || Date.now() - position.issuedAt > tombstoneRetentionMs) {
-    throw new ProblemError(410, 'This position is older than the 30 days of deletions the feed keeps; resync from the beginning (omit since).');
+    throw new ProblemError('feed-position-expired', 'This position is older than the 30 days of deletions the feed keeps; resync from the beginning (omit since).');
   }
 }
 

@@ -14,6 +14,7 @@ export type TaskSort = NonNullable<components['parameters']['Sort']>;
 export type FieldError = components['schemas']['FieldError'];
 export type OpenApiDocument = components['schemas']['OpenApiDocument'];
 export type Problem = components['schemas']['Problem'];
+export type ProblemType = components['schemas']['ProblemType'];
 
 export type OperationId = keyof operations;
 
@@ -21,7 +22,7 @@ export type OperationId = keyof operations;
 export type PublicOperationId = 'health' | 'ready' | DocumentationOperationId;
 
 /** The documentation routes (src/docs.ts): public, and not JSON except the contract itself. */
-export type DocumentationOperationId = 'docsPortal' | 'docsScript' | 'contractYaml' | 'contractJson';
+export type DocumentationOperationId = 'docsPortal' | 'docsScript' | 'contractYaml' | 'contractJson' | 'problemTypePage';
 
 // 304 is a success here: the handler decides it (If-None-Match), and it carries no body.
 type SuccessStatus = 200 | 201 | 202 | 204 | 304;

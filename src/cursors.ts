@@ -9,26 +9,10 @@
 // scoped to the caller, so a made-up position only moves within the caller's own tasks.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ListPosition, SortField, TaskRow } from './database/tasks.ts';
+import { checkedPosition, type ListPosition, type SortField } from './database/task-sorts.ts';
 import { ProblemError } from './problems.ts';
 
 const version = 1;
-
-/** The position a page that ends with `task` hands to the next one. */
-export function positionOf(task: TaskRow, field: SortField): ListPosition {
-  switch (field) {
-    case 'created_at':
-      return [task.created_at, task.id];
-    case 'updated_at':
-      return [task.updated_at, task.id];
-    case 'due_at':
-      return [task.due_at, task.id];
-    case 'priority':
-      return [task.priority, task.created_at, task.id];
-    case 'title':
-      return [task.title, task.id];
-  }
-}
 
 /** A fingerprint of everything a cursor is bound to: who asked, and exactly which list. */
 export function cursorBinding(ownerUserId: string, canonicalQuery: string): string {
@@ -54,31 +38,15 @@ export function encodeCursor(binding: string, position: ListPosition): string {
   return encodeOpaqueToken({ v: version, b: binding, p: position });
 }
 
-const timestamp = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
-  .refine((value) => !value.startsWith('0000') && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value);
-const id = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-const title = z.string().min(1).max(500).regex(/^[^\u0000]*$/);
-
-// What a position holds for each sort field (see positionOf in database/tasks.ts).
-const positions: Readonly<Record<SortField, z.ZodType<ListPosition>>> = {
-  created_at: z.tuple([timestamp, id]),
-  updated_at: z.tuple([timestamp, id]),
-  due_at: z.tuple([timestamp.nullable(), id]),
-  priority: z.tuple([z.enum(['low', 'medium', 'high']), timestamp, id]),
-  title: z.tuple([title, id]),
-};
-
 const envelope = z.strictObject({ v: z.literal(version), b: z.string(), p: z.array(z.unknown()) });
 
 const invalidCursor = () =>
-  new ProblemError(422, 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
+  new ProblemError('cursor-invalid', 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
     errors: [{ path: '/query/cursor', message: 'is not a valid cursor' }],
   });
 
 const foreignCursor = () =>
-  new ProblemError(422, 'The cursor was issued for another sort, other filters or another user; start again without it.', {
+  new ProblemError('cursor-mismatch', 'The cursor was issued for another sort, other filters or another user; start again without it.', {
     errors: [{ path: '/query/cursor', message: 'does not belong to this query' }],
   });
 
@@ -87,7 +55,8 @@ export function decodeCursor(cursor: string, binding: string, field: SortField):
   const parsed = decodeOpaqueToken(cursor, envelope);
   if (!parsed) throw invalidCursor();
   if (parsed.b !== binding) throw foreignCursor();
-  const position = positions[field].safeParse(parsed.p);
-  if (!position.success) throw invalidCursor();
-  return position.data;
+  // What a position holds, and how each value is checked, is the sort field's (database/task-sorts.ts).
+  const position = checkedPosition(field, parsed.p);
+  if (!position) throw invalidCursor();
+  return position;
 }

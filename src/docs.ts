@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { contractPath, type DocumentationOperationId, type OpenApiDocument, type PublicHandler } from './contract.ts';
+import { ProblemError } from './problems.ts';
 
 // Read on first use, then kept: the contract and the bundle only change with a deploy, and a
 // server that nobody asks for docs should not pay 2 MB and a YAML parse at start-up.
@@ -66,6 +67,37 @@ const docsPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+// The problem-type pages: what each `type` URI a problem carries dereferences to (RFC 9457 §3.1.1).
+// Their text is the contract's ProblemType entries, so the page, /docs and the contract say the same.
+type ProblemTypeEntry = { readonly const: string; readonly title: string; readonly 'x-status': number; readonly description: string };
+
+const problemTypeEntries = once(async () => {
+  const contract = (await contractJson()) as unknown as { components: { schemas: { ProblemType: { oneOf: ProblemTypeEntry[] } } } };
+  return new Map(contract.components.schemas.ProblemType.oneOf.map((entry) => [entry.const.replace('/problems/', ''), entry]));
+});
+
+const escapeHtml = (text: string) =>
+  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+
+const problemTypePage = (entry: ProblemTypeEntry) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(entry.title)} (problem type)</title>
+<link rel="icon" href="data:,">
+</head>
+<body>
+<main>
+<h1>${escapeHtml(entry.title)}</h1>
+<p>Problem type <code>${escapeHtml(entry.const)}</code>, answered with HTTP status <strong>${entry['x-status']}</strong>.</p>
+<p>${escapeHtml(entry.description)}</p>
+<p>Tell problems apart by their <code>type</code>; <code>detail</code> says the same for a person and its wording may change. Every problem type and the whole API: <a href="/docs">the API reference</a>.</p>
+</main>
+</body>
+</html>
+`;
+
 export const documentationHandlers: { readonly [Op in DocumentationOperationId]: PublicHandler<Op> } = {
   docsPortal: async () => ({
     status: 200,
@@ -76,4 +108,9 @@ export const documentationHandlers: { readonly [Op in DocumentationOperationId]:
   docsScript: async () => ({ status: 200, contentType: 'text/javascript', body: redocBundle() }),
   contractYaml: async () => ({ status: 200, contentType: 'application/yaml', body: contractYaml() }),
   contractJson: async () => ({ status: 200, body: await contractJson() }),
+  problemTypePage: async ({ params }) => {
+    const entry = (await problemTypeEntries()).get(params.slug);
+    if (!entry) throw new ProblemError('path-not-found', `There is no problem type ${params.slug}.`);
+    return { status: 200, contentType: 'text/html', body: problemTypePage(entry) };
+  },
 };

@@ -2,8 +2,9 @@
 // 404 or 200); each query is one SQL statement in database/. The user-scoped compatibility
 // routes (`/api/{user_id}/tasks…`) reuse the same handlers: their `{user_id}` has already been
 // checked against the token, and the owner always comes from the token.
-import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, Priority, TaskSort, TaskStatus } from './contract.ts';
-import { cursorBinding, decodeCursor, encodeCursor, positionOf } from './cursors.ts';
+import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, TaskSort, TaskStatus } from './contract.ts';
+import { cursorBinding, decodeCursor, encodeCursor } from './cursors.ts';
+import { positionOf, priorityRanking, type SortField } from './database/task-sorts.ts';
 import { pingDatabase } from './database/pool.ts';
 import { documentationHandlers } from './docs.ts';
 import {
@@ -14,7 +15,6 @@ import {
   selectTaskSummary,
   selectTasksPage,
   updateTaskById,
-  type SortField,
   type StatusChange,
   type TaskFilters,
 } from './database/tasks.ts';
@@ -42,7 +42,7 @@ type CompletionFields = { readonly completed?: boolean; readonly status?: TaskSt
 function statusChange(fields: CompletionFields): StatusChange | undefined {
   const { completed, status } = fields;
   if (status !== undefined && completed !== undefined && (status === 'completed') !== completed) {
-    throw new ProblemError(422, 'completed and status disagree.', {
+    throw new ProblemError('completion-status-conflict', 'completed and status disagree.', {
       errors: [{ path: '/body/status', message: 'must be "completed" exactly when completed is true' }],
     });
   }
@@ -83,7 +83,6 @@ function searchWords(q: string): string[] {
 }
 
 const statusOrder: readonly TaskStatus[] = ['pending', 'in_progress', 'completed'];
-const priorityOrder: readonly Priority[] = ['low', 'medium', 'high'];
 const defaultSort: TaskSort = '-created_at';
 
 type ListQuery = HandlerInput<'listTasks'>['query'];
@@ -100,7 +99,7 @@ const asParameters = (name: string, values: readonly string[] | string | boolean
  */
 function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlParameter[] } {
   const statuses = query.status && statusOrder.filter((status) => query.status!.includes(status));
-  const priorities = query.priority && priorityOrder.filter((priority) => query.priority!.includes(priority));
+  const priorities = query.priority && priorityRanking.filter((priority) => query.priority!.includes(priority));
   const tags = query.tag && normaliseTags(query.tag.map((tag) => tag.toLowerCase()));
   const words = query.q === undefined ? [] : searchWords(query.q);
   const filters: TaskFilters = {
@@ -133,7 +132,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   // The validator has applied the contract's defaults; these only satisfy the optional types.
   const { limit = 50, offset, cursor, sort = defaultSort } = query;
   if (cursor !== undefined && offset !== undefined) {
-    throw new ProblemError(422, 'Send either cursor or offset, not both.', {
+    throw new ProblemError('cursor-with-offset', 'Send either cursor or offset, not both.', {
       errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
     });
   }
@@ -289,7 +288,7 @@ const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUse
   // PostgreSQL's own zone database decides what a zone name means, so it also decides which exist.
   const counts = await selectTaskSummary(db, ownerUserId, timeZone).catch((error: unknown) => {
     if (sqlStateOf(error) !== unknownTimeZone) throw error;
-    throw new ProblemError(422, `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
+    throw new ProblemError('unknown-time-zone', `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
       errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
     });
   });
@@ -342,7 +341,7 @@ export const handlers: HandlerMap = {
   health: async () => ok,
   ready: async (_input, { db, isShuttingDown }) => {
     if (isShuttingDown()) {
-      throw new ProblemError(503, 'The server is shutting down.', { headers: { 'Retry-After': retryAfterSeconds } });
+      throw new ProblemError('shutting-down', 'The server is shutting down.', { headers: { 'Retry-After': retryAfterSeconds } });
     }
     await pingDatabase(db);
     return ok;

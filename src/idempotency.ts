@@ -55,13 +55,13 @@ export async function idempotently<R extends Result>(
   const fingerprint = fingerprintOf(request);
   return db.transaction(async (tx) => {
     if (!(await tryLockIdempotencyKey(tx, ownerUserId, key))) {
-      throw new ProblemError(409, 'A request with this Idempotency-Key is still being processed; retry shortly.');
+      throw new ProblemError('idempotency-key-in-flight', 'A request with this Idempotency-Key is still being processed; retry shortly.');
     }
     await deleteExpiredIdempotencyKeys(tx, ownerUserId);
     const stored = await selectIdempotencyKey(tx, ownerUserId, key);
     if (stored) {
       if (stored.request_fingerprint !== fingerprint) {
-        throw new ProblemError(422, 'This Idempotency-Key was already used for a different request.', {
+        throw new ProblemError('idempotency-key-reused', 'This Idempotency-Key was already used for a different request.', {
           errors: [{ path: '/headers/idempotency-key', message: 'was already used with a different method, path or body' }],
         });
       }

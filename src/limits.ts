@@ -19,7 +19,7 @@ export function refuseLongUrls(limitBytes: number): RequestHandler {
   return (request: Request, _response: Response, next: NextFunction) => {
     // The request target as sent (percent-encoded, so its length is its size in bytes).
     if (request.originalUrl.length > limitBytes) {
-      return next(new ProblemError(414, `The URL is longer than ${limitBytes} bytes.`));
+      return next(new ProblemError('uri-too-long', `The URL is longer than ${limitBytes} bytes.`));
     }
     return next();
   };
@@ -46,7 +46,7 @@ export function rateLimiters(limits: RateLimits, log: Logger): RequestHandler[] 
         skip: (request) => callerOf(request) === undefined,
         keyGenerator: (request) => callerOf(request)!.userId,
         handler: (_request, _response, next) =>
-          next(new ProblemError(429, `Too many requests for this user: at most ${limits.perUser} every ${windowSeconds} s.`)),
+          next(new ProblemError('rate-limited', `Too many requests for this user: at most ${limits.perUser} every ${windowSeconds} s.`)),
       }),
     );
   }
@@ -61,7 +61,7 @@ export function rateLimiters(limits: RateLimits, log: Logger): RequestHandler[] 
         // escape its limit by rotating addresses within its own prefix.
         keyGenerator: (request) => ipKeyGenerator(request.ip ?? request.socket.remoteAddress ?? 'unknown'),
         handler: (_request, _response, next) =>
-          next(new ProblemError(429, `Too many requests from this address: at most ${limits.perIp} every ${windowSeconds} s.`)),
+          next(new ProblemError('rate-limited', `Too many requests from this address: at most ${limits.perIp} every ${windowSeconds} s.`)),
       }),
     );
   }

@@ -121,7 +121,7 @@ export function createMetrics(options: { readonly token: string; readonly pool: 
       // much of a guessed token was right.
       const presented = digest(/^\s*bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
       if (!timingSafeEqual(presented, expected)) {
-        throw new ProblemError(401, 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.', {
+        throw new ProblemError('metrics-token-required', 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.', {
           headers: { 'WWW-Authenticate': 'Bearer realm="tasks-api-metrics"' },
         });
       }

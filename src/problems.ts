@@ -2,57 +2,94 @@
 // to an RFC 9457 problem document by the first matching row of `problemTable`. Nothing internal
 // (stack, SQL, driver message) ever reaches a response body; unexpected errors are logged instead.
 import type { Logger } from 'pino';
-import type { FieldError, Problem } from './contract.ts';
+import type { FieldError, Problem, ProblemType } from './contract.ts';
 import { AuthenticationError, AuthUnavailableError, bearerChallenge, PathUserMismatchError } from './auth.ts';
 import { isDatabaseUnavailable } from './database/pool.ts';
 
-/** An error a handler (or the auth module) throws on purpose, already saying what to answer. */
+/** A problem type's name: its `type` URI without the `/problems/` prefix. */
+export type ProblemSlug = ProblemType extends `/problems/${infer Slug}` ? Slug : never;
+
+/**
+ * Every problem type the API answers with: one entry per distinct cause, each with its status and
+ * title (RFC 9457: the same title for every problem of a type). A new cause is a new entry here and
+ * in the contract's `ProblemType` schema (with what it means), then `make generate`: `satisfies`
+ * makes tsc refuse a slug the contract does not list and one it lists but this table lacks, and
+ * test/http/problem-types.test.ts checks the statuses and titles agree.
+ */
+export const problemTypes = {
+  'malformed-json': { status: 400, title: 'Request body is not valid JSON' },
+  'malformed-request': { status: 400, title: 'Request could not be read' },
+  'token-missing': { status: 401, title: 'Access token missing' },
+  'token-expired': { status: 401, title: 'Access token expired' },
+  'token-malformed': { status: 401, title: 'Access token malformed' },
+  'token-signature-invalid': { status: 401, title: 'Access token signature invalid' },
+  'token-key-unknown': { status: 401, title: 'Access token signed with an unknown key' },
+  'token-key-embedded': { status: 401, title: 'Access token names its own key' },
+  'token-algorithm-refused': { status: 401, title: 'Access token algorithm not accepted' },
+  'token-not-yet-valid': { status: 401, title: 'Access token not valid yet' },
+  'token-issue-time-invalid': { status: 401, title: 'Access token issue time invalid' },
+  'token-expiry-missing': { status: 401, title: 'Access token has no expiry' },
+  'token-issuer-refused': { status: 401, title: 'Access token from an untrusted issuer' },
+  'token-audience-refused': { status: 401, title: 'Access token for another audience' },
+  'token-subject-invalid': { status: 401, title: 'Access token has no usable subject' },
+  'token-invalid': { status: 401, title: 'Access token refused' },
+  'metrics-token-required': { status: 401, title: 'Metrics token required' },
+  'user-path-mismatch': { status: 403, title: 'User id in the path is not the caller' },
+  'task-not-found': { status: 404, title: 'Task not found' },
+  'path-not-found': { status: 404, title: 'Nothing at this path' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed on this path' },
+  'request-timeout': { status: 408, title: 'Request did not arrive in time' },
+  'idempotency-key-in-flight': { status: 409, title: 'Idempotency-Key still in use' },
+  'feed-position-expired': { status: 410, title: 'Change feed position too old' },
+  'task-changed': { status: 412, title: 'Task changed since the ETag sent' },
+  'body-too-large': { status: 413, title: 'Request body too large' },
+  'uri-too-long': { status: 414, title: 'URL too long' },
+  'unsupported-media-type': { status: 415, title: 'Body is not application/json' },
+  'validation-failed': { status: 422, title: 'Request does not match the contract' },
+  'completion-status-conflict': { status: 422, title: 'completed and status disagree' },
+  'cursor-with-offset': { status: 422, title: 'cursor and offset sent together' },
+  'cursor-invalid': { status: 422, title: 'Cursor not valid' },
+  'cursor-mismatch': { status: 422, title: 'Cursor belongs to another query' },
+  'unknown-time-zone': { status: 422, title: 'Unknown time zone' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key used for another request' },
+  'feed-position-invalid': { status: 422, title: 'Not a change feed position' },
+  'nul-character': { status: 422, title: 'Text contains a NUL character' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  'headers-too-large': { status: 431, title: 'Request headers too large' },
+  'internal-error': { status: 500, title: 'Internal error' },
+  'database-unavailable': { status: 503, title: 'Database unavailable' },
+  'token-issuer-unavailable': { status: 503, title: 'Token issuer unavailable' },
+  'shutting-down': { status: 503, title: 'Server shutting down' },
+} as const satisfies { readonly [Slug in ProblemSlug]: { readonly status: number; readonly title: string } };
+
+export const problemTypeUri = (slug: ProblemSlug): ProblemType => `/problems/${slug}` as ProblemType;
+
+/** An error a handler (or another module) throws on purpose, naming its problem type. */
 export class ProblemError extends Error {
   override name = 'ProblemError';
-  readonly status: number;
+  readonly type: ProblemSlug;
   readonly detail: string;
   readonly errors?: readonly FieldError[];
   readonly headers?: Readonly<Record<string, string>>;
   constructor(
-    status: number,
+    type: ProblemSlug,
     detail: string,
     extra: { readonly errors?: readonly FieldError[]; readonly headers?: Readonly<Record<string, string>> } = {},
   ) {
     super(detail);
-    this.status = status;
+    this.type = type;
     this.detail = detail;
     this.errors = extra.errors;
     this.headers = extra.headers;
   }
 }
 
-export const taskNotFound = () => new ProblemError(404, 'Task not found.');
-
-// RFC 9110 reason phrases (Node's STATUS_CODES still has some pre-9110 names).
-const titles: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  410: 'Gone',
-  412: 'Precondition Failed',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+export const taskNotFound = () => new ProblemError('task-not-found', 'Task not found.');
 
 export const retryAfterSeconds = '5';
 
 type Mapped = {
-  readonly status: number;
+  readonly type: ProblemSlug;
   readonly detail: string;
   readonly errors?: readonly FieldError[];
   readonly headers?: Readonly<Record<string, string>>;
@@ -78,7 +115,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
   [
     (error) => error instanceof AuthenticationError,
     (error: AuthenticationError) => ({
-      status: 401,
+      type: error.type,
       detail: error.detail,
       headers: { 'WWW-Authenticate': bearerChallenge(error) },
     }),
@@ -88,35 +125,35 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
     // before our security handler runs: the same answer as the auth module's "missing" case.
     (error) => isValidatorError(error) && asHttp(error).status === 401,
     () => {
-      const missing = new AuthenticationError('missing', 'Send an access token: Authorization: Bearer <token>.');
-      return { status: 401, detail: missing.detail, headers: { 'WWW-Authenticate': bearerChallenge(missing) } };
+      const missing = new AuthenticationError('token-missing', 'Send an access token: Authorization: Bearer <token>.');
+      return { type: missing.type, detail: missing.detail, headers: { 'WWW-Authenticate': bearerChallenge(missing) } };
     },
   ],
   [
     (error) => error instanceof PathUserMismatchError,
-    (error: PathUserMismatchError) => ({ status: 403, detail: error.message }),
+    (error: PathUserMismatchError) => ({ type: 'user-path-mismatch', detail: error.message }),
   ],
   [
     (error) => error instanceof AuthUnavailableError,
     () => ({
-      status: 503,
+      type: 'token-issuer-unavailable',
       detail: 'Access tokens cannot be verified right now (the token issuer is unreachable); try again shortly.',
       headers: { 'Retry-After': retryAfterSeconds },
     }),
   ],
   [
     (error) => asHttp(error).type === 'entity.parse.failed',
-    () => ({ status: 400, detail: 'The request body is not valid JSON.' }),
+    () => ({ type: 'malformed-json', detail: 'The request body is not valid JSON.' }),
   ],
   [
     (error) => asHttp(error).type === 'entity.too.large',
-    (error: HttpLikeError) => ({ status: 413, detail: `The request body is larger than ${error.limit} bytes.` }),
+    (error: HttpLikeError) => ({ type: 'body-too-large', detail: `The request body is larger than ${error.limit} bytes.` }),
   ],
   [
     // body-parser: unsupported charset or content encoding.
     (error) => asHttp(error).status === 415,
     (error: HttpLikeError) => ({
-      status: 415,
+      type: 'unsupported-media-type',
       detail: isValidatorError(error)
         ? 'Send the request body as application/json.'
         : `${error.message ?? 'Unsupported media type'}.`,
@@ -125,7 +162,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
   [
     (error) => isValidatorError(error) && asHttp(error).status === 400,
     (error: HttpLikeError) => ({
-      status: 422,
+      type: 'validation-failed',
       detail: 'The request does not match the API contract; see errors for each field.',
       errors: (error.errors ?? []).map((entry) => ({
         path: pointer(entry.path),
@@ -135,12 +172,12 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
   ],
   [
     (error) => isValidatorError(error) && asHttp(error).status === 404,
-    () => ({ status: 404, detail: 'There is nothing at this path.' }),
+    () => ({ type: 'path-not-found', detail: 'There is nothing at this path.' }),
   ],
   [
     (error) => isValidatorError(error) && asHttp(error).status === 405,
-    (error: HttpLikeError) => ({
-      status: 405,
+    (error: HttpLikeError): Mapped => ({
+      type: 'method-not-allowed',
       detail: 'This path does not support this method.',
       headers: error.headers?.Allow ? { Allow: error.headers.Allow } : {},
     }),
@@ -150,7 +187,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
     // this row keeps any field that slips through a client error rather than a 500.
     (error) => ['22021', '22P05'].includes(String((error as { code?: unknown }).code)),
     () => ({
-      status: 422,
+      type: 'nul-character',
       detail: 'Text fields cannot contain NUL (U+0000) characters.',
       errors: [{ path: '/body', message: 'must not contain U+0000' }],
     }),
@@ -158,7 +195,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
   [
     (error) => isDatabaseUnavailable(error),
     () => ({
-      status: 503,
+      type: 'database-unavailable',
       detail: 'The database is unavailable; try again shortly.',
       headers: { 'Retry-After': retryAfterSeconds },
     }),
@@ -166,27 +203,25 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
   // Node's HTTP parser refusing a request before any of the app runs (the server's clientError).
   [
     (error) => (error as { code?: unknown }).code === 'HPE_HEADER_OVERFLOW',
-    () => ({ status: 431, detail: 'The request headers are larger than this server accepts.' }),
+    () => ({ type: 'headers-too-large', detail: 'The request headers are larger than this server accepts.' }),
   ],
   [
     (error) => (error as { code?: unknown }).code === 'ERR_HTTP_REQUEST_TIMEOUT',
-    () => ({ status: 408, detail: 'The request did not arrive in time.' }),
+    () => ({ type: 'request-timeout', detail: 'The request did not arrive in time.' }),
   ],
   [
     (error) => String((error as { code?: unknown }).code).startsWith('HPE_'),
-    () => ({ status: 400, detail: 'The request is not valid HTTP/1.1.' }),
+    () => ({ type: 'malformed-request', detail: 'The request is not valid HTTP/1.1.' }),
   ],
   [
-    // Any other client error a library raised knowingly (e.g. an aborted request body).
-    (error) => {
-      const { status, expose } = asHttp(error);
-      return expose === true && status !== undefined && status >= 400 && status < 500 && status in titles;
-    },
-    (error: HttpLikeError) => ({ status: error.status!, detail: `${error.message}.` }),
+    // Any other 400 a library raised knowingly: body-parser's aborted body, or one shorter or
+    // longer than its Content-Length (the other client errors it raises, 413 and 415, are above).
+    (error) => asHttp(error).expose === true && asHttp(error).status === 400,
+    (error: HttpLikeError) => ({ type: 'malformed-request', detail: `${error.message}.` }),
   ],
 ];
 
-const unexpected: Mapped = { status: 500, detail: 'Something went wrong on our side; it has been logged.' };
+const unexpected: Mapped = { type: 'internal-error', detail: 'Something went wrong on our side; it has been logged.' };
 
 export type ProblemResponse = {
   readonly status: number;
@@ -198,16 +233,17 @@ export type ProblemResponse = {
 export function problemFor(error: unknown, instance: string | undefined, log: Logger): ProblemResponse {
   const row = problemTable.find(([matches]) => matches(error));
   const mapped = row ? row[1](error as never) : unexpected;
-  if (mapped.status >= 500) {
+  const { status, title } = problemTypes[mapped.type];
+  if (status >= 500) {
     log.error({ err: error, instance }, mapped === unexpected ? 'unexpected error' : 'service unavailable');
   }
   return {
-    status: mapped.status,
+    status,
     headers: mapped.headers ?? {},
     body: {
-      type: 'about:blank',
-      title: titles[mapped.status] ?? 'Error',
-      status: mapped.status,
+      type: problemTypeUri(mapped.type),
+      title,
+      status,
       detail: mapped.detail,
       ...(instance === undefined ? {} : { instance }),
       ...(mapped.errors ? { errors: [...mapped.errors] } : {}),

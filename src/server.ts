@@ -3,7 +3,7 @@
 // SHUTDOWN_DRAIN_SECONDS (so a load balancer sees it and stops routing here), stop accepting,
 // close idle connections, let in-flight requests finish within SHUTDOWN_GRACE_SECONDS, close the
 // pool, stop the embedded database, exit 0 (1 when the grace period ran out).
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createApp } from './app.ts';
 import { authOptionsFor, createAuthenticator, type AuthOptions } from './auth.ts';
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     const problem = problemFor(error, undefined, log);
     const body = JSON.stringify(problem.body);
     socket.end(
-      `HTTP/1.1 ${problem.status} ${problem.body.title}\r\nContent-Type: application/problem+json\r\n` +
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/problem+json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });

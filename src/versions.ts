@@ -41,7 +41,7 @@ function expectedVersions(ifMatch: string | undefined): readonly string[] | unde
 }
 
 const preconditionFailed = () =>
-  new ProblemError(412, 'The task has changed since the version in If-Match; nothing was written.');
+  new ProblemError('task-changed', 'The task has changed since the version in If-Match; nothing was written.');
 
 /**
  * Runs one write on an existing task inside the caller's transaction: advances the owner's change

@@ -9,6 +9,12 @@ export type { components, operations, paths };
 export type Task = components['schemas']['Task'];
 /** The RFC 9457 problem document every error response of the API carries. */
 export type Problem = components['schemas']['Problem'];
+/**
+ * Every problem `type` the API answers with (`'/problems/task-not-found' | …`): switch on
+ * `error.type`, never on the wording of `detail`. Each value is documented in the contract's
+ * ProblemType schema and at its own URL on the API (`GET /problems/{slug}`).
+ */
+export type ProblemType = components['schemas']['ProblemType'];
 export type TasksClient = Client<paths>;
 
 export type TasksClientOptions = {

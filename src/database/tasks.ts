@@ -5,6 +5,7 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { Priority, RowFitsContract, Task, TaskStatus } from '../contract.ts';
 import { plannedForItsValues } from './pool.ts';
+import { keyOfPosition, keyOfRows, priorityRank, priorityRanking, type ListPosition, type TaskOrder } from './task-sorts.ts';
 
 const taskRow = z.object({
   id: z.string(),
@@ -16,7 +17,7 @@ const taskRow = z.object({
   completed_at: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
-  priority: z.enum(['low', 'medium', 'high']),
+  priority: z.enum(priorityRanking),
   tags: z.array(z.string()),
   due_at: z.string().nullable(),
   reminders: z.array(
@@ -95,16 +96,6 @@ export async function selectTaskById(db: CommonQueryMethods, ownerUserId: string
 
 export type TaskPage = { readonly tasks: readonly TaskRow[]; readonly hasMore: boolean };
 
-export type SortField = 'created_at' | 'updated_at' | 'due_at' | 'priority' | 'title';
-export type TaskOrder = { readonly field: SortField; readonly descending: boolean };
-
-/**
- * Where a page starts: the sort-key values of the last task of the previous page, as that task
- * had them (the raw column values; the SQL applies the same expressions to both sides), ending
- * with its id. Which values, in which order, is `positionOf` in cursors.ts.
- */
-export type ListPosition = readonly (string | null)[];
-
 export type TaskFilters = {
   readonly statuses?: readonly TaskStatus[];
   readonly completed?: boolean;
@@ -121,46 +112,6 @@ export type TaskFilters = {
   readonly dueAfter?: string;
   readonly overdue?: boolean;
 };
-
-type SortKey = {
-  /** The expressions the list is ordered by, the same as the sort's index (sql/0003), id last. */
-  readonly row: readonly ReturnType<typeof sql.fragment>[];
-  /** The same expressions applied to a position's values, for the key-set condition. */
-  readonly position: (values: ListPosition) => readonly ReturnType<typeof sql.fragment>[];
-};
-
-const asTimestamp = (value: string | null) => sql.fragment`${value}::timestamptz`;
-const asId = (value: string | null) => sql.fragment`${value}::uuid`;
-const priorityRank = (priority: ReturnType<typeof sql.fragment>) =>
-  sql.fragment`(case ${priority} when 'low' then 1 when 'medium' then 2 else 3 end)`;
-
-// The whitelist of orderings: nothing from the request reaches ORDER BY except a choice among these.
-function sortKey({ field, descending }: TaskOrder): SortKey {
-  switch (field) {
-    case 'created_at':
-      return { row: [sql.fragment`created_at`, sql.fragment`id`], position: ([at, id]) => [asTimestamp(at!), asId(id!)] };
-    case 'updated_at':
-      return { row: [sql.fragment`updated_at`, sql.fragment`id`], position: ([at, id]) => [asTimestamp(at!), asId(id!)] };
-    case 'due_at':
-      // No due date sorts last either way: as infinity ascending, as -infinity descending.
-      return descending
-        ? {
-            row: [sql.fragment`coalesce(due_at, '-infinity'::timestamptz)`, sql.fragment`id`],
-            position: ([at, id]) => [sql.fragment`coalesce(${at!}::timestamptz, '-infinity'::timestamptz)`, asId(id!)],
-          }
-        : {
-            row: [sql.fragment`coalesce(due_at, 'infinity'::timestamptz)`, sql.fragment`id`],
-            position: ([at, id]) => [sql.fragment`coalesce(${at!}::timestamptz, 'infinity'::timestamptz)`, asId(id!)],
-          };
-    case 'priority':
-      return {
-        row: [priorityRank(sql.fragment`priority`), sql.fragment`created_at`, sql.fragment`id`],
-        position: ([priority, at, id]) => [priorityRank(sql.fragment`${priority!}::text`), asTimestamp(at!), asId(id!)],
-      };
-    case 'title':
-      return { row: [sql.fragment`lower(title)`, sql.fragment`id`], position: ([title, id]) => [sql.fragment`lower(${title!})`, asId(id!)] };
-  }
-}
 
 const asTsquery = (words: readonly string[], lastAsPrefix: boolean) =>
   words.map((word, index) => `'${word}'${lastAsPrefix && index === words.length - 1 ? ':*' : ''}`).join(' & ');
@@ -202,8 +153,8 @@ function filterConditions(filters: TaskFilters) {
  * sorted by due date and filtered by due date (or by priority and priority) starts at the first
  * row the filter keeps instead of reading past every row it drops.
  */
-function sortKeyBounds(filters: TaskFilters, order: TaskOrder, key: SortKey) {
-  const [sorted] = key.row;
+function sortKeyBounds(filters: TaskFilters, order: TaskOrder, key: readonly ReturnType<typeof sql.fragment>[]) {
+  const [sorted] = key;
   if (order.field === 'due_at') {
     return [
       filters.dueAfter !== undefined && sql.fragment`${sorted!} >= ${filters.dueAfter}::timestamptz`,
@@ -212,7 +163,7 @@ function sortKeyBounds(filters: TaskFilters, order: TaskOrder, key: SortKey) {
     ].filter((bound) => bound !== false);
   }
   if (order.field === 'priority' && filters.priorities) {
-    const ranks = filters.priorities.map((priority) => ({ low: 1, medium: 2, high: 3 })[priority]);
+    const ranks = filters.priorities.map(priorityRank);
     return [sql.fragment`${sorted!} = any(${sql.array(ranks, 'int4')})`];
   }
   return [];
@@ -234,13 +185,13 @@ export async function selectTasksPage(
     readonly offset?: number;
   },
 ): Promise<TaskPage> {
-  const key = sortKey(query.order);
+  const key = keyOfRows(query.order);
   const direction = query.order.descending ? sql.fragment`desc` : sql.fragment`asc`;
   const conditions = [...filterConditions(query.filters), ...sortKeyBounds(query.filters, query.order, key)];
   if (query.after) {
     const comparison = query.order.descending ? sql.fragment`<` : sql.fragment`>`;
     conditions.push(
-      sql.fragment`(${sql.join(key.row, sql.fragment`, `)}) ${comparison} (${sql.join(key.position(query.after), sql.fragment`, `)})`,
+      sql.fragment`(${sql.join(key, sql.fragment`, `)}) ${comparison} (${sql.join(keyOfPosition(query.order, query.after), sql.fragment`, `)})`,
     );
   }
   // Only a page with conditions is planned per execution: without any, the one sensible plan is
@@ -250,7 +201,7 @@ export async function selectTasksPage(
     select ${taskColumns} from tasks
     where owner_user_id = ${ownerUserId} ${sql.join([sql.fragment``, ...conditions], sql.fragment` and `)}
     order by ${sql.join(
-      key.row.map((expression) => sql.fragment`${expression} ${direction}`),
+      key.map((expression) => sql.fragment`${expression} ${direction}`),
       sql.fragment`, `,
     )}
     limit ${query.limit + 1} offset ${query.offset ?? 0}${conditions.length === 0 ? sql.fragment`` : plannedForItsValues}`);

@@ -5,9 +5,9 @@
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startTestApi, type TestApi } from '../support/api.ts';
-import { detailFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
+import { typeFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
 import { signUpForToken, startBetterAuth, type BetterAuthServer } from '../support/better-auth.ts';
-import { requestIdOf } from '../support/tasks.ts';
+import { expectProblem } from '../support/tasks.ts';
 
 async function startApiFor(betterAuth: BetterAuthServer): Promise<TestApi> {
   return startTestApi({
@@ -55,7 +55,7 @@ describe('tokens from a real Better Auth server (default EdDSA key)', () => {
   it("refuses Better Auth's opaque session token (the sign-up answer's token field), which is not a JWT", async () => {
     const user = await signUpForToken(betterAuth, 'heidi');
     const response = await api.http.get('/api/tasks').set('Authorization', `Bearer ${user.sessionToken}`);
-    expectUnauthorized(response, { instance: '/api/tasks', detail: detailFor.malformed, tokenSent: true });
+    expectUnauthorized(response, { instance: '/api/tasks', type: typeFor.malformed, tokenSent: true });
   });
 
   it('gets an EdDSA token whose header names the Ed25519 key Better Auth publishes', async () => {
@@ -87,15 +87,7 @@ describe('tokens from a real Better Auth server (default EdDSA key)', () => {
     expect(own.status, JSON.stringify(own.body)).to.equal(201);
     expectNewTask(own.body, user.id, 'Mine');
     const foreign = await api.http.get(`/api/${other.id}/tasks`).set('Authorization', `Bearer ${user.token}`);
-    expect(foreign.status).to.equal(403);
-    expect(foreign.body).to.deep.equal({
-      type: 'about:blank',
-      title: 'Forbidden',
-      status: 403,
-      detail: 'The user id in the path does not match the access token.',
-      instance: `/api/${other.id}/tasks`,
-      request_id: requestIdOf(foreign),
-    });
+    expectProblem(foreign, { type: 'user-path-mismatch', instance: `/api/${other.id}/tasks` });
   });
 
   it("refuses a Better Auth token whose sub was changed after signing", async () => {
@@ -104,7 +96,7 @@ describe('tokens from a real Better Auth server (default EdDSA key)', () => {
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
     const forged = Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url');
     const response = await api.http.get('/api/tasks').set('Authorization', `Bearer ${header}.${forged}.${signature}`);
-    expectUnauthorized(response, { instance: '/api/tasks', detail: detailFor.badSignature, tokenSent: true });
+    expectUnauthorized(response, { instance: '/api/tasks', type: typeFor.badSignature, tokenSent: true });
   });
 });
 
@@ -146,6 +138,6 @@ describe('tokens from Better Auth servers configured with the other algorithms i
     const es256 = servers.get('ES256')!;
     const user = await signUpForToken(rs256.betterAuth, 'stranger');
     const response = await es256.api.http.get('/api/tasks').set('Authorization', `Bearer ${user.token}`);
-    expectUnauthorized(response, { instance: '/api/tasks', detail: detailFor.unknownKey, tokenSent: true });
+    expectUnauthorized(response, { instance: '/api/tasks', type: typeFor.unknownKey, tokenSent: true });
   });
 });

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { JWTPayload } from 'jose';
 import { startTestApi, type TestApi } from '../support/api.ts';
-import { detailFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
+import { typeFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
 import { expectProblem } from '../support/tasks.ts';
 import { newSigningKey, nowSeconds, refusedUrl, signClaims, startJwksServer, type JwksServer } from '../support/jwks-server.ts';
 
@@ -17,10 +17,8 @@ function claimsForNewUser(): JWTPayload {
   return { sub: `user-${randomUUID()}`, iss: issuer, aud: issuer, iat: now, exp: now + 900 };
 }
 
-const unavailableDetail = 'Access tokens cannot be verified right now (the token issuer is unreachable); try again shortly.';
-
 function expectIssuerUnavailable(response: Awaited<ReturnType<TestApi['http']['get']>>): void {
-  expectProblem(response, { status: 503, detail: unavailableDetail, instance: path });
+  expectProblem(response, { type: 'token-issuer-unavailable', instance: path });
   expect(response.headers['retry-after']).to.equal('5');
   expect(response.headers['www-authenticate']).to.equal(undefined);
 }
@@ -60,7 +58,7 @@ describe('the JWKS while the API runs: new keys, revoked keys, outages', () => {
     const claims = claimsForNewUser();
     const earlyToken = await signClaims(second, claims);
     const early = await api.http.get(path).set('Authorization', `Bearer ${earlyToken}`);
-    expectUnauthorized(early, { instance: path, detail: detailFor.unknownKey, tokenSent: true });
+    expectUnauthorized(early, { instance: path, type: typeFor.unknownKey, tokenSent: true });
     expect(jwks.requestCount(), 'an unknown kid makes the API fetch the set again').to.equal(2);
 
     jwks.publish([first, second]);
@@ -82,7 +80,7 @@ describe('the JWKS while the API runs: new keys, revoked keys, outages', () => {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const stranger = await newSigningKey('EdDSA');
       const response = await api.http.get(path).set('Authorization', `Bearer ${await signClaims(stranger, claimsForNewUser())}`);
-      expectUnauthorized(response, { instance: path, detail: detailFor.unknownKey, tokenSent: true });
+      expectUnauthorized(response, { instance: path, type: typeFor.unknownKey, tokenSent: true });
     }
     expect(jwks.requestCount()).to.equal(1);
   });
@@ -101,7 +99,7 @@ describe('the JWKS while the API runs: new keys, revoked keys, outages', () => {
     // The cached set expires cacheMaxAgeMs after it was fetched; the next request fetches it again.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, fetchedAt + cacheMaxAgeMs + 20 - Date.now())));
     const revoked = await api.http.get(path).set('Authorization', `Bearer ${token}`);
-    expectUnauthorized(revoked, { instance: path, detail: detailFor.unknownKey, tokenSent: true });
+    expectUnauthorized(revoked, { instance: path, type: typeFor.unknownKey, tokenSent: true });
     expect(jwks.requestCount()).to.be.at.least(2);
 
     const current = await api.http.get(path).set('Authorization', `Bearer ${await signClaims(replacement, claimsForNewUser())}`);
@@ -123,7 +121,7 @@ describe('the JWKS while the API runs: new keys, revoked keys, outages', () => {
     const ambiguous = await signClaims(other, claimsForNewUser(), { header: { kid: undefined } });
     for (let use = 1; use <= 2; use += 1) {
       const response = await otherApi.http.get(path).set('Authorization', `Bearer ${ambiguous}`);
-      expectUnauthorized(response, { instance: path, detail: detailFor.unknownKey, tokenSent: true });
+      expectUnauthorized(response, { instance: path, type: typeFor.unknownKey, tokenSent: true });
     }
     expect(jwks.requestCount()).to.equal(1);
   });
@@ -173,6 +171,6 @@ describe('the JWKS while the API runs: new keys, revoked keys, outages', () => {
     const api = await startTestApi({ auth: { jwks: { jwksUrl: await refusedUrl(), issuer, audience: issuer } } });
     apis.push(api);
     const response = await api.http.get(path);
-    expectUnauthorized(response, { instance: path, detail: detailFor.missing, tokenSent: false });
+    expectUnauthorized(response, { instance: path, type: typeFor.missing, tokenSent: false });
   });
 });

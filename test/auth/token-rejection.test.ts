@@ -2,11 +2,12 @@
 // challenge, never a 500 and never the data. Tokens are built with keys the test controls: an
 // EdDSA key published by a local JWKS server (like Better Auth's default) and the HS256 secret.
 // Each refused token differs from an accepted one in exactly one respect.
+import type { ProblemSlug } from '../../src/problems.ts';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { exportSPKI, SignJWT, type JWTPayload } from 'jose';
 import { hs256Token, startTestApi, testSecret, type TestApi } from '../support/api.ts';
-import { detailFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
+import { typeFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
 import {
   newSigningKey,
   nowSeconds,
@@ -52,28 +53,28 @@ describe('requests that carry no Bearer token in the Authorization header', () =
 
   it('refuses a request without an Authorization header', async () => {
     const response = await api.http.get(path);
-    expectUnauthorized(response, { instance: path, detail: detailFor.missing, tokenSent: false });
+    expectUnauthorized(response, { instance: path, type: typeFor.missing, tokenSent: false });
   });
 
   it('refuses a request without a token before validating its body', async () => {
     const response = await api.http.post(path).send({ not: 'a task' });
-    expectUnauthorized(response, { instance: path, detail: detailFor.missing, tokenSent: false });
+    expectUnauthorized(response, { instance: path, type: typeFor.missing, tokenSent: false });
   });
 
   it('refuses Basic credentials', async () => {
     const response = await api.http.get(path).set('Authorization', `Basic ${Buffer.from('alice:secret').toString('base64')}`);
-    expectUnauthorized(response, { instance: path, detail: detailFor.missing, tokenSent: false });
+    expectUnauthorized(response, { instance: path, type: typeFor.missing, tokenSent: false });
   });
 
   it('refuses a Bearer scheme with no token after it', async () => {
     const response = await api.http.get(path).set('Authorization', 'Bearer');
-    expectUnauthorized(response, { instance: path, detail: detailFor.notBearer, tokenSent: false });
+    expectUnauthorized(response, { instance: path, type: typeFor.notBearer, tokenSent: false });
   });
 
   it('refuses a valid token sent in the access_token query parameter', async () => {
     const token = await signClaims(key, validClaims(issuer, issuer));
     const response = await api.http.get(path).query({ access_token: token });
-    expectUnauthorized(response, { instance: path, detail: detailFor.missing, tokenSent: false });
+    expectUnauthorized(response, { instance: path, type: typeFor.missing, tokenSent: false });
   });
 
   it('refuses a valid token sent in a cookie', async () => {
@@ -81,7 +82,7 @@ describe('requests that carry no Bearer token in the Authorization header', () =
     const response = await api.http
       .get(path)
       .set('Cookie', `access_token=${token}; token=${token}; better-auth.session_token=${token}`);
-    expectUnauthorized(response, { instance: path, detail: detailFor.missing, tokenSent: false });
+    expectUnauthorized(response, { instance: path, type: typeFor.missing, tokenSent: false });
   });
 
   for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
@@ -113,9 +114,9 @@ describe('forged and ill-made tokens at an API that verifies against a JWKS', ()
     await jwks?.close();
   });
 
-  const refuse = async (token: string, detail: string) => {
+  const refuse = async (token: string, type: ProblemSlug) => {
     const response = await api.http.get(path).set('Authorization', `Bearer ${token}`);
-    expectUnauthorized(response, { instance: path, detail, tokenSent: true });
+    expectUnauthorized(response, { instance: path, type, tokenSent: true });
   };
 
   it('accepts a token signed with the published key (the baseline every refusal below departs from)', async () => {
@@ -126,33 +127,33 @@ describe('forged and ill-made tokens at an API that verifies against a JWKS', ()
   });
 
   it('refuses a Bearer value that is not a JWT', async () => {
-    await refuse('not-a-jwt', detailFor.malformed);
+    await refuse('not-a-jwt', typeFor.malformed);
   });
 
   it('refuses three dot-separated parts that are not base64url JSON', async () => {
-    await refuse('abc.def.ghi', detailFor.malformed);
+    await refuse('abc.def.ghi', typeFor.malformed);
   });
 
   it('refuses a token whose sub was changed after it was signed', async () => {
     const token = await signClaims(trusted, validClaims(issuer, issuer));
     const [header, payload, signature] = token.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as JWTPayload;
-    await refuse(`${header}.${base64url({ ...claims, sub: `victim-${randomUUID()}` })}.${signature}`, detailFor.badSignature);
+    await refuse(`${header}.${base64url({ ...claims, sub: `victim-${randomUUID()}` })}.${signature}`, typeFor.badSignature);
   });
 
   it('refuses a token whose signature was made with another key under the published kid', async () => {
     const impostor = await newSigningKey('EdDSA', trusted.kid);
-    await refuse(await signClaims(impostor, validClaims(issuer, issuer)), detailFor.badSignature);
+    await refuse(await signClaims(impostor, validClaims(issuer, issuer)), typeFor.badSignature);
   });
 
   it('refuses a token with the signature part removed', async () => {
     const [header, payload] = (await signClaims(trusted, validClaims(issuer, issuer))).split('.');
-    await refuse(`${header}.${payload}.`, detailFor.badSignature);
+    await refuse(`${header}.${payload}.`, typeFor.badSignature);
   });
 
   it('refuses an unsigned token (alg none)', async () => {
     const token = `${base64url({ alg: 'none', kid: trusted.kid })}.${base64url(validClaims(issuer, issuer))}.`;
-    await refuse(token, detailFor.algorithm('none'));
+    await refuse(token, typeFor.algorithm);
   });
 
   // The alg is quoted in the detail; the challenge header must stay printable ASCII (RFC 6750 §3).
@@ -166,7 +167,7 @@ describe('forged and ill-made tokens at an API that verifies against a JWKS', ()
       const response = await api.http.get(path).set('Authorization', `Bearer ${token}`);
       expectUnauthorized(response, {
         instance: path,
-        detail: detailFor.algorithm(alg),
+        type: typeFor.algorithm,
         tokenSent: true,
         challengeDescription: `The access token's algorithm (${shownAs}) is not accepted by this server.`,
       });
@@ -179,29 +180,29 @@ describe('forged and ill-made tokens at an API that verifies against a JWKS', ()
     const token = await new SignJWT(validClaims(issuer, issuer))
       .setProtectedHeader({ alg: 'HS256', kid: trusted.kid })
       .sign(new TextEncoder().encode(pem));
-    await refuse(token, detailFor.algorithm('HS256'));
+    await refuse(token, typeFor.algorithm);
   });
 
   it('refuses an HS256 token whose secret is the published JWK', async () => {
     const token = await new SignJWT(validClaims(issuer, issuer))
       .setProtectedHeader({ alg: 'HS256', kid: trusted.kid })
       .sign(new TextEncoder().encode(JSON.stringify(trusted.publicJwk)));
-    await refuse(token, detailFor.algorithm('HS256'));
+    await refuse(token, typeFor.algorithm);
   });
 
   it('refuses an HS256 token signed with the right shared secret when only the JWKS is configured', async () => {
     const token = await hs256Token(`user-${randomUUID()}`, { claims: { iss: issuer, aud: issuer } });
-    await refuse(token, detailFor.algorithm('HS256'));
+    await refuse(token, typeFor.algorithm);
   });
 
   it('refuses a token signed with a key the JWKS does not publish (unknown kid)', async () => {
     const unpublished = await newSigningKey('EdDSA');
-    await refuse(await signClaims(unpublished, validClaims(issuer, issuer)), detailFor.unknownKey);
+    await refuse(await signClaims(unpublished, validClaims(issuer, issuer)), typeFor.unknownKey);
   });
 
   it('refuses a token whose alg does not fit the published key (ES256 header, Ed25519 key)', async () => {
     const es256 = await newSigningKey('ES256', trusted.kid);
-    await refuse(await signClaims(es256, validClaims(issuer, issuer)), detailFor.unknownKey);
+    await refuse(await signClaims(es256, validClaims(issuer, issuer)), typeFor.unknownKey);
   });
 
   it('refuses a token whose jku header points at another server, without contacting that server', async () => {
@@ -209,7 +210,7 @@ describe('forged and ill-made tokens at an API that verifies against a JWKS', ()
     const attackerServer = await startJwksServer([attacker]);
     try {
       const token = await signClaims(attacker, validClaims(issuer, issuer), { header: { jku: attackerServer.jwksUrl.href } });
-      await refuse(token, detailFor.namesOwnKey);
+      await refuse(token, typeFor.namesOwnKey);
       expect(attackerServer.requestCount()).to.equal(0);
     } finally {
       await attackerServer.close();
@@ -220,12 +221,12 @@ describe('forged and ill-made tokens at an API that verifies against a JWKS', ()
     const attacker = await newSigningKey('EdDSA');
     const { kid: _kid, ...jwk } = attacker.publicJwk;
     const token = await signClaims(attacker, validClaims(issuer, issuer), { header: { jwk } });
-    await refuse(token, detailFor.namesOwnKey);
+    await refuse(token, typeFor.namesOwnKey);
   });
 
   it('refuses a token whose x5u header names a certificate URL', async () => {
     const token = await signClaims(trusted, validClaims(issuer, issuer), { header: { x5u: `${jwks.url}/cert.pem` } });
-    await refuse(token, detailFor.namesOwnKey);
+    await refuse(token, typeFor.namesOwnKey);
   });
 
   it('refuses a token that marks an unknown header parameter critical', async () => {
@@ -234,23 +235,23 @@ describe('forged and ill-made tokens at an API that verifies against a JWKS', ()
       header: { crit: [critical], [critical]: true },
       crit: { [critical]: true },
     });
-    await refuse(token, detailFor.invalid);
+    await refuse(token, typeFor.invalid);
   });
 
   it('refuses a token from another issuer', async () => {
-    await refuse(await signClaims(trusted, validClaims('https://evil.example', issuer)), detailFor.issuer);
+    await refuse(await signClaims(trusted, validClaims('https://evil.example', issuer)), typeFor.issuer);
   });
 
   it('refuses a token without an issuer', async () => {
-    await refuse(await signClaims(trusted, withoutClaim(validClaims(issuer, issuer), 'iss')), detailFor.issuer);
+    await refuse(await signClaims(trusted, withoutClaim(validClaims(issuer, issuer), 'iss')), typeFor.issuer);
   });
 
   it('refuses a token meant for another audience', async () => {
-    await refuse(await signClaims(trusted, validClaims(issuer, 'https://other-api.example')), detailFor.audience);
+    await refuse(await signClaims(trusted, validClaims(issuer, 'https://other-api.example')), typeFor.audience);
   });
 
   it('refuses a token without an audience', async () => {
-    await refuse(await signClaims(trusted, withoutClaim(validClaims(issuer, issuer), 'aud')), detailFor.audience);
+    await refuse(await signClaims(trusted, withoutClaim(validClaims(issuer, issuer), 'aud')), typeFor.audience);
   });
 });
 
@@ -285,61 +286,61 @@ describe('claim checks on otherwise valid tokens', () => {
     { name: 'HS256 with the secret', api: () => secretApi, sign: (claims: JWTPayload) => hs256(claims) },
   ];
 
-  const cases: { readonly title: string; readonly claims: () => JWTPayload; readonly detail: string }[] = [
+  const cases: { readonly title: string; readonly claims: () => JWTPayload; readonly type: ProblemSlug }[] = [
     {
       title: 'refuses a token that expired two minutes ago, beyond the clock tolerance',
       claims: () => validClaims(issuer, audience, { iat: nowSeconds() - 1020, exp: nowSeconds() - 120 }),
-      detail: detailFor.expired,
+      type: typeFor.expired,
     },
     {
       title: 'refuses a token that is not valid for another two minutes (nbf)',
       claims: () => validClaims(issuer, audience, { nbf: nowSeconds() + 120 }),
-      detail: detailFor.notYetValid,
+      type: typeFor.notYetValid,
     },
     {
       title: 'refuses a token issued two minutes in the future (iat)',
       claims: () => validClaims(issuer, audience, { iat: nowSeconds() + 120, exp: nowSeconds() + 1020 }),
-      detail: detailFor.issuedInFuture,
+      type: typeFor.issuedInFuture,
     },
     {
       title: 'refuses a token without sub',
       claims: () => withoutClaim(validClaims(issuer, audience), 'sub'),
-      detail: detailFor.noSubject,
+      type: typeFor.noSubject,
     },
     {
       title: 'refuses a token whose sub is the empty string',
       claims: () => validClaims(issuer, audience, { sub: '' }),
-      detail: detailFor.noSubject,
+      type: typeFor.noSubject,
     },
     {
       title: 'refuses a token whose sub is only blanks',
       claims: () => validClaims(issuer, audience, { sub: '   ' }),
-      detail: detailFor.noSubject,
+      type: typeFor.noSubject,
     },
     {
       title: 'refuses a token whose sub is not a string',
       claims: () => validClaims(issuer, audience, { sub: 42 as never }),
-      detail: detailFor.noSubject,
+      type: typeFor.noSubject,
     },
     {
       title: 'refuses a token without exp (one that would never expire)',
       claims: () => withoutClaim(validClaims(issuer, audience), 'exp'),
-      detail: detailFor.noExpiry,
+      type: typeFor.noExpiry,
     },
     {
       title: 'refuses a token whose exp is not a number',
       claims: () => validClaims(issuer, audience, { exp: 'tomorrow' as never }),
-      detail: detailFor.noExpiry,
+      type: typeFor.noExpiry,
     },
     {
       title: 'refuses a token from another issuer',
       claims: () => validClaims('https://evil.example', audience),
-      detail: detailFor.issuer,
+      type: typeFor.issuer,
     },
     {
       title: 'refuses a token meant for another audience',
       claims: () => validClaims(issuer, 'https://other-api.example'),
-      detail: detailFor.audience,
+      type: typeFor.audience,
     },
   ];
 
@@ -370,21 +371,21 @@ describe('claim checks on otherwise valid tokens', () => {
       const claims = validClaims(issuer, audience, { sub: `u${randomUUID()}`.padEnd(256, 'x') });
       const token = await mode.sign(claims);
       const response = await mode.api().http.post(path).set('Authorization', `Bearer ${token}`).send({ title: 'Too long' });
-      expectUnauthorized(response, { instance: path, detail: detailFor.unusableSubject, tokenSent: true });
+      expectUnauthorized(response, { instance: path, type: typeFor.unusableSubject, tokenSent: true });
     });
 
     it(`refuses a token whose sub contains a NUL character (${mode.name})`, async () => {
       const claims = validClaims(issuer, audience, { sub: `user-${randomUUID()}\u0000admin` });
       const token = await mode.sign(claims);
       const response = await mode.api().http.post(path).set('Authorization', `Bearer ${token}`).send({ title: 'NUL' });
-      expectUnauthorized(response, { instance: path, detail: detailFor.unusableSubject, tokenSent: true });
+      expectUnauthorized(response, { instance: path, type: typeFor.unusableSubject, tokenSent: true });
     });
 
     for (const testCase of cases) {
       it(`${testCase.title} (${mode.name})`, async () => {
         const token = await mode.sign(testCase.claims());
         const response = await mode.api().http.get(path).set('Authorization', `Bearer ${token}`);
-        expectUnauthorized(response, { instance: path, detail: testCase.detail, tokenSent: true });
+        expectUnauthorized(response, { instance: path, type: testCase.type, tokenSent: true });
       });
     }
   }
@@ -392,13 +393,13 @@ describe('claim checks on otherwise valid tokens', () => {
   it('refuses an HS256 token signed with another secret', async () => {
     const token = await hs256(validClaims(issuer, audience), `${testSecret}-but-not-quite`);
     const response = await secretApi.http.get(path).set('Authorization', `Bearer ${token}`);
-    expectUnauthorized(response, { instance: path, detail: detailFor.badSignature, tokenSent: true });
+    expectUnauthorized(response, { instance: path, type: typeFor.badSignature, tokenSent: true });
   });
 
   it('refuses an EdDSA token at an API that only has the HS256 secret', async () => {
     const token = await signClaims(trusted, validClaims(issuer, audience));
     const response = await secretApi.http.get(path).set('Authorization', `Bearer ${token}`);
-    expectUnauthorized(response, { instance: path, detail: detailFor.algorithm('EdDSA'), tokenSent: true });
+    expectUnauthorized(response, { instance: path, type: typeFor.algorithm, tokenSent: true });
   });
 
   it('refuses an HS512 token signed with the right secret (HS256 is the only symmetric algorithm)', async () => {
@@ -406,6 +407,6 @@ describe('claim checks on otherwise valid tokens', () => {
       .setProtectedHeader({ alg: 'HS512' })
       .sign(new TextEncoder().encode(testSecret));
     const response = await secretApi.http.get(path).set('Authorization', `Bearer ${token}`);
-    expectUnauthorized(response, { instance: path, detail: detailFor.algorithm('HS512'), tokenSent: true });
+    expectUnauthorized(response, { instance: path, type: typeFor.algorithm, tokenSent: true });
   });
 });

@@ -2,10 +2,8 @@
 // route; the `{user_id}` in the path must be the token's own subject, or the answer is 403.
 import { expect } from 'chai';
 import { newUser, sharedApi } from '../support/api.ts';
-import { detailFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
+import { typeFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
 import { expectProblem } from '../support/tasks.ts';
-
-const mismatch = 'The user id in the path does not match the access token.';
 
 describe('user-scoped paths and the token subject', () => {
   it('serves /api/{user_id}/tasks to the user the token names', async () => {
@@ -29,7 +27,7 @@ describe('user-scoped paths and the token subject', () => {
     expect(created.status).to.equal(201);
 
     const response = await api.http.get(`/api/${owner.id}/tasks`).set('Authorization', intruder.authorization);
-    expectProblem(response, { status: 403, detail: mismatch, instance: `/api/${owner.id}/tasks` });
+    expectProblem(response, { type: 'user-path-mismatch', instance: `/api/${owner.id}/tasks` });
     expect(response.headers['www-authenticate']).to.equal(undefined);
   });
 
@@ -47,9 +45,9 @@ describe('user-scoped paths and the token subject', () => {
       api.http.put(taskPath).set('Authorization', intruder.authorization).send({ title: 'Mine now' }),
       api.http.delete(taskPath).set('Authorization', intruder.authorization),
     ];
-    for (const response of await Promise.all(attempts)) expectProblem(response, { status: 403, detail: mismatch, instance: taskPath });
+    for (const response of await Promise.all(attempts)) expectProblem(response, { type: 'user-path-mismatch', instance: taskPath });
     const completion = await api.http.patch(`${taskPath}/complete`).set('Authorization', intruder.authorization);
-    expectProblem(completion, { status: 403, detail: mismatch, instance: `${taskPath}/complete` });
+    expectProblem(completion, { type: 'user-path-mismatch', instance: `${taskPath}/complete` });
 
     const unchanged = await api.http.get(`/api/tasks/${created.body.id}`).set('Authorization', owner.authorization);
     expect(unchanged.status).to.equal(200);
@@ -60,6 +58,6 @@ describe('user-scoped paths and the token subject', () => {
     const api = await sharedApi();
     const user = await newUser();
     const response = await api.http.get(`/api/${user.id}/tasks`);
-    expectUnauthorized(response, { instance: `/api/${user.id}/tasks`, detail: detailFor.missing, tokenSent: false });
+    expectUnauthorized(response, { instance: `/api/${user.id}/tasks`, type: typeFor.missing, tokenSent: false });
   });
 });

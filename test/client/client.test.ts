@@ -4,11 +4,11 @@
 // longer fits the contract fails it too.
 import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { createTasksClient, type TasksClient } from '../../src/client/index.ts';
+import { createTasksClient, type ProblemType, type TasksClient } from '../../src/client/index.ts';
 import type { OperationId } from '../../src/contract.ts';
 import { hs256Token, newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
 import { contract, contractOperations } from '../support/contract.ts';
-import { existingTask, expectTask, taskNotFoundDetail } from '../support/tasks.ts';
+import { existingTask, expectTask } from '../support/tasks.ts';
 
 type Case = (client: TasksClient, user: TestUser) => Promise<void>;
 
@@ -20,11 +20,11 @@ const browserSubscription = () => ({
 });
 
 // Every problem repeats the response's X-Request-Id as request_id.
-const notFound = (instance: string, response: globalThis.Response) => ({
-  type: 'about:blank',
-  title: 'Not Found',
+const notFound = (instance: string, response: globalThis.Response, detail: unknown) => ({
+  type: '/problems/task-not-found' satisfies ProblemType,
+  title: 'Task not found',
   status: 404,
-  detail: taskNotFoundDetail,
+  detail,
   instance,
   request_id: response.headers.get('x-request-id'),
 });
@@ -74,7 +74,7 @@ describe('the typed client', function () {
       expect([deleted.response.status, deleted.data, deleted.error]).to.deep.equal([204, undefined, undefined]);
       const { error, response } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: task.id } } });
       expect(response.status).to.equal(404);
-      expect(error).to.deep.equal(notFound(`/api/tasks/${task.id}`, response));
+      expect(error).to.deep.equal(notFound(`/api/tasks/${task.id}`, response, error?.detail));
     },
     completeTask: async (client, user) => {
       const task = await existingTask(api, user);
@@ -241,6 +241,11 @@ describe('the typed client', function () {
       const { data } = await client.GET('/openapi.json');
       expect(data).to.deep.equal(contract);
     },
+    problemTypePage: async (client) => {
+      const { data, response } = await client.GET('/problems/{slug}', { params: { path: { slug: 'task-not-found' } }, parseAs: 'text' });
+      expect(response.headers.get('content-type')).to.equal('text/html; charset=utf-8');
+      expect(data).to.contain('<code>/problems/task-not-found</code>');
+    },
   };
 
   it('has a case for every operation in the contract', function () {
@@ -269,10 +274,10 @@ describe('the typed client', function () {
       expect(data).to.equal(undefined);
       expect(response.status).to.equal(401);
       expect(error).to.deep.equal({
-        type: 'about:blank',
-        title: 'Unauthorized',
+        type: '/problems/token-missing' satisfies ProblemType,
+        title: 'Access token missing',
         status: 401,
-        detail: 'Send an access token: Authorization: Bearer <token>.',
+        detail: error?.detail,
         instance: '/api/tasks',
         request_id: response.headers.get('x-request-id'),
       });
@@ -334,7 +339,7 @@ describe('the typed client', function () {
       });
       const taskId = randomUUID();
       const { error, response } = await client.GET('/api/tasks/{task_id}', { params: { path: { task_id: taskId } } });
-      expect(error).to.deep.equal(notFound(`/api/tasks/${taskId}`, response));
+      expect(error).to.deep.equal(notFound(`/api/tasks/${taskId}`, response, error?.detail));
       expect(calls).to.equal(1);
     });
   });

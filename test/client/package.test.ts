@@ -15,7 +15,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const tsc = path.join(root, 'node_modules/.bin/tsc');
 
 const program = `
-import { createTasksClient, type Problem, type Task } from 'tasks-api/client';
+import { createTasksClient, type Problem, type ProblemType, type Task } from 'tasks-api/client';
 
 const client = createTasksClient({
   baseUrl: 'http://localhost:8000',
@@ -44,6 +44,13 @@ export async function firstPage(): Promise<Task[]> {
 export async function misspelt(): Promise<void> {
   // @ts-expect-error the contract has no field "titel" (TaskCreate is closed)
   await client.POST('/api/tasks', { body: { titel: 'Buy milk' } });
+}
+
+export function isGone(problem: Problem): boolean {
+  const type: ProblemType = problem.type;
+  // @ts-expect-error the contract has no problem type "task-lost"
+  if (type === '/problems/task-lost') return true;
+  return type === '/problems/task-not-found';
 }
 `;
 

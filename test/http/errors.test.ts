@@ -7,23 +7,9 @@ import type { Response } from 'supertest';
 import { newUser, sharedApi, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
 import { createMigratedDatabase, testDatabaseUrl, withSqlClient } from '../support/database.ts';
 import { startTcpProxy, type ProxyMode, type TcpProxy } from '../support/tcp-proxy.ts';
-import { requestIdOf } from '../support/tasks.ts';
+import { expectProblem } from '../support/tasks.ts';
 
-const problemContentType = 'application/problem+json; charset=utf-8';
 const jsonContentType = 'application/json; charset=utf-8';
-
-const titles: Readonly<Record<number, string>> = {
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-function expectProblem(response: Response, status: number, detail: string, instance: string): void {
-  expect(response.status, response.text).to.equal(status);
-  expect(response.headers['content-type']).to.equal(problemContentType);
-  expect(response.body).to.deep.equal({ type: 'about:blank', title: titles[status], status, detail, instance, request_id: requestIdOf(response) });
-}
 
 /** Every request in this file gives up after this long, so a hang fails the test instead of the run. */
 const requestDeadline = { response: 10_000, deadline: 10_000 };
@@ -33,14 +19,9 @@ describe('a path the contract does not have', () => {
     const api = await sharedApi();
     const user = await newUser();
     for (const path of ['/', '/api', '/api/task', '/api/tasks/extra/segments/here', '/healthz']) {
-      expectProblem(
-        await api.http.get(path).set('Authorization', user.authorization),
-        404,
-        'There is nothing at this path.',
-        path,
-      );
+      expectProblem(await api.http.get(path).set('Authorization', user.authorization), { type: 'path-not-found', instance: path });
     }
-    expectProblem(await api.http.post('/no/such/thing').send({ title: 'x' }), 404, 'There is nothing at this path.', '/no/such/thing');
+    expectProblem(await api.http.post('/no/such/thing').send({ title: 'x' }), { type: 'path-not-found', instance: '/no/such/thing' });
   });
 });
 
@@ -59,7 +40,7 @@ describe('a method a known path does not support', () => {
     ] as const;
     for (const { method, path, allow } of cases) {
       const response = await api.http[method](path).set('Authorization', user.authorization);
-      expectProblem(response, 405, 'This path does not support this method.', path);
+      expectProblem(response, { type: 'method-not-allowed', instance: path });
       // The order of the methods is not part of the contract; the set is.
       expect(String(response.headers.allow).split(', ').sort(), `${method} ${path}`).to.deep.equal(allow.split(', ').sort());
     }
@@ -97,25 +78,23 @@ describe('an unexpected failure', () => {
     await api?.close();
   });
 
-  const genericDetail = 'Something went wrong on our side; it has been logged.';
   // What the driver and PostgreSQL would say about this failure: none of it may reach the client.
   const internals = [/insert/i, /select/i, /column/i, /does not exist/i, /42703/, /owner_user_id/, /\bname\b/, /\.ts\b/, /\bat\s/, /\w+Error\b/];
 
   it('answers createTask with a generic 500 that reveals nothing internal', async () => {
     const response = await api.http.post('/api/tasks').set('Authorization', user.authorization).send({ title: 'Buy milk' });
-    expectProblem(response, 500, genericDetail, '/api/tasks');
+    expectProblem(response, { type: 'internal-error', instance: '/api/tasks' });
     for (const internal of internals) expect(response.text).not.to.match(internal);
   });
 
   it('answers listTasks with a generic 500 that reveals nothing internal', async () => {
     const response = await api.http.get(`/api/${user.id}/tasks`).set('Authorization', user.authorization);
-    expectProblem(response, 500, genericDetail, `/api/${user.id}/tasks`);
+    expectProblem(response, { type: 'internal-error', instance: `/api/${user.id}/tasks` });
     for (const internal of internals) expect(response.text).not.to.match(internal);
   });
 });
 
 describe('a database that becomes unreachable', () => {
-  const unavailableDetail = 'The database is unavailable; try again shortly.';
   /** A refused connection is noticed at once; nothing should take anywhere near this long. */
   const refusedWithinMs = 2_000;
   /** A silent database is given up on after 5 s (3 s to open a connection); 1 s of slack. */
@@ -167,7 +146,7 @@ describe('a database that becomes unreachable', () => {
   }
 
   function expectUnavailable(response: Response, instance: string): void {
-    expectProblem(response, 503, unavailableDetail, instance);
+    expectProblem(response, { type: 'database-unavailable', instance });
     expect(response.headers['retry-after']).to.equal('5');
   }
 

@@ -112,7 +112,7 @@ describe('GET /metrics', () => {
     ];
     for (const request of cases) {
       const response = await request;
-      expectProblem(response, { status: 401, detail: 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.', instance: '/metrics' });
+      expectProblem(response, { type: 'metrics-token-required', instance: '/metrics' });
       expect(response.headers['www-authenticate']).to.equal('Bearer realm="tasks-api-metrics"');
       expect(response.text).not.to.include('tasks_api_');
     }
@@ -123,7 +123,7 @@ describe('GET /metrics', () => {
     for (const authorization of [undefined, `Bearer ${metricsToken}`]) {
       const request = unconfigured.http.get('/metrics');
       const response = await (authorization ? request.set('Authorization', authorization) : request);
-      expectProblem(response, { status: 404, detail: 'There is nothing at this path.', instance: '/metrics' });
+      expectProblem(response, { type: 'path-not-found', instance: '/metrics' });
     }
   });
 });

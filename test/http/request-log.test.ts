@@ -49,8 +49,7 @@ describe('request ids', () => {
       const response = await api.http.get('/api/tasks/not-a-uuid').set('Authorization', user.authorization).set('X-Request-Id', sane);
       expect(response.headers['x-request-id']).to.equal(sane);
       expectProblem(response, {
-        status: 422,
-        detail: 'The request does not match the API contract; see errors for each field.',
+        type: 'validation-failed',
         instance: '/api/tasks/not-a-uuid',
         errors: [{ path: '/params/task_id', message: 'must match format "uuid"' }],
       });
@@ -192,7 +191,7 @@ describe('the log of an unexpected error', () => {
   it('has the stack and the request id once, and the 500 body carries the same request id', async () => {
     const user = await newUser();
     const response = await api.http.post('/api/tasks').set('Authorization', user.authorization).send({ title: 'Boom' });
-    expectProblem(response, { status: 500, detail: 'Something went wrong on our side; it has been logged.', instance: '/api/tasks' });
+    expectProblem(response, { type: 'internal-error', instance: '/api/tasks' });
     const requestId = requestIdOf(response);
     expect(requestId).to.match(uuidPattern);
     const lines = await linesFor(captured, requestId);

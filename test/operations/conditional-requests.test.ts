@@ -14,7 +14,7 @@ import {
   readTaskAs,
   unknownTaskId,
 } from '../support/tasks.ts';
-import { etagOf, etagPattern, preconditionFailedDetail } from '../support/versions.ts';
+import { etagOf, etagPattern } from '../support/versions.ts';
 
 const entityTagListMessage = String.raw`must match pattern "^(\*|(W/)?"[\x21\x23-\x7E]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7E]*")*)$"`;
 
@@ -63,7 +63,7 @@ describe('ETag on task responses', () => {
     const notModified = await api.http.get(path).set(bearer(user)).set('If-None-Match', etagOf(fresh));
 
     expect(etagOf(read)).to.equal(etagOf(created));
-    expectProblem(stale, { status: 412, detail: preconditionFailedDetail, instance: `${path}/complete` });
+    expectProblem(stale, { type: 'task-changed', instance: `${path}/complete` });
     expectTaskResponse(fresh, { ...created.body, status: 'completed', updated_at: undefined, completed_at: undefined });
     expect(notModified.status).to.equal(304);
     expect(notModified.headers.etag).to.equal(etagOf(fresh));
@@ -174,7 +174,7 @@ for (const { operation, send, suffix, success } of writes) {
 
         const response = await send(api, `/api/tasks/${task.id}${suffix}`).set(bearer(user)).set('If-Match', header(etag));
 
-        expectProblem(response, { status: 412, detail: preconditionFailedDetail, instance: `/api/tasks/${task.id}${suffix}` });
+        expectProblem(response, { type: 'task-changed', instance: `/api/tasks/${task.id}${suffix}` });
         const after = await api.http.get(`/api/tasks/${task.id}`).set(bearer(user));
         expect(after.body).to.deep.equal(task);
         expect(etagOf(after)).to.equal(etag);

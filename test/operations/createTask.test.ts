@@ -229,7 +229,7 @@ describe('createTask', () => {
 
       const response = await api.http.post('/api/tasks').set(bearer(user)).send(body);
 
-      expectProblem(response, { status: 422, instance: '/api/tasks', ...completionDisagreement });
+      expectProblem(response, { instance: '/api/tasks', ...completionDisagreement });
       expect(await listAllTasksAs(api, user)).to.deep.equal([]);
     });
   }
@@ -240,7 +240,7 @@ describe('createTask', () => {
 
     const response = await api.http.post('/api/tasks').set(bearer(user)).set('content-type', 'application/json').send('{"title": "Buy');
 
-    expectProblem(response, { status: 400, detail: 'The request body is not valid JSON.', instance: '/api/tasks' });
+    expectProblem(response, { type: 'malformed-json', instance: '/api/tasks' });
     expect(await listAllTasksAs(api, user)).to.deep.equal([]);
   });
 
@@ -250,7 +250,7 @@ describe('createTask', () => {
 
     const response = await api.http.post('/api/tasks').set(bearer(user)).set('content-type', 'text/plain').send('Buy milk');
 
-    expectProblem(response, { status: 415, detail: 'Send the request body as application/json.', instance: '/api/tasks' });
+    expectProblem(response, { type: 'unsupported-media-type', instance: '/api/tasks' });
     expect(await listAllTasksAs(api, user)).to.deep.equal([]);
   });
 
@@ -262,7 +262,7 @@ describe('createTask', () => {
 
       const response = await (contentType ? request.set('content-type', contentType) : request);
 
-      expectProblem(response, { status: 415, detail: 'Send the request body as application/json.', instance: '/api/tasks' });
+      expectProblem(response, { type: 'unsupported-media-type', instance: '/api/tasks' });
       expect(await listAllTasksAs(api, user)).to.deep.equal([]);
     });
   }
@@ -273,7 +273,7 @@ describe('createTask', () => {
 
     const response = await api.http.post('/api/tasks').set(bearer(user)).send(oversizedBody);
 
-    expectProblem(response, { status: 413, detail: 'The request body is larger than 65536 bytes.', instance: '/api/tasks' });
+    expectProblem(response, { type: 'body-too-large', instance: '/api/tasks' });
     expect(await listAllTasksAs(api, user)).to.deep.equal([]);
   });
 });

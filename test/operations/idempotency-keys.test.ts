@@ -19,8 +19,6 @@ import { testDatabaseUrl, withSqlClient } from '../support/database.ts';
 import { etagOf, inTestDatabase } from '../support/versions.ts';
 
 const keyPattern = String.raw`must match pattern "^("[\x21\x23-\x5B\x5D-\x7E]{1,255}"|[\x21\x23-\x5B\x5D-\x7E]{1,255})$"`;
-const inFlightDetail = 'A request with this Idempotency-Key is still being processed; retry shortly.';
-const reusedDetail = 'This Idempotency-Key was already used for a different request.';
 const reusedErrors = [{ path: '/headers/idempotency-key', message: 'was already used with a different method, path or body' }];
 
 describe('createTask with Idempotency-Key', () => {
@@ -82,7 +80,7 @@ describe('createTask with Idempotency-Key', () => {
 
     const response = await api.http.post('/api/tasks').set(bearer(user)).set('Idempotency-Key', key).send({ title: 'Different' });
 
-    expectProblem(response, { status: 422, detail: reusedDetail, instance: '/api/tasks', errors: reusedErrors });
+    expectProblem(response, { type: 'idempotency-key-reused', instance: '/api/tasks', errors: reusedErrors });
     expect(await listAllTasksAs(api, user)).to.deep.equal([first.body]);
   });
 
@@ -94,7 +92,7 @@ describe('createTask with Idempotency-Key', () => {
 
     const response = await api.http.post(`/api/${user.id}/tasks`).set(bearer(user)).set('Idempotency-Key', key).send({ title: 'Same' });
 
-    expectProblem(response, { status: 422, detail: reusedDetail, instance: `/api/${user.id}/tasks`, errors: reusedErrors });
+    expectProblem(response, { type: 'idempotency-key-reused', instance: `/api/${user.id}/tasks`, errors: reusedErrors });
     expect(await listAllTasksAs(api, user)).to.have.length(1);
   });
 
@@ -126,7 +124,7 @@ describe('createTask with Idempotency-Key', () => {
 
       const during = await api.http.post('/api/tasks').set(bearer(user)).set('Idempotency-Key', key).send({ title: 'Busy' });
 
-      expectProblem(during, { status: 409, detail: inFlightDetail, instance: '/api/tasks' });
+      expectProblem(during, { type: 'idempotency-key-in-flight', instance: '/api/tasks' });
       await client.query('rollback');
     });
     const after = await api.http.post('/api/tasks').set(bearer(user)).set('Idempotency-Key', key).send({ title: 'Busy' });
@@ -150,7 +148,7 @@ describe('createTask with Idempotency-Key', () => {
     expect(tasks).to.have.length(1);
     for (const response of responses) {
       if (response.status === 201) expect(response.body).to.deep.equal(tasks[0]);
-      else expectProblem(response, { status: 409, detail: inFlightDetail, instance: '/api/tasks' });
+      else expectProblem(response, { type: 'idempotency-key-in-flight', instance: '/api/tasks' });
     }
     expect(responses.filter((response) => response.status === 201).length).to.be.at.least(1);
   });
@@ -233,7 +231,7 @@ describe('completeTask with Idempotency-Key', () => {
 
     const response = await api.http.patch(`/api/tasks/${other.id}/complete`).set(bearer(user)).set('Idempotency-Key', key);
 
-    expectProblem(response, { status: 422, detail: reusedDetail, instance: `/api/tasks/${other.id}/complete`, errors: reusedErrors });
+    expectProblem(response, { type: 'idempotency-key-reused', instance: `/api/tasks/${other.id}/complete`, errors: reusedErrors });
     expect(await readTaskAs(api, user, other.id)).to.deep.equal(other);
   });
 
@@ -265,7 +263,7 @@ describe('completeTask with Idempotency-Key', () => {
 
       const during = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).set('Idempotency-Key', key);
 
-      expectProblem(during, { status: 409, detail: inFlightDetail, instance: `/api/tasks/${task.id}/complete` });
+      expectProblem(during, { type: 'idempotency-key-in-flight', instance: `/api/tasks/${task.id}/complete` });
       await client.query('rollback');
     });
     expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);

@@ -19,11 +19,7 @@ import { testDatabaseUrl, withSqlClient } from '../support/database.ts';
 import { feedPage, forgedPosition, inTestDatabase, readFeedToEnd, type FeedChange } from '../support/versions.ts';
 import type { Task } from '../../src/contract.ts';
 
-const gone = 'This position is older than the 30 days of deletions the feed keeps; resync from the beginning (omit since).';
-const notIssued = {
-  detail: 'since is not a position this feed issued; send back next_since unchanged, or omit since.',
-  errors: [{ path: '/query/since', message: 'is not a valid change feed position' }],
-};
+const notIssuedErrors = [{ path: '/query/since', message: 'is not a valid change feed position' }];
 
 const upserted = (task: Task): FeedChange => ({ id: task.id, deleted: false, task });
 
@@ -230,7 +226,7 @@ describe('listTaskChanges', () => {
     const stillFine = await feedPage(api, user, { since: afterDeletion });
     const resync = await feedPage(api, user);
 
-    expectProblem(response, { status: 410, detail: gone, instance: '/api/tasks/changes' });
+    expectProblem(response, { type: 'feed-position-expired', instance: '/api/tasks/changes' });
     expect(stillFine.changes.map((change) => [change.id, change.deleted])).to.deep.equal([
       [trigger.id, true],
     ]);
@@ -249,7 +245,7 @@ describe('listTaskChanges', () => {
 
     const response = await api.http.get('/api/tasks/changes').query({ since: old }).set(bearer(user));
 
-    expectProblem(response, { status: 410, detail: gone, instance: '/api/tasks/changes' });
+    expectProblem(response, { type: 'feed-position-expired', instance: '/api/tasks/changes' });
   });
 
   for (const [label, since] of [
@@ -267,7 +263,7 @@ describe('listTaskChanges', () => {
 
       const response = await api.http.get('/api/tasks/changes').query({ since }).set(bearer(user));
 
-      expectProblem(response, { status: 422, instance: '/api/tasks/changes', ...notIssued });
+      expectProblem(response, { type: 'feed-position-invalid', instance: '/api/tasks/changes', errors: notIssuedErrors });
     });
   }
 

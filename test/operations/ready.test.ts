@@ -20,7 +20,7 @@ describe('ready', () => {
     try {
       const response = await draining.http.get('/ready');
 
-      expectProblem(response, { status: 503, detail: 'The server is shutting down.', instance: '/ready' });
+      expectProblem(response, { type: 'shutting-down', instance: '/ready' });
       expect(response.headers['retry-after']).to.equal(retryAfterSeconds).and.match(/^[0-9]+$/);
     } finally {
       await draining.close();

@@ -274,7 +274,7 @@ describe('updateTask', () => {
 
       const response = await api.http.patch(`/api/tasks/${task.id}`).set(bearer(user)).send(body);
 
-      expectProblem(response, { status: 422, instance: `/api/tasks/${task.id}`, ...completionDisagreement });
+      expectProblem(response, { instance: `/api/tasks/${task.id}`, ...completionDisagreement });
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });
   }
@@ -297,7 +297,7 @@ describe('updateTask', () => {
 
       const response = await (contentType ? request.set('content-type', contentType) : request);
 
-      expectProblem(response, { status: 415, detail: 'Send the request body as application/json.', instance: `/api/tasks/${task.id}` });
+      expectProblem(response, { type: 'unsupported-media-type', instance: `/api/tasks/${task.id}` });
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });
   }

@@ -16,7 +16,6 @@ import {
   expectTaskResponse,
   jsonContentType,
   listAllTasksAs,
-  pathUserMismatchDetail,
   pause,
   readTaskAs,
   unknownTaskId,
@@ -26,7 +25,7 @@ import {
 const tasksOf = (user: TestUser) => `/api/${user.id}/tasks`;
 
 function expectForbidden(response: Response, instance: string): void {
-  expectProblem(response, { status: 403, detail: pathUserMismatchDetail, instance });
+  expectProblem(response, { type: 'user-path-mismatch', instance });
   expect(response.headers['www-authenticate']).to.equal(undefined);
 }
 

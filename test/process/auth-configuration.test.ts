@@ -1,10 +1,11 @@
 // The authentication settings as an operator gives them: environment variables read by the real
 // entry point, verified end to end with tokens a Better Auth JWKS and a shared secret would issue.
+import type { ProblemSlug } from '../../src/problems.ts';
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import request from 'supertest';
 import { hs256Token } from '../support/api.ts';
-import { detailFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
+import { typeFor, expectNewTask, expectUnauthorized } from '../support/auth-assertions.ts';
 import { createMigratedDatabase } from '../support/database.ts';
 import { newSigningKey, nowSeconds, signClaims, startJwksServer, type JwksServer, type TestSigningKey } from '../support/jwks-server.ts';
 import { cleanEnvironment, runNode, runNodeToEnd, stopAll, type RunningProcess } from '../support/server-process.ts';
@@ -66,7 +67,7 @@ describe('the server started with BETTER_AUTH_URL and BETTER_AUTH_SECRET in prod
 
   it('refuses an EdDSA token meant for another audience', async () => {
     const response = await createTask(await signClaims(key, { ...betterAuthClaims('jwks-user'), aud: 'https://elsewhere.example' }));
-    expectUnauthorized(response, { instance: '/api/tasks', detail: detailFor.audience, tokenSent: true });
+    expectUnauthorized(response, { instance: '/api/tasks', type: typeFor.audience, tokenSent: true });
   });
 
   it('accepts an HS256 token signed with BETTER_AUTH_SECRET, without iss or aud (none configured for HS256)', async () => {
@@ -77,7 +78,7 @@ describe('the server started with BETTER_AUTH_URL and BETTER_AUTH_SECRET in prod
 
   it('refuses an HS256 token signed with any other secret', async () => {
     const response = await createTask(await hs256Token('secret-user', { secret: `${secret}-not` }));
-    expectUnauthorized(response, { instance: '/api/tasks', detail: detailFor.badSignature, tokenSent: true });
+    expectUnauthorized(response, { instance: '/api/tasks', type: typeFor.badSignature, tokenSent: true });
   });
 
   it('lets `make token` mint tokens with BETTER_AUTH_SECRET that the server accepts', async () => {
@@ -136,15 +137,15 @@ describe('the server started with JWT_ISSUER and JWT_AUDIENCE for HS256 tokens',
   });
 
   it('refuses an HS256 token without them, or with others', async () => {
-    const cases: { claims: Record<string, string>; detail: string }[] = [
-      { claims: {}, detail: detailFor.issuer },
-      { claims: { iss: 'https://auth.example' }, detail: detailFor.audience },
-      { claims: { iss: 'https://other.example', aud: 'tasks-api' }, detail: detailFor.issuer },
+    const cases: { claims: Record<string, string>; type: ProblemSlug }[] = [
+      { claims: {}, type: typeFor.issuer },
+      { claims: { iss: 'https://auth.example' }, type: typeFor.audience },
+      { claims: { iss: 'https://other.example', aud: 'tasks-api' }, type: typeFor.issuer },
     ];
-    for (const { claims, detail } of cases) {
+    for (const { claims, type } of cases) {
       const token = await tokenWith(claims);
       const response = await request(url).get('/api/tasks').set('authorization', `Bearer ${token}`);
-      expectUnauthorized(response, { instance: '/api/tasks', detail, tokenSent: true });
+      expectUnauthorized(response, { instance: '/api/tasks', type, tokenSent: true });
     }
   });
 });

@@ -5,7 +5,7 @@
 // (ETag) made stale on one is refused on the other, and an Idempotency-Key replays across them.
 import { readdir } from 'node:fs/promises';
 import { expect } from 'chai';
-import { startApiProcess, withoutRequestId, type ApiProcess } from '../support/api-process.ts';
+import { startApiProcess, withoutDetail, withoutRequestId, type ApiProcess } from '../support/api-process.ts';
 import { newUser, testSecret, type TestUser } from '../support/api.ts';
 import { createEmptyDatabase, withSqlClient } from '../support/database.ts';
 import { stopAll } from '../support/server-process.ts';
@@ -21,7 +21,9 @@ const call = async (api: ApiProcess, user: TestUser, method: string, path: strin
     signal: AbortSignal.timeout(10_000),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? undefined : withoutRequestId(JSON.parse(text)) };
+  const parsed = text === '' ? undefined : withoutRequestId(JSON.parse(text));
+  const isProblem = response.headers.get('content-type')?.startsWith('application/problem+json');
+  return { status: response.status, headers: response.headers, body: isProblem ? withoutDetail(parsed) : parsed };
 };
 
 describe('two API processes on one database', () => {
@@ -77,7 +79,7 @@ describe('two API processes on one database', () => {
     expect((await call(b, alice, 'DELETE', `/api/tasks/${task.id}`)).status).to.equal(204);
     const goneOnA = await call(a, alice, 'GET', `/api/tasks/${task.id}`);
     expect(goneOnA.status).to.equal(404);
-    expect(goneOnA.body).to.deep.equal({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'Task not found.', instance: `/api/tasks/${task.id}` });
+    expect(goneOnA.body).to.deep.equal({ type: '/problems/task-not-found', title: 'Task not found', status: 404, instance: `/api/tasks/${task.id}` });
   });
 
   it("keeps one user's task invisible and untouchable to another user on the other instance", async () => {
@@ -85,7 +87,7 @@ describe('two API processes on one database', () => {
     const mallory = await newUser('mallory');
     const created = await call(a, alice, 'POST', '/api/tasks', { title: "Alice's, on A" });
     const task = created.body as Task;
-    const notFound = { type: 'about:blank', title: 'Not Found', status: 404, detail: 'Task not found.', instance: `/api/tasks/${task.id}` };
+    const notFound = { type: '/problems/task-not-found', title: 'Task not found', status: 404, instance: `/api/tasks/${task.id}` };
 
     expect(await call(b, mallory, 'GET', `/api/tasks/${task.id}`)).to.deep.include({ status: 404, body: notFound });
     expect(await call(b, mallory, 'PATCH', `/api/tasks/${task.id}`, { title: 'Taken' })).to.deep.include({ status: 404, body: notFound });

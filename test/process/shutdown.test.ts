@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { rm } from 'node:fs/promises';
 import { expect } from 'chai';
-import { newDataDirectory, startApiProcess, startWriteLoad, withoutRequestId, type ApiProcess } from '../support/api-process.ts';
+import { newDataDirectory, startApiProcess, startWriteLoad, withoutDetail, withoutRequestId, type ApiProcess } from '../support/api-process.ts';
 import { hs256Token, testSecret } from '../support/api.ts';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.ts';
 import { isRunning, postmasterPid, stopAll } from '../support/server-process.ts';
@@ -67,17 +67,16 @@ describe('the server receiving SIGTERM', () => {
     await api.run.waitForLog((line) => line.msg === 'shutting down', 10_000);
     // Within the 3 s drain, with room for a loaded machine: still accepting, but no longer ready.
     const ready = await fetch(`${api.url}/ready`, { signal: AbortSignal.timeout(10_000) });
-    const readyBody = withoutRequestId(await ready.json());
+    const readyBody = withoutDetail(withoutRequestId(await ready.json()));
     const exit = await api.run.waitForExit(60_000);
     await load.finished;
 
     expect(ready.status, 'ready while draining').to.equal(503);
     expect(ready.headers.get('connection')).to.equal('close');
     expect(readyBody).to.deep.equal({
-      type: 'about:blank',
-      title: 'Service Unavailable',
+      type: '/problems/shutting-down',
+      title: 'Server shutting down',
       status: 503,
-      detail: 'The server is shutting down.',
       instance: '/ready',
     });
     expect(exit).to.include({ code: 0, signal: null });

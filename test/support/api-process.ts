@@ -109,6 +109,17 @@ export function errorCode(error: unknown): string {
 }
 
 /** Problem bodies carry a generated request_id; checked to be there, then left out of comparisons. */
+/**
+ * A problem body without its `detail`, once that is checked to be a non-empty string: the words
+ * are for people, the `type` is what a test (and a client) tells problems apart by.
+ */
+export function withoutDetail(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  const { detail, ...rest } = body as { detail: unknown };
+  if (typeof detail !== 'string' || detail === '') throw new Error(`detail is not a non-empty string: ${JSON.stringify(body)}`);
+  return rest;
+}
+
 export function withoutRequestId(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || !('request_id' in body)) return body;
   const { request_id: requestId, ...rest } = body as { request_id: unknown };

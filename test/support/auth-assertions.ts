@@ -2,52 +2,49 @@
 // RFC 6750 challenge, with `error="invalid_token"` exactly when a token was sent.
 import { expect } from 'chai';
 import type { Response } from 'supertest';
-import { expectTask, requestIdOf } from './tasks.ts';
+import type { ProblemSlug } from '../../src/problems.ts';
+import { expectProblem, expectTask } from './tasks.ts';
 
-export const detailFor = {
-  missing: 'Send an access token: Authorization: Bearer <token>.',
-  notBearer: 'The Authorization header must use the Bearer scheme: Bearer <token>.',
-  malformed: 'The access token is not a well-formed JWT.',
-  badSignature: 'The access token signature is not valid.',
-  unknownKey: 'The access token was signed with a key this server does not know.',
-  namesOwnKey: 'The access token names its own key (jwk, jku, x5u or x5c header); such tokens are not accepted.',
-  algorithm: (alg: string) => `The access token's algorithm (${alg}) is not accepted by this server.`,
-  expired: 'The access token has expired.',
-  notYetValid: 'The access token is not valid yet (nbf claim).',
-  issuedInFuture: 'The access token was issued in the future (iat claim).',
-  issuer: 'The access token was issued by someone this server does not trust (iss claim).',
-  audience: 'The access token is meant for another audience (aud claim).',
-  noSubject: 'The access token has no subject (sub claim).',
-  unusableSubject: 'The access token\'s subject (sub claim) is not a usable user id: at most 255 characters, no NUL.',
-  noExpiry: 'The access token has no valid expiry (exp claim).',
-  invalid: 'The access token is not valid.',
-} as const;
+/** The problem type of each way a token is refused (the contract's token-* types). */
+export const typeFor = {
+  missing: 'token-missing',
+  notBearer: 'token-missing',
+  malformed: 'token-malformed',
+  badSignature: 'token-signature-invalid',
+  unknownKey: 'token-key-unknown',
+  namesOwnKey: 'token-key-embedded',
+  algorithm: 'token-algorithm-refused',
+  expired: 'token-expired',
+  notYetValid: 'token-not-yet-valid',
+  issuedInFuture: 'token-issue-time-invalid',
+  issuer: 'token-issuer-refused',
+  audience: 'token-audience-refused',
+  noSubject: 'token-subject-invalid',
+  unusableSubject: 'token-subject-invalid',
+  noExpiry: 'token-expiry-missing',
+  invalid: 'token-invalid',
+} as const satisfies Record<string, ProblemSlug>;
 
 export type Unauthorized = {
   /** The request path, which the problem names as `instance`. */
   readonly instance: string;
-  readonly detail: string;
+  readonly type: ProblemSlug;
   /** Whether a Bearer token was sent (then the challenge carries `error="invalid_token"`). */
   readonly tokenSent: boolean;
-  /** The challenge's error_description when it cannot be the detail with `"` turned into `'`. */
+  /** The challenge's exact error_description, where the test is about how it is written. */
   readonly challengeDescription?: string;
 };
 
+/**
+ * A whole 401 problem (see expectProblem) and its RFC 6750 challenge, whose error_description
+ * repeats the detail in the header's character set.
+ */
 export function expectUnauthorized(response: Response, expected: Unauthorized): void {
-  expect(response.status, JSON.stringify(response.body)).to.equal(401);
-  expect(response.headers['content-type']).to.equal('application/problem+json; charset=utf-8');
-  expect(response.body).to.deep.equal({
-    type: 'about:blank',
-    title: 'Unauthorized',
-    status: 401,
-    detail: expected.detail,
-    instance: expected.instance,
-    request_id: requestIdOf(response),
-  });
+  expectProblem(response, { type: expected.type, instance: expected.instance });
   const challenge = String(response.headers['www-authenticate']);
   expect(challenge).to.match(/^Bearer realm="tasks-api"/);
   if (expected.tokenSent) {
-    const description = expected.challengeDescription ?? expected.detail.replaceAll('"', "'");
+    const description = expected.challengeDescription ?? String(response.body.detail).replaceAll('"', "'");
     expect(challenge).to.equal(`Bearer realm="tasks-api", error="invalid_token", error_description="${description}"`);
   } else {
     expect(challenge).to.equal('Bearer realm="tasks-api"');

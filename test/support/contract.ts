@@ -183,3 +183,13 @@ export function contractViolations(operation: ContractOperation, response: Respo
   if (!validate(body)) violations.push(`body: ${ajv.errorsText(validate.errors)}`);
   return violations;
 }
+
+export type ContractProblemType = { readonly status: number; readonly title: string; readonly description: string };
+
+/** The contract's problem types (the ProblemType schema), by slug: what a problem of each must carry. */
+export const contractProblemTypes: ReadonlyMap<string, ContractProblemType> = new Map(
+  (contract.components.schemas.ProblemType.oneOf as Json[]).map((entry) => [
+    String(entry.const).replace(/^\/problems\//, ''),
+    { status: entry['x-status'], title: entry.title, description: entry.description },
+  ]),
+);

@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Response, Test } from 'supertest';
 import type { FieldError, Priority, Task, TaskStatus } from '../../src/contract.ts';
+import type { ProblemSlug } from '../../src/problems.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from './api.ts';
+import { contractProblemTypes } from './contract.ts';
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** RFC 3339, UTC, millisecond precision: `2026-11-23T18:00:00.000Z`. */
@@ -13,14 +15,9 @@ export const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const jsonContentType = 'application/json; charset=utf-8';
 export const problemContentType = 'application/problem+json; charset=utf-8';
 
-/** The `detail` of every 422 the contract validator raises (the handler's own 422s say more). */
-export const contractViolationDetail = 'The request does not match the API contract; see errors for each field.';
-export const taskNotFoundDetail = 'Task not found.';
-export const missingTokenDetail = 'Send an access token: Authorization: Bearer <token>.';
 export const missingTokenChallenge = 'Bearer realm="tasks-api"';
-export const pathUserMismatchDetail = 'The user id in the path does not match the access token.';
 export const completionDisagreement = {
-  detail: 'completed and status disagree.',
+  type: 'completion-status-conflict',
   errors: [{ path: '/body/status', message: 'must be "completed" exactly when completed is true' }],
 } as const;
 /** The message the Title schema's pattern produces for a blank title or one with a NUL. */
@@ -48,23 +45,6 @@ const taskProperties = [
   'user_id',
 ];
 
-const statusTitles: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  410: 'Gone',
-  412: 'Precondition Failed',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 export const bearer = (user: TestUser) => ({ authorization: user.authorization });
 
@@ -142,21 +122,28 @@ export function expectTaskResponse(response: Response, expected: ExpectedTask): 
 }
 
 export type ExpectedProblem = {
-  readonly status: number;
-  readonly detail: string;
+  /** The problem type's slug (`task-not-found`): the cause under test. Its status and title are the contract's. */
+  readonly type: ProblemSlug;
   readonly instance: string;
   readonly errors?: readonly FieldError[];
 };
 
-/** Asserts a whole RFC 9457 problem response: status, media type and every member of the body. */
+/**
+ * Asserts a whole RFC 9457 problem response: the status and title the contract gives its type,
+ * the media type and every member of the body. `detail` is for people: present, but its wording
+ * is not part of the contract.
+ */
 export function expectProblem(response: Response, expected: ExpectedProblem): void {
-  expect(response.status, response.text).to.equal(expected.status);
+  const problemType = contractProblemTypes.get(expected.type);
+  expect(problemType, `the contract lists ${expected.type}`).to.not.equal(undefined);
+  expect(response.status, response.text).to.equal(problemType!.status);
   expect(response.headers['content-type']).to.equal(problemContentType);
+  expect(response.body.detail, 'detail').to.be.a('string').and.not.equal('');
   expect(response.body).to.deep.equal({
-    type: 'about:blank',
-    title: statusTitles[expected.status],
-    status: expected.status,
-    detail: expected.detail,
+    type: `/problems/${expected.type}`,
+    title: problemType!.title,
+    status: problemType!.status,
+    detail: response.body.detail,
     instance: expected.instance,
     ...(expected.errors ? { errors: expected.errors } : {}),
     request_id: requestIdOf(response),
@@ -172,18 +159,18 @@ export function requestIdOf(response: Response): string {
 
 /** 401 for a request without a token, challenge included. */
 export function expectMissingToken(response: Response, instance: string): void {
-  expectProblem(response, { status: 401, detail: missingTokenDetail, instance });
+  expectProblem(response, { type: 'token-missing', instance });
   expect(response.headers['www-authenticate']).to.equal(missingTokenChallenge);
 }
 
 export function expectTaskNotFound(response: Response, instance: string): void {
-  expectProblem(response, { status: 404, detail: taskNotFoundDetail, instance });
+  expectProblem(response, { type: 'task-not-found', instance });
   expect(response.headers['www-authenticate']).to.equal(undefined);
 }
 
 /** 422 from the contract validator, with exactly these field errors. */
 export function expectContractViolation(response: Response, instance: string, errors: readonly FieldError[]): void {
-  expectProblem(response, { status: 422, detail: contractViolationDetail, instance, errors });
+  expectProblem(response, { type: 'validation-failed', instance, errors });
 }
 
 /** Creates a task through POST /api/tasks and returns it (asserting only that it was created). */
@@ -215,23 +202,20 @@ export function itRefusesUnreadableBodies(method: 'put' | 'patch', pathOf: (task
     {
       name: 'returns 400 when the body is not parseable JSON, and leaves the task unchanged',
       send: (request: Test) => request.set('content-type', 'application/json').send('{"title": tru}'),
-      status: 400,
-      detail: 'The request body is not valid JSON.',
+      type: 'malformed-json',
     },
     {
       name: 'returns 415 when the body is text/plain, and leaves the task unchanged',
       send: (request: Test) => request.set('content-type', 'text/plain').send('title=x'),
-      status: 415,
-      detail: 'Send the request body as application/json.',
+      type: 'unsupported-media-type',
     },
     {
       name: 'returns 413 when the body is larger than 64 KiB, and leaves the task unchanged',
       send: (request: Test) => request.send(oversizedBody),
-      status: 413,
-      detail: 'The request body is larger than 65536 bytes.',
+      type: 'body-too-large',
     },
-  ];
-  for (const { name, send, status, detail } of cases) {
+  ] as const;
+  for (const { name, send, type } of cases) {
     it(name, async () => {
       const api = await sharedApi();
       const user = await newUser();
@@ -239,7 +223,7 @@ export function itRefusesUnreadableBodies(method: 'put' | 'patch', pathOf: (task
 
       const response = await send(api.http[method](pathOf(task.id)).set(bearer(user)));
 
-      expectProblem(response, { status, detail, instance: pathOf(task.id) });
+      expectProblem(response, { type, instance: pathOf(task.id) });
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });
   }

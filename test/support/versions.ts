@@ -9,7 +9,6 @@ import { testDatabaseUrl, withSqlClient } from './database.ts';
 import { bearer, jsonContentType } from './tasks.ts';
 
 export const etagPattern = /^"[0-9]+"$/;
-export const preconditionFailedDetail = 'The task has changed since the version in If-Match; nothing was written.';
 
 /** The strong ETag of a task response, asserting its shape. */
 export function etagOf(response: Response): string {
