@@ -1148,7 +1148,7 @@ export interface components {
          *     for people, `GET /problems/{slug}`. Each value's `x-status` is the HTTP status it comes
          *     with. New types may be added; a client should treat an unknown type by its status.
          */
-        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/path-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
+        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/path-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/push-not-configured" | "/problems/push-subscription-not-found" | "/problems/webhook-not-found" | "/problems/reminder-needs-due-date" | "/problems/reminder-too-early" | "/problems/reminder-id-repeated" | "/problems/push-endpoint-refused" | "/problems/push-keys-invalid" | "/problems/webhook-url-refused" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
         /** @description An RFC 9457 problem document. */
         Problem: {
             type: components["schemas"]["ProblemType"];
@@ -1376,8 +1376,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Not Found",
+                 *       "type": "/problems/push-not-configured",
+                 *       "title": "Web Push not configured",
                  *       "status": 404,
                  *       "detail": "Web Push is not configured on this server.",
                  *       "instance": "/api/push/public-key"
@@ -1394,8 +1394,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Not Found",
+                 *       "type": "/problems/push-subscription-not-found",
+                 *       "title": "Push subscription not found",
                  *       "status": 404,
                  *       "detail": "Push subscription not found.",
                  *       "instance": "/api/push-subscriptions/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"
@@ -1412,8 +1412,8 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "about:blank",
-                 *       "title": "Not Found",
+                 *       "type": "/problems/webhook-not-found",
+                 *       "title": "Webhook not found",
                  *       "status": 404,
                  *       "detail": "Webhook not found.",
                  *       "instance": "/api/webhooks/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"

@@ -14,8 +14,8 @@ import {
 import { OutboundRefusedError, postGuarded, urlRefusalOf, type OutboundPolicy } from './outbound.ts';
 import { ProblemError } from './problems.ts';
 
-const pushNotConfigured = () => new ProblemError(404, 'Web Push is not configured on this server.');
-const pushSubscriptionNotFound = () => new ProblemError(404, 'Push subscription not found.');
+const pushNotConfigured = () => new ProblemError('push-not-configured', 'Web Push is not configured on this server.');
+const pushSubscriptionNotFound = () => new ProblemError('push-subscription-not-found', 'Push subscription not found.');
 
 /** How long a push service keeps a message for a browser that is offline. */
 export const pushTtlSeconds = 12 * 3600;
@@ -34,7 +34,7 @@ export const createPushSubscription: AuthenticatedHandler<'createPushSubscriptio
   if (!vapid) throw pushNotConfigured();
   const refusal = urlRefusalOf(body.endpoint, allowLoopback ?? false);
   if (refusal) {
-    throw new ProblemError(422, `The push endpoint ${refusal}.`, { errors: [{ path: '/body/endpoint', message: refusal }] });
+    throw new ProblemError('push-endpoint-refused', `The push endpoint ${refusal}.`, { errors: [{ path: '/body/endpoint', message: refusal }] });
   }
   // RFC 8291: the browser's key is an uncompressed P-256 point, its secret 16 bytes.
   const p256dh = base64urlBytes(body.keys.p256dh);
@@ -43,7 +43,7 @@ export const createPushSubscription: AuthenticatedHandler<'createPushSubscriptio
     ...(p256dh.length === 65 && p256dh[0] === 4 ? [] : [{ path: '/body/keys/p256dh', message: 'must be an uncompressed P-256 public key (65 bytes)' }]),
     ...(auth.length === 16 ? [] : [{ path: '/body/keys/auth', message: 'must be 16 bytes' }]),
   ];
-  if (errors.length > 0) throw new ProblemError(422, 'The subscription keys are not what a browser sends.', { errors });
+  if (errors.length > 0) throw new ProblemError('push-keys-invalid', 'The subscription keys are not what a browser sends.', { errors });
   const { created, ...row } = await upsertPushSubscription(db, ownerUserId, {
     endpoint: body.endpoint,
     p256dh: p256dh.toString('base64url'),

@@ -33,7 +33,7 @@ export function reminderDefinitions(inputs: readonly ReminderInput[] | undefined
   return inputs.map((input, index) => {
     const id = input.id ?? randomUUID();
     if (seen.has(id)) {
-      throw new ProblemError(422, 'Two reminders of the task have the same id.', {
+      throw new ProblemError('reminder-id-repeated', 'Two reminders of the task have the same id.', {
         errors: [{ path: `/body/reminders/${index}/id`, message: 'must differ from the ids of the other reminders' }],
       });
     }
@@ -44,7 +44,7 @@ export function reminderDefinitions(inputs: readonly ReminderInput[] | undefined
     const beforeDue = (input as { before_due: string }).before_due;
     const seconds = durationSeconds(beforeDue);
     if (!(seconds <= maxBeforeDueSeconds)) {
-      throw new ProblemError(422, 'A reminder can be at most 30 days (P30D) before the due date.', {
+      throw new ProblemError('reminder-too-early', 'A reminder can be at most 30 days (P30D) before the due date.', {
         errors: [{ path: `/body/reminders/${index}/before_due`, message: 'must be at most P30D' }],
       });
     }
@@ -53,7 +53,7 @@ export function reminderDefinitions(inputs: readonly ReminderInput[] | undefined
 }
 
 const relativeReminderWithoutDueDate = () =>
-  new ProblemError(422, 'A reminder relative to the due date (before_due) needs a task with a due_at.', {
+  new ProblemError('reminder-needs-due-date', 'A reminder relative to the due date (before_due) needs a task with a due_at.', {
     errors: [{ path: '/body/due_at', message: 'must be set while the task has before_due reminders' }],
   });
 

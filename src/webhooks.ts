@@ -19,7 +19,7 @@ import { resultOfError, type AttemptResult } from './push.ts';
 
 export type TaskEventType = 'task.created' | 'task.updated' | 'task.completed' | 'task.deleted';
 
-const webhookNotFound = () => new ProblemError(404, 'Webhook not found.');
+const webhookNotFound = () => new ProblemError('webhook-not-found', 'Webhook not found.');
 
 /**
  * Refuses a URL that could never be delivered to (not https; an IP literal on a loopback, private,
@@ -27,7 +27,7 @@ const webhookNotFound = () => new ProblemError(404, 'Webhook not found.');
  */
 function checkWebhookUrl(url: string, allowLoopback: boolean): void {
   const refusal = urlRefusalOf(url, allowLoopback) ?? literalAddressRefusal(url, allowLoopback);
-  if (refusal) throw new ProblemError(422, `The webhook URL ${refusal}.`, { errors: [{ path: '/body/url', message: refusal }] });
+  if (refusal) throw new ProblemError('webhook-url-refused', `The webhook URL ${refusal}.`, { errors: [{ path: '/body/url', message: refusal }] });
 }
 
 function literalAddressRefusal(url: string, allowLoopback: boolean): string | undefined {

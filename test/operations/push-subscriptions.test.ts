@@ -6,7 +6,7 @@ import { newUser, sharedApi, startTestApi, testVapid, type TestApi, type TestUse
 import { startPushService, type PushService } from '../support/push-service.ts';
 import { bearer, expectContractViolation, expectMissingToken, expectProblem, expectTimestamp, uuidPattern } from '../support/tasks.ts';
 
-const pushNotConfigured = (instance: string) => ({ status: 404, detail: 'Web Push is not configured on this server.', instance });
+const pushNotConfigured = (instance: string) => ({ type: 'push-not-configured', instance }) as const;
 
 describe('GET /api/push/public-key (getPushPublicKey)', () => {
   let api: TestApi;
@@ -71,15 +71,13 @@ describe('POST /api/push-subscriptions (createPushSubscription)', () => {
       const user = await newUser();
       const browser = service.subscribe(`strict-${randomUUID()}`);
       expectProblem(await strict.http.post('/api/push-subscriptions').set(bearer(user)).send(browser.subscription), {
-        status: 422,
-        detail: 'The push endpoint must be an https URL.',
+        type: 'push-endpoint-refused',
         instance: '/api/push-subscriptions',
         errors: [{ path: '/body/endpoint', message: 'must be an https URL' }],
       });
       const badKeys = { ...browser.subscription, endpoint: 'https://push.example.com/x', keys: { p256dh: 'AAAA', auth: 'AAAA' } };
       expectProblem(await strict.http.post('/api/push-subscriptions').set(bearer(user)).send(badKeys), {
-        status: 422,
-        detail: 'The subscription keys are not what a browser sends.',
+        type: 'push-keys-invalid',
         instance: '/api/push-subscriptions',
         errors: [
           { path: '/body/keys/p256dh', message: 'must be an uncompressed P-256 public key (65 bytes)' },
@@ -171,8 +169,7 @@ describe('DELETE /api/push-subscriptions/{subscription_id} (deletePushSubscripti
     const subscription = await subscribe(owner);
     for (const id of [subscription.id, randomUUID()]) {
       expectProblem(await api.http.delete(`/api/push-subscriptions/${id}`).set(bearer(user)), {
-        status: 404,
-        detail: 'Push subscription not found.',
+        type: 'push-subscription-not-found',
         instance: `/api/push-subscriptions/${id}`,
       });
     }

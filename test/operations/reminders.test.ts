@@ -11,8 +11,7 @@ const minus = (instant: string, ms: number) => new Date(Date.parse(instant) - ms
 const farFuture = '2999-01-01T00:00:00.000Z';
 
 const relativeWithoutDueDate = {
-  status: 422,
-  detail: 'A reminder relative to the due date (before_due) needs a task with a due_at.',
+  type: 'reminder-needs-due-date',
   errors: [{ path: '/body/due_at', message: 'must be set while the task has before_due reminders' }],
 } as const;
 
@@ -69,8 +68,7 @@ describe('reminders on createTask', () => {
       .set(bearer(user))
       .send({ title: 'Too early', due_at: inHours(1000), reminders: [{ before_due: 'P30DT1S' }] });
     expectProblem(response, {
-      status: 422,
-      detail: 'A reminder can be at most 30 days (P30D) before the due date.',
+      type: 'reminder-too-early',
       instance: '/api/tasks',
       errors: [{ path: '/body/reminders/0/before_due', message: 'must be at most P30D' }],
     });
@@ -89,8 +87,7 @@ describe('reminders on createTask', () => {
       .set(bearer(user))
       .send({ title: 'Twins', reminders: [{ id, remind_at: inHours(1) }, { id, remind_at: inHours(2) }] });
     expectProblem(response, {
-      status: 422,
-      detail: 'Two reminders of the task have the same id.',
+      type: 'reminder-id-repeated',
       instance: '/api/tasks',
       errors: [{ path: '/body/reminders/1/id', message: 'must differ from the ids of the other reminders' }],
     });

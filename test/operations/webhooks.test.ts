@@ -18,7 +18,7 @@ type Webhook = {
   updated_at: string;
 };
 
-const webhookNotFound = (instance: string) => ({ status: 404, detail: 'Webhook not found.', instance });
+const webhookNotFound = (instance: string) => ({ type: 'webhook-not-found', instance }) as const;
 
 async function createWebhook(api: TestApi, user: TestUser, body: Record<string, unknown> = {}): Promise<Webhook & { secret: string }> {
   const response = await api.http
@@ -77,7 +77,7 @@ describe('POST /api/webhooks (createWebhook)', () => {
     it(`returns 422 for a URL ${label}, and registers nothing`, async () => {
       const owner = await newUser();
       const response = await api.http.post('/api/webhooks').set(bearer(owner)).send({ url, events: ['task.created'] });
-      expectProblem(response, { status: 422, detail: `The webhook URL ${message}.`, instance: '/api/webhooks', errors: [{ path: '/body/url', message }] });
+      expectProblem(response, { type: 'webhook-url-refused', instance: '/api/webhooks', errors: [{ path: '/body/url', message }] });
       expect((await api.http.get('/api/webhooks').set(bearer(owner))).body).to.deep.equal([]);
     });
   }
@@ -165,8 +165,7 @@ describe('PATCH /api/webhooks/{webhook_id} (updateWebhook)', () => {
   it('returns 422 for a URL on a private address, and for {"enabled": false}', async () => {
     const webhook = await createWebhook(api, user);
     expectProblem(await api.http.patch(`/api/webhooks/${webhook.id}`).set(bearer(user)).send({ url: 'https://172.16.0.1/x' }), {
-      status: 422,
-      detail: 'The webhook URL names an address that is a private, link-local or reserved address.',
+      type: 'webhook-url-refused',
       instance: `/api/webhooks/${webhook.id}`,
       errors: [{ path: '/body/url', message: 'names an address that is a private, link-local or reserved address' }],
     });
