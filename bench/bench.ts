@@ -180,12 +180,27 @@ async function currentTaskIds(client: pg.Client, userIds: readonly string[]): Pr
 
 /**
  * BENCH_MIX=reminders: the standard mix with 10,000 pending reminders in the database and the
- * reminder scheduler running in the API. The hook for the reminders feature: once it is on main,
- * this inserts the reminders (through the product's own query function, due over the measured
- * window) and returns the environment that turns the scheduler on.
+ * reminder scheduler running in the API (its default, WORKER=on). The reminders are absolute
+ * (remind_at), on random seeded tasks, due uniformly over the next 10 minutes: all 10,000 are
+ * pending when the run starts and the scheduler fires a steady trickle of them (~17 a second)
+ * while it runs. Needs the reminders feature (sql/…_add_task_reminders.sql) on main.
  */
-async function prepareReminders(_databaseUrl: string, _userIds: readonly string[]): Promise<Record<string, string>> {
-  throw new Error('BENCH_MIX=reminders needs the reminders feature on main (issue 15 item 5); bench/bench.ts prepareReminders is its hook');
+async function prepareReminders(databaseUrl: string): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ present: boolean }>(`select to_regclass('task_reminders') is not null as present`);
+    if (!rows[0]!.present) throw new Error('BENCH_MIX=reminders needs the reminders feature (the task_reminders table) on main');
+    await client.query(
+      `insert into task_reminders (owner_user_id, task_id, id, position, remind_at, fire_at, pending)
+       select owner_user_id, id, gen_random_uuid(), 0, at, at, true
+       from (select owner_user_id, id, now() + random() * interval '10 minutes' as at from tasks order by random() limit 10000) as chosen`,
+    );
+    await client.query('vacuum analyze task_reminders');
+  } finally {
+    await client.end();
+  }
+  return { WORKER: 'on' };
 }
 
 function gitDescribe(dir: string): string {
@@ -287,11 +302,12 @@ async function main(): Promise<void> {
       webConcurrency: process.env.WEB_CONCURRENCY ?? '(unset)',
       apiNodeOptions: [process.env.API_NODE_OPTIONS, process.env.BENCH_API_NODE_OPTIONS].filter(Boolean).join(' ') || '(none)',
       apiMallocArenaMax: process.env.MALLOC_ARENA_MAX ?? process.env.API_MALLOC_ARENA_MAX ?? '(unset)',
+      apiNodeCompileCache: process.env.NODE_COMPILE_CACHE ?? process.env.API_NODE_COMPILE_CACHE ?? '(unset)',
     },
   };
   console.log(`make bench: load average at start ${header.loadAverageAtStart} on ${header.machine.cpus} CPUs (${header.machine.cpuModel})`);
   console.log(`API from ${header.api.dir} at ${header.api.commit}; ${settings.mix} mix, ${settings.connections} connections, ${settings.seconds} s (+${settings.warmupSeconds} s warm-up), ${settings.auth}`);
-  console.log(`API node options: ${header.settings.apiNodeOptions}; MALLOC_ARENA_MAX ${header.settings.apiMallocArenaMax}`);
+  console.log(`API node options: ${header.settings.apiNodeOptions}; MALLOC_ARENA_MAX ${header.settings.apiMallocArenaMax}; NODE_COMPILE_CACHE ${header.settings.apiNodeCompileCache}`);
 
   const reports: Record<string, PhaseReport> = {};
   if (settings.phases.has('generator')) {
@@ -323,6 +339,7 @@ async function main(): Promise<void> {
     // API_NODE_OPTIONS and API_MALLOC_ARENA_MAX; README "Memory"), not with this process's.
     if (process.env.API_NODE_OPTIONS) baseEnv.NODE_OPTIONS = `${baseEnv.NODE_OPTIONS ?? ''} ${process.env.API_NODE_OPTIONS}`.trim();
     if (process.env.API_MALLOC_ARENA_MAX && !process.env.MALLOC_ARENA_MAX) baseEnv.MALLOC_ARENA_MAX = process.env.API_MALLOC_ARENA_MAX;
+    if (process.env.API_NODE_COMPILE_CACHE && !process.env.NODE_COMPILE_CACHE) baseEnv.NODE_COMPILE_CACHE = process.env.API_NODE_COMPILE_CACHE;
     // Node flags for the API only (e.g. --max-old-space-size=96), not for this process; after the
     // run settings, so they win.
     if (process.env.BENCH_API_NODE_OPTIONS) baseEnv.NODE_OPTIONS = `${baseEnv.NODE_OPTIONS ?? ''} ${process.env.BENCH_API_NODE_OPTIONS}`.trim();
@@ -351,6 +368,13 @@ async function main(): Promise<void> {
         await client.end();
       }
     };
+    // A start that stops at the configuration check has loaded every module: it fills the compile
+    // cache (when there is one, as `make run` and the Dockerfile have), so the measured API starts
+    // as a deployed one does, without the TypeScript stripper resident (README "Memory").
+    if (baseEnv.NODE_COMPILE_CACHE) {
+      const filling = spawn(process.execPath, ['src/server.ts'], { cwd: settings.apiDir, env: { ...baseEnv, PORT: 'not-a-port' }, stdio: 'ignore' });
+      await once(filling, 'exit');
+    }
     const pgPid = postmasterPid(path.join(workDir, 'postgres'));
     let taskIds: string[][] | undefined;
     // An API migrates the database when it starts; the seed comes after.
@@ -369,7 +393,7 @@ async function main(): Promise<void> {
       if (settings.mix === 'reminders') {
         // Migrations and the seed first, then the reminders, then the API that schedules them.
         await schemaReady();
-        Object.assign(extraEnv, await prepareReminders(postgres.url, userIds));
+        Object.assign(extraEnv, await prepareReminders(postgres.url));
       }
       const api = await startApi('api', postgres.url, extraEnv);
       const ids = new TaskIds(await schemaReady());
@@ -400,7 +424,8 @@ async function main(): Promise<void> {
       console.log('… round trips per operation (one request at a time, counted on the wire to PostgreSQL)');
       const counter = await startWireCounter(postgres.url);
       try {
-        const api = await startApi('api-roundtrips', counter.urlFor(postgres.url));
+        // Background work off (WORKER: the reminders scheduler), so only each request's own statements are counted.
+        const api = await startApi('api-roundtrips', counter.urlFor(postgres.url), { WORKER: 'off' });
         await schemaReady();
         const target = httpTarget(api.baseUrl, auth.tokens, 1);
         roundTrips = { api: await countRoundTrips(target, new TaskIds(await idsNow()), mix, counter.counts) };

@@ -1185,11 +1185,32 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @description One offending field: where it is, a keyword a program can switch on, and a sentence a
+         *     person can be shown, e.g. `{"path": "/body/title", "keyword": "blank", "message": "Title
+         *     must not be blank."}`.
+         */
         FieldError: {
             /** @description Where the problem is, e.g. `/body/title` or `/query/limit`. */
             path: string;
+            keyword: components["schemas"]["FieldErrorKeyword"];
+            /** @description What is wrong with the field, as a sentence to show a person (English); its wording may change. */
             message: string;
         };
+        /**
+         * @description What is wrong with the field, stable across releases: `required` (missing), `not_allowed`
+         *     (a field or parameter the request does not take), `wrong_type`, `not_one_of` (not one of
+         *     the allowed values), `too_long` / `too_short` (text length), `too_many` / `too_few` (list
+         *     length), `duplicate` (a list repeats an item), `empty` (an object with no field),
+         *     `too_small` / `too_large` (a number or date out of range), `invalid_format` (not a UUID,
+         *     date-time or the field's pattern), `blank` (empty or only whitespace), `contains_nul`
+         *     (a U+0000 character), `conflict` (disagrees with another field), `mismatch` (a cursor
+         *     issued for another query), `reused` (an Idempotency-Key used for another request),
+         *     `unknown` (a name the server does not know, such as a time zone), `invalid` (anything else
+         *     about the value).
+         * @enum {string}
+         */
+        FieldErrorKeyword: "required" | "not_allowed" | "wrong_type" | "not_one_of" | "too_long" | "too_short" | "too_many" | "too_few" | "duplicate" | "empty" | "too_small" | "too_large" | "invalid_format" | "blank" | "contains_nul" | "conflict" | "mismatch" | "reused" | "unknown" | "invalid";
     };
     responses: {
         /** @description No problem type has this slug. */
@@ -1539,7 +1560,8 @@ export interface components {
                  *       "errors": [
                  *         {
                  *           "path": "/body/title",
-                 *           "message": "must NOT have fewer than 1 characters"
+                 *           "keyword": "blank",
+                 *           "message": "Title must not be blank."
                  *         }
                  *       ]
                  *     }

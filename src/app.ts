@@ -116,7 +116,8 @@ export function createApp(options: AppOptions): express.Express {
     const cause = authFailureOf(request) ?? error;
     const requestId = requestIdOf(request);
     // The request id goes into the log line of a 5xx and into the body, so a user's report finds the stack.
-    const problem = problemFor(cause, request.path, requestId ? options.log.child({ request_id: requestId }) : options.log);
+    const log = requestId ? options.log.child({ request_id: requestId }) : options.log;
+    const problem = problemFor(cause, request.path, log, (path) => valueAt({ body: request.body, query: request.query }, path));
     response
       .status(problem.status)
       .set(problem.headers)
@@ -125,4 +126,16 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   return app;
+}
+
+/** What the request sent at `/body/…` or `/query/…` (a field error's path), if anything. */
+function valueAt(request: { readonly body: unknown; readonly query: unknown }, path: string): unknown {
+  const [location, ...segments] = path.split('/').filter(Boolean);
+  if (location !== 'body' && location !== 'query') return undefined;
+  let value: unknown = request[location];
+  for (const segment of segments) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[segment];
+  }
+  return value;
 }

@@ -34,7 +34,7 @@ const encodePosition = (position: FeedPosition) =>
 
 const notIssuedHere = () =>
   new ProblemError('feed-position-invalid', 'since is not a position this feed issued; send back next_since unchanged, or omit since.', {
-    errors: [{ path: '/query/since', message: 'is not a valid change feed position' }],
+    errors: [{ path: '/query/since', keyword: 'invalid', message: 'The since parameter is not a position this feed issued.' }],
   });
 
 function decodePosition(since: string): Position {

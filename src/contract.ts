@@ -12,6 +12,7 @@ export type TaskStatus = components['schemas']['TaskStatus'];
 export type Priority = components['schemas']['Priority'];
 export type TaskSort = NonNullable<components['parameters']['Sort']>;
 export type FieldError = components['schemas']['FieldError'];
+export type FieldErrorKeyword = components['schemas']['FieldErrorKeyword'];
 export type OpenApiDocument = components['schemas']['OpenApiDocument'];
 export type Problem = components['schemas']['Problem'];
 export type ProblemType = components['schemas']['ProblemType'];

@@ -42,12 +42,12 @@ const envelope = z.strictObject({ v: z.literal(version), b: z.string(), p: z.arr
 
 const invalidCursor = () =>
   new ProblemError('cursor-invalid', 'The cursor is not valid (damaged, or not issued by this API); start again without it.', {
-    errors: [{ path: '/query/cursor', message: 'is not a valid cursor' }],
+    errors: [{ path: '/query/cursor', keyword: 'invalid', message: 'The cursor is damaged or was not issued by this API.' }],
   });
 
 const foreignCursor = () =>
   new ProblemError('cursor-mismatch', 'The cursor was issued for another sort, other filters or another user; start again without it.', {
-    errors: [{ path: '/query/cursor', message: 'does not belong to this query' }],
+    errors: [{ path: '/query/cursor', keyword: 'mismatch', message: 'The cursor was issued for another sort, other filters or another user.' }],
   });
 
 /** The position a cursor holds, when it was issued for exactly this binding and sort field. */

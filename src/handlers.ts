@@ -43,7 +43,7 @@ function statusChange(fields: CompletionFields): StatusChange | undefined {
   const { completed, status } = fields;
   if (status !== undefined && completed !== undefined && (status === 'completed') !== completed) {
     throw new ProblemError('completion-status-conflict', 'completed and status disagree.', {
-      errors: [{ path: '/body/status', message: 'must be "completed" exactly when completed is true' }],
+      errors: [{ path: '/body/status', keyword: 'conflict', message: 'Status must be "completed" exactly when completed is true.' }],
     });
   }
   if (status !== undefined) return { kind: 'set', status };
@@ -133,7 +133,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   const { limit = 50, offset, cursor, sort = defaultSort } = query;
   if (cursor !== undefined && offset !== undefined) {
     throw new ProblemError('cursor-with-offset', 'Send either cursor or offset, not both.', {
-      errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
+      errors: [{ path: '/query/offset', keyword: 'conflict', message: 'Send either offset or cursor, not both.' }],
     });
   }
   const { filters, parameters } = listFilters(query);
@@ -289,7 +289,7 @@ const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUse
   const counts = await selectTaskSummary(db, ownerUserId, timeZone).catch((error: unknown) => {
     if (sqlStateOf(error) !== unknownTimeZone) throw error;
     throw new ProblemError('unknown-time-zone', `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
-      errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
+      errors: [{ path: '/query/tz', keyword: 'unknown', message: 'The tz parameter must be an IANA time zone name, such as Europe/Paris.' }],
     });
   });
   const { total, pending, in_progress, completed, overdue, due_today } = counts;

@@ -62,7 +62,7 @@ export async function idempotently<R extends Result>(
     if (stored) {
       if (stored.request_fingerprint !== fingerprint) {
         throw new ProblemError('idempotency-key-reused', 'This Idempotency-Key was already used for a different request.', {
-          errors: [{ path: '/headers/idempotency-key', message: 'was already used with a different method, path or body' }],
+          errors: [{ path: '/headers/idempotency-key', keyword: 'reused', message: 'The Idempotency-Key header was already used with a different method, path or body.' }],
         });
       }
       return { status: stored.response_status, body: stored.response_body, headers: stored.response_headers } as unknown as R;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { FieldError, Problem, ProblemType } from './contract.ts';
 import { AuthenticationError, AuthUnavailableError, bearerChallenge, PathUserMismatchError } from './auth.ts';
 import { isDatabaseUnavailable } from './database/pool.ts';
+import { fieldErrorsOf, type ValidatorEntry, type ValueAt } from './field-errors.ts';
 
 /** A problem type's name: its `type` URI without the `/problems/` prefix. */
 export type ProblemSlug = ProblemType extends `/problems/${infer Slug}` ? Slug : never;
@@ -112,14 +113,14 @@ type HttpLikeError = {
   limit?: number;
   message?: string;
   headers?: Record<string, string>;
-  errors?: { path?: string; message?: string }[];
+  errors?: ValidatorEntry[];
 };
 
 const asHttp = (error: unknown): HttpLikeError => (typeof error === 'object' && error !== null ? error : {});
 const isValidatorError = (error: unknown) => Array.isArray(asHttp(error).errors);
 
 // First match wins. The order matters: specific causes before the generic status rows.
-const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error: never) => Mapped]> = [
+const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error: never, valueAt: ValueAt) => Mapped]> = [
   [(error) => error instanceof ProblemError, (error: ProblemError) => error],
   [
     (error) => error instanceof AuthenticationError,
@@ -170,13 +171,10 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
   ],
   [
     (error) => isValidatorError(error) && asHttp(error).status === 400,
-    (error: HttpLikeError) => ({
+    (error: HttpLikeError, valueAt: ValueAt) => ({
       type: 'validation-failed',
       detail: 'The request does not match the API contract; see errors for each field.',
-      errors: (error.errors ?? []).map((entry) => ({
-        path: pointer(entry.path),
-        message: entry.message ?? 'is not valid',
-      })),
+      errors: fieldErrorsOf(error.errors ?? [], valueAt),
     }),
   ],
   [
@@ -198,7 +196,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
     () => ({
       type: 'nul-character',
       detail: 'Text fields cannot contain NUL (U+0000) characters.',
-      errors: [{ path: '/body', message: 'must not contain U+0000' }],
+      errors: [{ path: '/body', keyword: 'contains_nul', message: 'Text fields must not contain NUL characters.' }],
     }),
   ],
   [
@@ -239,9 +237,14 @@ export type ProblemResponse = {
 };
 
 /** `instance` is the request path; absent when the request could not be parsed far enough to have one. */
-export function problemFor(error: unknown, instance: string | undefined, log: Logger): ProblemResponse {
+/**
+ * `instance` is the request path; absent when the request could not be parsed far enough to have
+ * one. `valueAt` reads what the request sent at a field path, so a field error can say which rule
+ * the value broke.
+ */
+export function problemFor(error: unknown, instance: string | undefined, log: Logger, valueAt: ValueAt = () => undefined): ProblemResponse {
   const row = problemTable.find(([matches]) => matches(error));
-  const mapped = row ? row[1](error as never) : unexpected;
+  const mapped = row ? row[1](error as never, valueAt) : unexpected;
   const { status, title } = problemTypes[mapped.type];
   if (status >= 500) {
     log.error({ err: error, instance }, mapped === unexpected ? 'unexpected error' : 'service unavailable');
@@ -258,10 +261,4 @@ export function problemFor(error: unknown, instance: string | undefined, log: Lo
       ...(mapped.errors ? { errors: [...mapped.errors] } : {}),
     },
   };
-}
-
-// The validator reports `.body.title` or `/body/title`; clients get a JSON-pointer-like path.
-function pointer(path: string | undefined): string {
-  if (!path) return '/';
-  return path.startsWith('/') ? path : `/${path.replace(/^\./, '').replaceAll('.', '/')}`;
 }

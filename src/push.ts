@@ -34,14 +34,16 @@ export const createPushSubscription: AuthenticatedHandler<'createPushSubscriptio
   if (!vapid) throw pushNotConfigured();
   const refusal = urlRefusalOf(body.endpoint, allowLoopback ?? false);
   if (refusal) {
-    throw new ProblemError('push-endpoint-refused', `The push endpoint ${refusal}.`, { errors: [{ path: '/body/endpoint', message: refusal }] });
+    throw new ProblemError('push-endpoint-refused', `The push endpoint ${refusal}.`, {
+      errors: [{ path: '/body/endpoint', keyword: 'invalid', message: `The push endpoint ${refusal}.` }],
+    });
   }
   // RFC 8291: the browser's key is an uncompressed P-256 point, its secret 16 bytes.
   const p256dh = base64urlBytes(body.keys.p256dh);
   const auth = base64urlBytes(body.keys.auth);
   const errors = [
-    ...(p256dh.length === 65 && p256dh[0] === 4 ? [] : [{ path: '/body/keys/p256dh', message: 'must be an uncompressed P-256 public key (65 bytes)' }]),
-    ...(auth.length === 16 ? [] : [{ path: '/body/keys/auth', message: 'must be 16 bytes' }]),
+    ...(p256dh.length === 65 && p256dh[0] === 4 ? [] : [{ path: '/body/keys/p256dh', keyword: 'invalid' as const, message: 'Must be an uncompressed P-256 public key (65 bytes).' }]),
+    ...(auth.length === 16 ? [] : [{ path: '/body/keys/auth', keyword: 'invalid' as const, message: 'Must be 16 bytes.' }]),
   ];
   if (errors.length > 0) throw new ProblemError('push-keys-invalid', 'The subscription keys are not what a browser sends.', { errors });
   const { created, ...row } = await upsertPushSubscription(db, ownerUserId, {

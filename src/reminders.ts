@@ -34,7 +34,7 @@ export function reminderDefinitions(inputs: readonly ReminderInput[] | undefined
     const id = input.id ?? randomUUID();
     if (seen.has(id)) {
       throw new ProblemError('reminder-id-repeated', 'Two reminders of the task have the same id.', {
-        errors: [{ path: `/body/reminders/${index}/id`, message: 'must differ from the ids of the other reminders' }],
+        errors: [{ path: `/body/reminders/${index}/id`, keyword: 'duplicate', message: 'Each reminder of a task needs its own id.' }],
       });
     }
     seen.add(id);
@@ -45,7 +45,7 @@ export function reminderDefinitions(inputs: readonly ReminderInput[] | undefined
     const seconds = durationSeconds(beforeDue);
     if (!(seconds <= maxBeforeDueSeconds)) {
       throw new ProblemError('reminder-too-early', 'A reminder can be at most 30 days (P30D) before the due date.', {
-        errors: [{ path: `/body/reminders/${index}/before_due`, message: 'must be at most P30D' }],
+        errors: [{ path: `/body/reminders/${index}/before_due`, keyword: 'too_large', message: 'A reminder can be at most P30D before the due date.' }],
       });
     }
     return { id, remindAt: null, beforeDue, beforeDueSeconds: seconds };
@@ -54,7 +54,7 @@ export function reminderDefinitions(inputs: readonly ReminderInput[] | undefined
 
 const relativeReminderWithoutDueDate = () =>
   new ProblemError('reminder-needs-due-date', 'A reminder relative to the due date (before_due) needs a task with a due_at.', {
-    errors: [{ path: '/body/due_at', message: 'must be set while the task has before_due reminders' }],
+    errors: [{ path: '/body/due_at', keyword: 'required', message: 'A task with before_due reminders needs a due date.' }],
   });
 
 /**

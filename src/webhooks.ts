@@ -27,7 +27,11 @@ const webhookNotFound = () => new ProblemError('webhook-not-found', 'Webhook not
  */
 function checkWebhookUrl(url: string, allowLoopback: boolean): void {
   const refusal = urlRefusalOf(url, allowLoopback) ?? literalAddressRefusal(url, allowLoopback);
-  if (refusal) throw new ProblemError('webhook-url-refused', `The webhook URL ${refusal}.`, { errors: [{ path: '/body/url', message: refusal }] });
+  if (refusal) {
+    throw new ProblemError('webhook-url-refused', `The webhook URL ${refusal}.`, {
+      errors: [{ path: '/body/url', keyword: 'invalid', message: `The webhook URL ${refusal}.` }],
+    });
+  }
 }
 
 function literalAddressRefusal(url: string, allowLoopback: boolean): string | undefined {

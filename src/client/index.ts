@@ -22,8 +22,9 @@ export type TasksClientOptions = {
   readonly baseUrl: string;
   /**
    * The caller's current access token, or null when signed out (the request then goes without
-   * one and gets 401). Called before every request and once more after a 401, so it must return
-   * a fresh token when the previous one has expired. With Better Auth:
+   * one and its 401 is returned at once). Called before every request and once more after a 401
+   * to a request that carried a token, so it must return a fresh token when the previous one has
+   * expired. With Better Auth:
    * `getToken: async () => (await authClient.token()).data?.token ?? null`.
    */
   readonly getToken: () => Promise<string | null>;
@@ -34,22 +35,25 @@ export type TasksClientOptions = {
 export function createTasksClient(options: TasksClientOptions): TasksClient {
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
 
-  async function withToken(request: Request): Promise<Request> {
-    const token = await options.getToken();
+  function withToken(request: Request, token: string | null): Request {
     if (token) request.headers.set('Authorization', `Bearer ${token}`);
     else request.headers.delete('Authorization');
     return request;
   }
 
-  // One retry, and only after a 401: the token may have expired between getToken and the server
-  // (Better Auth's tokens live 15 minutes). The body was read by the first attempt, so the retry
-  // sends a copy taken before it.
+  // One retry, and only after a 401 to a request that carried a token: that token may have expired
+  // between getToken and the server (Better Auth's tokens live 15 minutes). A request sent without
+  // one (signed out) is answered as is: asking again would only repeat the 401. The body was read
+  // by the first attempt, so the retry sends a copy taken before it.
   async function authorizedFetch(request: Request): Promise<Response> {
-    const spare = request.clone();
-    const response = await send(await withToken(request));
-    if (response.status !== 401) return response;
-    await response.body?.cancel();
-    return send(await withToken(spare));
+    const token = await options.getToken();
+    const spare = token ? request.clone() : undefined;
+    const response = await send(withToken(request, token));
+    if (response.status !== 401 || !spare) return response;
+    // Read the refused answer to its end rather than cancel it: the browser then records one
+    // finished request, not a cancelled one, and can reuse the connection.
+    await response.arrayBuffer();
+    return send(withToken(spare, await options.getToken()));
   }
 
   return createClient<paths>({ baseUrl: options.baseUrl, fetch: authorizedFetch });

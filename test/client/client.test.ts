@@ -260,11 +260,15 @@ describe('the typed client', function () {
   }
 
   describe('authentication', function () {
-    it('sends no Authorization header when getToken resolves to null, and the API answers 401 as a typed problem', async function () {
+    it('sends no Authorization header when getToken resolves to null, and returns the 401 as a typed problem without asking again', async function () {
       const sent: (string | null)[] = [];
+      let calls = 0;
       const client = createTasksClient({
         baseUrl: api.url,
-        getToken: async () => null,
+        getToken: async () => {
+          calls += 1;
+          return null;
+        },
         fetch: async (request) => {
           sent.push(request.headers.get('authorization'));
           return fetch(request);
@@ -281,8 +285,8 @@ describe('the typed client', function () {
         instance: '/api/tasks',
         request_id: response.headers.get('x-request-id'),
       });
-      // One retry after the 401, also without a token.
-      expect(sent).to.deep.equal([null, null]);
+      // No retry: without a token to refresh, a second request could only be refused again.
+      expect([calls, sent]).to.deep.equal([1, [null]]);
     });
 
     it('retries once with a fresh token after a 401 and re-sends the body', async function () {
@@ -304,6 +308,41 @@ describe('the typed client', function () {
       expectTask(data, { user_id: user.id, title, description: null, status: 'pending' });
       const body = JSON.stringify({ title });
       expect(sent).to.deep.equal([`Bearer ${expired} ${body}`, `Bearer ${user.token} ${body}`]);
+    });
+
+    it('reads the refused first answer to its end before retrying, rather than cancelling it', async function () {
+      const user = await newUser();
+      const expired = await hs256Token(user.id, { expiresIn: -120 });
+      const tokens = [expired, user.token];
+      const bodies: (() => string)[] = [];
+      const client = createTasksClient({
+        baseUrl: api.url,
+        getToken: async () => tokens.shift() ?? null,
+        fetch: async (request) => {
+          const response = await fetch(request);
+          // The same body, recording whether it was read to its end or cancelled.
+          const reader = response.body!.getReader();
+          let outcome = 'untouched';
+          const body = new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              const { done, value } = await reader.read();
+              if (done) {
+                outcome = 'read to the end';
+                controller.close();
+              } else controller.enqueue(value);
+            },
+            async cancel(reason) {
+              outcome = 'cancelled';
+              await reader.cancel(reason);
+            },
+          });
+          bodies.push(() => outcome);
+          return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+        },
+      });
+      const { response } = await client.GET('/api/tasks');
+      expect(response.status).to.equal(200);
+      expect(bodies.map((outcome) => outcome())).to.deep.equal(['read to the end', 'read to the end']);
     });
 
     it('retries only once when the fresh token is refused too', async function () {

@@ -51,7 +51,7 @@ describe('request ids', () => {
       expectProblem(response, {
         type: 'validation-failed',
         instance: '/api/tasks/not-a-uuid',
-        errors: [{ path: '/params/task_id', message: 'must match format "uuid"' }],
+        errors: [{ path: '/params/task_id', keyword: 'invalid_format' }],
       });
       expect(response.body.request_id).to.equal(sane);
     }

@@ -16,8 +16,6 @@ import {
 } from '../support/tasks.ts';
 import { etagOf, etagPattern } from '../support/versions.ts';
 
-const entityTagListMessage = String.raw`must match pattern "^(\*|(W/)?"[\x21\x23-\x7E]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7E]*")*)$"`;
-
 describe('ETag on task responses', () => {
   it('gives the created task a strong ETag that getTask repeats until the task changes', async () => {
     const api = await sharedApi();
@@ -99,7 +97,7 @@ describe('getTask with If-None-Match', () => {
 
     const response = await api.http.get(`/api/tasks/${task.id}`).set(bearer(user)).set('If-None-Match', '42');
 
-    expectContractViolation(response, `/api/tasks/${task.id}`, [{ path: '/headers/if-none-match', message: entityTagListMessage }]);
+    expectContractViolation(response, `/api/tasks/${task.id}`, [{ path: '/headers/if-none-match', keyword: 'invalid_format' }]);
   });
 
   it('returns 200 and the whole task when the ETag sent is stale', async () => {
@@ -188,7 +186,7 @@ for (const { operation, send, suffix, success } of writes) {
 
       const response = await send(api, `/api/tasks/${task.id}${suffix}`).set(bearer(user)).set('If-Match', 'not-an-etag');
 
-      expectContractViolation(response, `/api/tasks/${task.id}${suffix}`, [{ path: '/headers/if-match', message: entityTagListMessage }]);
+      expectContractViolation(response, `/api/tasks/${task.id}${suffix}`, [{ path: '/headers/if-match', keyword: 'invalid_format' }]);
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });
 

@@ -194,7 +194,7 @@ describe('createTask', () => {
 
     const response = await api.http.post('/api/tasks').set(bearer(user)).send({ description: 'No title' });
 
-    expectContractViolation(response, '/api/tasks', [{ path: '/body/title', message: "must have required property 'title'" }]);
+    expectContractViolation(response, '/api/tasks', [{ path: '/body/title', keyword: 'required' }]);
     expect(await listAllTasksAs(api, user)).to.deep.equal([]);
   });
 
@@ -217,7 +217,7 @@ describe('createTask', () => {
 
       const response = await api.http.post('/api/tasks').set(bearer(user)).set('content-type', 'application/json').send(json);
 
-      expectContractViolation(response, '/api/tasks', [{ path: '/body', message: 'must be object' }]);
+      expectContractViolation(response, '/api/tasks', [{ path: '/body', keyword: 'wrong_type' }]);
       expect(await listAllTasksAs(api, user)).to.deep.equal([]);
     });
   }
@@ -233,6 +233,25 @@ describe('createTask', () => {
       expect(await listAllTasksAs(api, user)).to.deep.equal([]);
     });
   }
+
+  it('says what is wrong with each field in a sentence a person can be shown, beside its path and keyword', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http
+      .post('/api/tasks')
+      .set(bearer(user))
+      .send({ title: '   ', description: 'd'.repeat(2001), status: 'done', tags: ['work', 't'.repeat(41)], colour: 'red' });
+
+    expect(response.status).to.equal(422);
+    expect(response.body.errors).to.have.deep.members([
+      { path: '/body/title', keyword: 'blank', message: 'Title must not be blank.' },
+      { path: '/body/description', keyword: 'too_long', message: 'Description must be at most 2000 characters.' },
+      { path: '/body/status', keyword: 'not_one_of', message: 'Status must be one of: pending, in_progress, completed.' },
+      { path: '/body/tags/1', keyword: 'too_long', message: 'Each tag must be at most 40 characters, spaces around it aside.' },
+      { path: '/body/colour', keyword: 'not_allowed', message: '"colour" is not a field this request accepts.' },
+    ]);
+  });
 
   it('returns 400 when the body is not parseable JSON, and creates nothing', async () => {
     const api = await sharedApi();

@@ -127,18 +127,17 @@ describe('getTaskSummary', () => {
     expectProblem(response, {
       type: 'unknown-time-zone',
       instance: '/api/tasks/summary',
-      errors: [{ path: '/query/tz', message: 'must be an IANA time zone name' }],
+      errors: [{ path: '/query/tz', keyword: 'unknown' }],
     });
   });
 
   it('returns 422 for a tz that is not shaped like a zone name (offsets, abbreviations, SQL)', async () => {
     const api = await sharedApi();
     const user = await newUser();
-    const pattern = 'must match pattern "^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$"';
 
     for (const tz of ['+02:00', 'CEST', "Europe/Paris'; drop table tasks; --"]) {
       const response = await api.http.get('/api/tasks/summary').query({ tz }).set(bearer(user));
-      expectContractViolation(response, '/api/tasks/summary', [{ path: '/query/tz', message: pattern }]);
+      expectContractViolation(response, '/api/tasks/summary', [{ path: '/query/tz', keyword: 'invalid_format' }]);
     }
   });
 

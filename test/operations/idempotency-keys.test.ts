@@ -18,8 +18,7 @@ import {
 import { testDatabaseUrl, withSqlClient } from '../support/database.ts';
 import { etagOf, inTestDatabase } from '../support/versions.ts';
 
-const keyPattern = String.raw`must match pattern "^("[\x21\x23-\x5B\x5D-\x7E]{1,255}"|[\x21\x23-\x5B\x5D-\x7E]{1,255})$"`;
-const reusedErrors = [{ path: '/headers/idempotency-key', message: 'was already used with a different method, path or body' }];
+const reusedErrors = [{ path: '/headers/idempotency-key', keyword: 'reused' }] as const;
 
 describe('createTask with Idempotency-Key', () => {
   it('creates the task once and replays the same 201, body, Location and ETag to a retry', async () => {
@@ -185,11 +184,11 @@ describe('createTask with Idempotency-Key', () => {
     expect(rows).to.deep.equal([]);
   });
 
-  for (const [label, key, message] of [
-    ['is longer than 255 characters', 'k'.repeat(256), keyPattern],
-    ['contains a space', 'two words', keyPattern],
-    ['contains a non-ASCII character', 'clé', keyPattern],
-    ['is an empty string', '""', keyPattern],
+  for (const [label, key] of [
+    ['is longer than 255 characters', 'k'.repeat(256)],
+    ['contains a space', 'two words'],
+    ['contains a non-ASCII character', 'clé'],
+    ['is an empty string', '""'],
   ] as const) {
     it(`returns 422 and creates nothing when the key ${label}`, async () => {
       const api = await sharedApi();
@@ -197,7 +196,7 @@ describe('createTask with Idempotency-Key', () => {
 
       const response = await api.http.post('/api/tasks').set(bearer(user)).set('Idempotency-Key', key).send({ title: 'Bad key' });
 
-      expectContractViolation(response, '/api/tasks', [{ path: '/headers/idempotency-key', message }]);
+      expectContractViolation(response, '/api/tasks', [{ path: '/headers/idempotency-key', keyword: 'invalid_format' }]);
       expect(await listAllTasksAs(api, user)).to.deep.equal([]);
     });
   }
@@ -276,6 +275,6 @@ describe('completeTask with Idempotency-Key', () => {
 
     const response = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).set('Idempotency-Key', 'a"b');
 
-    expectContractViolation(response, `/api/tasks/${task.id}/complete`, [{ path: '/headers/idempotency-key', message: keyPattern }]);
+    expectContractViolation(response, `/api/tasks/${task.id}/complete`, [{ path: '/headers/idempotency-key', keyword: 'invalid_format' }]);
   });
 });

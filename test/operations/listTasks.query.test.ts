@@ -370,12 +370,12 @@ describe('listTasks: filters, search, sorting and cursors', () => {
     const invalidCursorProblem = {
       type: 'cursor-invalid',
       instance: '/api/tasks',
-      errors: [{ path: '/query/cursor', message: 'is not a valid cursor' }],
+      errors: [{ path: '/query/cursor', keyword: 'invalid' }],
     } as const;
     const foreignCursorProblem = {
       type: 'cursor-mismatch',
       instance: '/api/tasks',
-      errors: [{ path: '/query/cursor', message: 'does not belong to this query' }],
+      errors: [{ path: '/query/cursor', keyword: 'mismatch' }],
     } as const;
     const encode = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
@@ -422,10 +422,10 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       const user = await newUser();
 
       expectContractViolation(await api.http.get(`/api/tasks?cursor=${'A'.repeat(4097)}`).set(bearer(user)), '/api/tasks', [
-        { path: '/query/cursor', message: 'must NOT have more than 4096 characters' },
+        { path: '/query/cursor', keyword: 'too_long' },
       ]);
       expectContractViolation(await api.http.get('/api/tasks?cursor=abc%2Bdef').set(bearer(user)), '/api/tasks', [
-        { path: '/query/cursor', message: 'must match pattern "^[A-Za-z0-9_-]+$"' },
+        { path: '/query/cursor', keyword: 'invalid_format' },
       ]);
     });
 
@@ -465,28 +465,25 @@ describe('listTasks: filters, search, sorting and cursors', () => {
       expectProblem(response, {
         type: 'cursor-with-offset',
         instance: '/api/tasks',
-        errors: [{ path: '/query/offset', message: 'must not be sent together with cursor' }],
+        errors: [{ path: '/query/offset', keyword: 'conflict' }],
       });
     });
 
     const invalidQueries = [
-      { query: 'status=done', errors: [{ path: '/query/status/0', message: 'must be equal to one of the allowed values: pending, in_progress, completed' }] },
-      { query: 'priority=urgent', errors: [{ path: '/query/priority/0', message: 'must be equal to one of the allowed values: low, medium, high' }] },
-      { query: 'completed=maybe', errors: [{ path: '/query/completed', message: 'must be boolean' }] },
-      { query: 'overdue=yes', errors: [{ path: '/query/overdue', message: 'must be boolean' }] },
-      { query: 'sort=colour', errors: [{ path: '/query/sort', message: 'must be equal to one of the allowed values: created_at, -created_at, updated_at, -updated_at, due_at, -due_at, priority, -priority, title, -title' }] },
+      { query: 'status=done', errors: [{ path: '/query/status/0', keyword: 'not_one_of' }] },
+      { query: 'priority=urgent', errors: [{ path: '/query/priority/0', keyword: 'not_one_of' }] },
+      { query: 'completed=maybe', errors: [{ path: '/query/completed', keyword: 'wrong_type' }] },
+      { query: 'overdue=yes', errors: [{ path: '/query/overdue', keyword: 'wrong_type' }] },
+      { query: 'sort=colour', errors: [{ path: '/query/sort', keyword: 'not_one_of' }] },
       {
         query: 'due_before=tomorrow',
-        errors: [
-          { path: '/query/due_before', message: 'must match pattern "^[1-8][0-9]{3}-"' },
-          { path: '/query/due_before', message: 'must match format "date-time"' },
-        ],
+        errors: [{ path: '/query/due_before', keyword: 'invalid_format' }],
       },
-      { query: 'due_after=0999-12-31T00:00:00Z', errors: [{ path: '/query/due_after', message: 'must match pattern "^[1-8][0-9]{3}-"' }] },
-      { query: 'due_after=2026-12-01', errors: [{ path: '/query/due_after', message: 'must match format "date-time"' }] },
-      { query: `q=${'x'.repeat(201)}`, errors: [{ path: '/query/q', message: 'must NOT have more than 200 characters' }] },
-      { query: 'tag=%20%20', errors: [{ path: '/query/tag/0', message: String.raw`must match pattern "^\s*[^\s\u0000]([^\u0000]{0,38}[^\s\u0000])?\s*$"` }] },
-    ];
+      { query: 'due_after=0999-12-31T00:00:00Z', errors: [{ path: '/query/due_after', keyword: 'invalid_format' }] },
+      { query: 'due_after=2026-12-01', errors: [{ path: '/query/due_after', keyword: 'invalid_format' }] },
+      { query: `q=${'x'.repeat(201)}`, errors: [{ path: '/query/q', keyword: 'too_long' }] },
+      { query: 'tag=%20%20', errors: [{ path: '/query/tag/0', keyword: 'blank' }] },
+    ] as const;
     for (const { query, errors } of invalidQueries) {
       it(`returns 422 naming the parameter for ?${query.length > 40 ? `${query.slice(0, 40)}…` : query}`, async () => {
         const api = await sharedApi();

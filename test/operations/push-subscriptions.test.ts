@@ -73,15 +73,15 @@ describe('POST /api/push-subscriptions (createPushSubscription)', () => {
       expectProblem(await strict.http.post('/api/push-subscriptions').set(bearer(user)).send(browser.subscription), {
         type: 'push-endpoint-refused',
         instance: '/api/push-subscriptions',
-        errors: [{ path: '/body/endpoint', message: 'must be an https URL' }],
+        errors: [{ path: '/body/endpoint', keyword: 'invalid' }],
       });
       const badKeys = { ...browser.subscription, endpoint: 'https://push.example.com/x', keys: { p256dh: 'AAAA', auth: 'AAAA' } };
       expectProblem(await strict.http.post('/api/push-subscriptions').set(bearer(user)).send(badKeys), {
         type: 'push-keys-invalid',
         instance: '/api/push-subscriptions',
         errors: [
-          { path: '/body/keys/p256dh', message: 'must be an uncompressed P-256 public key (65 bytes)' },
-          { path: '/body/keys/auth', message: 'must be 16 bytes' },
+          { path: '/body/keys/p256dh', keyword: 'invalid' },
+          { path: '/body/keys/auth', keyword: 'invalid' },
         ],
       });
       expect((await strict.http.get('/api/push-subscriptions').set(bearer(user))).body).to.deep.equal([]);
@@ -92,7 +92,7 @@ describe('POST /api/push-subscriptions (createPushSubscription)', () => {
 
   it('returns 422 without keys', async () => {
     const response = await api.http.post('/api/push-subscriptions').set(bearer(await newUser())).send({ endpoint: 'https://push.example.com/x' });
-    expectContractViolation(response, '/api/push-subscriptions', [{ path: '/body/keys', message: "must have required property 'keys'" }]);
+    expectContractViolation(response, '/api/push-subscriptions', [{ path: '/body/keys', keyword: 'required' }]);
   });
 
   it('returns 404 when the server runs without Web Push', async () => {
@@ -178,7 +178,7 @@ describe('DELETE /api/push-subscriptions/{subscription_id} (deletePushSubscripti
 
   it('returns 422 for an id that is not a UUID', async () => {
     const response = await api.http.delete('/api/push-subscriptions/not-a-uuid').set(bearer(user));
-    expectContractViolation(response, '/api/push-subscriptions/not-a-uuid', [{ path: '/params/subscription_id', message: 'must match format "uuid"' }]);
+    expectContractViolation(response, '/api/push-subscriptions/not-a-uuid', [{ path: '/params/subscription_id', keyword: 'invalid_format' }]);
   });
 
   it('returns 401 without a token', async () => {

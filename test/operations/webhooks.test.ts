@@ -62,22 +62,22 @@ describe('POST /api/webhooks (createWebhook)', () => {
     expect(JSON.stringify((await api.http.get('/api/webhooks').set(bearer(user))).body)).not.to.include(secret);
   });
 
-  for (const [label, url, message] of [
-    ['http', 'http://hooks.example.com/x', 'must be an https URL'],
-    ['with credentials', 'https://user:pass@hooks.example.com/x', 'must not contain credentials'],
-    ['on a loopback address', 'https://127.0.0.1/x', 'names an address that is a loopback address'],
-    ['on the IPv6 loopback', 'https://[::1]/x', 'names an address that is a loopback address'],
-    ['on localhost', 'https://localhost/x', 'names a loopback host'],
-    ['on the cloud metadata address', 'https://169.254.169.254/latest/meta-data', 'names an address that is a private, link-local or reserved address'],
-    ['on a private address', 'https://10.0.0.7/x', 'names an address that is a private, link-local or reserved address'],
-    ['on a private address (192.168)', 'https://192.168.1.1/x', 'names an address that is a private, link-local or reserved address'],
-    ['on an IPv4-mapped private address', 'https://[::ffff:10.0.0.1]/x', 'names an address that is a private, link-local or reserved address'],
-    ['on an IPv6 unique local address', 'https://[fd00:ec2::254]/x', 'names an address that is a private, link-local or reserved address'],
+  for (const [label, url] of [
+    ['http', 'http://hooks.example.com/x'],
+    ['with credentials', 'https://user:pass@hooks.example.com/x'],
+    ['on a loopback address', 'https://127.0.0.1/x'],
+    ['on the IPv6 loopback', 'https://[::1]/x'],
+    ['on localhost', 'https://localhost/x'],
+    ['on the cloud metadata address', 'https://169.254.169.254/latest/meta-data'],
+    ['on a private address', 'https://10.0.0.7/x'],
+    ['on a private address (192.168)', 'https://192.168.1.1/x'],
+    ['on an IPv4-mapped private address', 'https://[::ffff:10.0.0.1]/x'],
+    ['on an IPv6 unique local address', 'https://[fd00:ec2::254]/x'],
   ] as const) {
     it(`returns 422 for a URL ${label}, and registers nothing`, async () => {
       const owner = await newUser();
       const response = await api.http.post('/api/webhooks').set(bearer(owner)).send({ url, events: ['task.created'] });
-      expectProblem(response, { type: 'webhook-url-refused', instance: '/api/webhooks', errors: [{ path: '/body/url', message }] });
+      expectProblem(response, { type: 'webhook-url-refused', instance: '/api/webhooks', errors: [{ path: '/body/url', keyword: 'invalid' }] });
       expect((await api.http.get('/api/webhooks').set(bearer(owner))).body).to.deep.equal([]);
     });
   }
@@ -127,7 +127,7 @@ describe('GET /api/webhooks/{webhook_id} (getWebhook)', () => {
   it('returns 422 for an id that is not a UUID, and 401 without a token', async () => {
     const api = await sharedApi();
     expectContractViolation(await api.http.get('/api/webhooks/nope').set(bearer(await newUser())), '/api/webhooks/nope', [
-      { path: '/params/webhook_id', message: 'must match format "uuid"' },
+      { path: '/params/webhook_id', keyword: 'invalid_format' },
     ]);
     const id = randomUUID();
     expectMissingToken(await api.http.get(`/api/webhooks/${id}`), `/api/webhooks/${id}`);
@@ -167,7 +167,7 @@ describe('PATCH /api/webhooks/{webhook_id} (updateWebhook)', () => {
     expectProblem(await api.http.patch(`/api/webhooks/${webhook.id}`).set(bearer(user)).send({ url: 'https://172.16.0.1/x' }), {
       type: 'webhook-url-refused',
       instance: `/api/webhooks/${webhook.id}`,
-      errors: [{ path: '/body/url', message: 'names an address that is a private, link-local or reserved address' }],
+      errors: [{ path: '/body/url', keyword: 'invalid' }],
     });
     expect((await api.http.patch(`/api/webhooks/${webhook.id}`).set(bearer(user)).send({ enabled: false })).status).to.equal(422);
   });

@@ -1,0 +1,107 @@
+// What each operating feature costs per request: the real app (src/app.ts) over a real pool on a
+// fresh embedded PostgreSQL, driven in this process one request at a time (a get and a first page,
+// alternately), once with everything at its production default and once with one feature changed.
+// The figure is this process's CPU per request (client, app and pool; PostgreSQL is another
+// process), the least of BENCH_ROUNDS rounds: a busy machine only ever adds, so the least is the
+// closest to the truth and the differences between configurations are the features' own.
+// Usage: node bench/features.ts   (BENCH_REQUESTS=2000, BENCH_ROUNDS=5)
+import { once } from 'node:events';
+import { chmod, mkdtemp, open, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { pino } from 'pino';
+import { Pool } from 'undici';
+import { createApp, type AppOptions } from '../src/app.ts';
+import { createAuthenticator } from '../src/auth.ts';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres.ts';
+import { migrate } from '../src/database/migrations.ts';
+import { createDatabasePool } from '../src/database/pool.ts';
+import { createLogger } from '../src/logger.ts';
+
+const requests = Number(process.env.BENCH_REQUESTS ?? 2000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const secret = 'bench-features-secret-0123456789abcdef';
+const quiet = createLogger('warn');
+
+const directory = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-features-'));
+await chmod(directory, 0o755);
+const database = await startEmbeddedPostgres({ dataDirectory: directory, databaseName: 'tasks', log: quiet });
+const logFile = await open(path.join(directory, 'requests.log'), 'a');
+try {
+  await migrate(database.url, quiet);
+  const pool = await createDatabasePool(database.url, { maxPoolSize: 10 });
+  const users = Array.from({ length: 50 }, (_, index) => `features-user-${index}`);
+  const tokens = await Promise.all(
+    users.map((sub) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret))),
+  );
+  // The production log: pino JSON lines at info, asynchronously to a file (as `make bench`'s API).
+  const productionLog = createLogger('info', { destination: pino.destination({ fd: logFile.fd, sync: false }) });
+  const defaults: AppOptions = {
+    context: { db: pool, isShuttingDown: () => false },
+    authenticate: createAuthenticator({ secret: { secret, issuer: undefined, audience: undefined } }),
+    log: productionLog,
+    bodyLimitBytes: 65_536,
+    validateResponses: false,
+    // RATE_LIMIT_* defaults; 50 users keep every one of them far below its limit here.
+    rateLimits: { windowMs: 60_000, perUser: 600, perIp: 600 },
+  };
+  const configurations: ReadonlyArray<readonly [string, Partial<AppOptions>]> = [
+    ['production defaults', {}],
+    ['request log off (level warn)', { log: quiet }],
+    ['rate limits off', { rateLimits: undefined }],
+    ['metrics on (METRICS_TOKEN)', { metricsToken: 'a-metrics-token-of-16-characters' }],
+    ['CORS on (CORS_ORIGINS, requests with Origin)', { corsOrigins: ['https://app.example.com'] }],
+  ];
+
+  const measure = async (options: AppOptions, origin: boolean): Promise<number> => {
+    const server = createApp(options).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 1 });
+    const ids: string[] = [];
+    for (const [index, token] of tokens.entries()) {
+      const response = await client.request({
+        method: 'POST',
+        path: '/api/tasks',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `Features ${index}` }),
+      });
+      ids.push(((await response.body.json()) as { id: string }).id);
+    }
+    const send = async (index: number) => {
+      const user = index % tokens.length;
+      const headers: Record<string, string> = { authorization: `Bearer ${tokens[user]}` };
+      if (origin) headers.origin = 'https://app.example.com';
+      const response = await client.request({ method: 'GET', path: index % 2 === 0 ? `/api/tasks/${ids[user]}` : '/api/tasks', headers });
+      await response.body.dump();
+      if (response.statusCode !== 200) throw new Error(`answered ${response.statusCode}`);
+    };
+    for (let index = 0; index < 300; index += 1) await send(index);
+    const start = process.cpuUsage();
+    for (let index = 0; index < requests; index += 1) await send(index);
+    const used = process.cpuUsage(start);
+    await client.close();
+    server.close();
+    return (used.user + used.system) / requests;
+  };
+
+  const best = new Map<string, number>();
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [name, change] of configurations) {
+      const micros = await measure({ ...defaults, ...change }, name.startsWith('CORS'));
+      best.set(name, Math.min(best.get(name) ?? Infinity, micros));
+    }
+  }
+  const baseline = best.get('production defaults')!;
+  console.log(`CPU per request of this process (least of ${rounds} rounds of ${requests}; load average ${os.loadavg()[0]!.toFixed(1)})`);
+  for (const [name, micros] of best) {
+    const delta = micros - baseline;
+    console.log(`  ${name.padEnd(46)} ${micros.toFixed(1).padStart(7)} µs${name === 'production defaults' ? '' : `  (${delta >= 0 ? '+' : ''}${delta.toFixed(1)} µs)`}`);
+  }
+  await pool.end();
+} finally {
+  await logFile.close();
+  await database.stop();
+  await rm(directory, { recursive: true, force: true });
+}

@@ -1,0 +1,87 @@
+// The contract's router (express-openapi-validator) finds each request's operation by trying the
+// documented paths in order. Version 5.6.2 compiled a path-to-regexp matcher for every path it
+// tried, on every request: a cost that grows with every path the contract gains. patches/ carries
+// the upstream fix (https://github.com/cdimascio/express-openapi-validator/pull/1217, not in a
+// release yet), which compiles each matcher once; this test fails without it.
+import { createRequire } from 'node:module';
+import { expect } from 'chai';
+import { newUser, startTestApi, type TestApi } from '../support/api.ts';
+
+type PathToRegexp = { pathToRegexp: (...args: unknown[]) => unknown };
+
+// The path-to-regexp module the validator requires (it reads the export at every call).
+const validatorRequire = createRequire(createRequire(import.meta.url).resolve('express-openapi-validator'));
+const pathToRegexpModule = validatorRequire('path-to-regexp') as PathToRegexp;
+
+describe('route lookup', () => {
+  let api: TestApi | undefined;
+  const original = pathToRegexpModule.pathToRegexp;
+  let compiles = 0;
+
+  beforeEach(() => {
+    compiles = 0;
+    pathToRegexpModule.pathToRegexp = (...args) => {
+      compiles += 1;
+      return original(...args);
+    };
+  });
+
+  afterEach(async () => {
+    pathToRegexpModule.pathToRegexp = original;
+    await api?.close();
+    api = undefined;
+  });
+
+  it('compiles the matcher of each documented path once, not again on every request', async () => {
+    api = await startTestApi();
+    const user = await newUser();
+    const created = await api.http.post('/api/tasks').set('Authorization', user.authorization).send({ title: 'Routed' });
+    expect(created.status, created.text).to.equal(201);
+    const taskId = (created.body as { id: string }).id;
+    // Routes early and late in the validator's order, with and without path parameters.
+    const requests = [
+      () => api!.http.get('/api/tasks'),
+      () => api!.http.get(`/api/tasks/${taskId}`),
+      () => api!.http.patch(`/api/tasks/${taskId}/complete`),
+      () => api!.http.get('/api/tasks/changes'),
+      () => api!.http.get(`/api/${user.id}/tasks/${taskId}`),
+    ];
+    const roundOfRequests = async () => {
+      for (const send of requests) {
+        const response = await send().set('Authorization', user.authorization);
+        expect(response.status, response.text).to.equal(200);
+      }
+    };
+    await roundOfRequests();
+    const compiledByFirstRound = compiles;
+
+    for (let round = 0; round < 5; round += 1) await roundOfRequests();
+
+    expect(compiles - compiledByFirstRound).to.equal(0);
+  });
+
+  it('still routes each request to its own operation, path parameters included', async () => {
+    api = await startTestApi();
+    const user = await newUser();
+    const created = await api.http.post('/api/tasks').set('Authorization', user.authorization).send({ title: 'Routed' });
+    expect(created.status, created.text).to.equal(201);
+    const taskId = (created.body as { id: string }).id;
+    for (let round = 0; round < 3; round += 1) {
+      const one = await api.http.get(`/api/tasks/${taskId}`).set('Authorization', user.authorization);
+      expect(one.status, one.text).to.equal(200);
+      expect(one.body).to.deep.equal(created.body);
+      const summary = await api.http.get('/api/tasks/summary').set('Authorization', user.authorization);
+      expect(summary.status, summary.text).to.equal(200);
+      expect(summary.body).to.deep.equal({
+        time_zone: 'UTC',
+        total: 1,
+        by_status: { pending: 1, in_progress: 0, completed: 0 },
+        overdue: 0,
+        due_today: 0,
+      });
+      const list = await api.http.get('/api/tasks').set('Authorization', user.authorization);
+      expect(list.status, list.text).to.equal(200);
+      expect(list.body).to.deep.equal([created.body]);
+    }
+  });
+});
