@@ -14,6 +14,7 @@
 import type { Logger } from 'pino';
 import type { VapidKeys } from './contract.ts';
 import {
+  deleteFinishedDeliveries,
   insertReminderPushDeliveries,
   insertReminderWebhookDeliveries,
   updateDeliveryOutcome,
@@ -57,6 +58,9 @@ export type DeliveryWorker = {
 };
 
 const maxRetryDelayMs = 6 * 3600 * 1000;
+/** How long finished deliveries stay listed (GET /api/webhooks/{id}/deliveries), and how often the worker prunes them. */
+const deliveryRetentionDays = 30;
+const pruneEveryMs = 3600 * 1000;
 
 export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { db, log } = options;
@@ -68,6 +72,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let again = false;
+  let prunedAt = 0;
 
   const fireDueReminders = async (): Promise<number> => {
     const fired = await db.transaction(async (tx) => {
@@ -187,6 +192,11 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
           while (!stopping && (await fireDueReminders()) === batchSize);
           while (!stopping && (await claimDeliveries()));
         } while (again && !stopping);
+        if (!stopping && Date.now() - prunedAt > pruneEveryMs) {
+          prunedAt = Date.now();
+          const pruned = await deleteFinishedDeliveries(db, deliveryRetentionDays, 10_000);
+          if (pruned > 0) log.info({ pruned, retention_days: deliveryRetentionDays }, 'pruned finished deliveries');
+        }
       } catch (error) {
         log.warn({ err: error }, 'the delivery worker could not reach the database; retrying at the next poll');
       } finally {

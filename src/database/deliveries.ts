@@ -189,3 +189,18 @@ export async function updateWebhookPendingDeliveriesFailed(db: CommonQueryMethod
     update deliveries set status = 'failed', last_error = ${reason}, finished_at = now()
     where owner_user_id = ${ownerUserId} and channel = 'webhook' and target_id = ${webhookId} and status = 'pending'`);
 }
+
+/**
+ * Forgets finished deliveries (delivered or given up) older than `retentionDays`, at most `limit`
+ * at a time, so the outbox does not grow for ever. Worker-only (across owners).
+ */
+export async function deleteFinishedDeliveries(db: CommonQueryMethods, retentionDays: number, limit: number): Promise<number> {
+  const result = await db.query(sql.type(z.object({}))`
+    delete from deliveries
+    where id in (
+      select id from deliveries
+      where status <> 'pending' and finished_at < now() - make_interval(days => ${retentionDays})
+      limit ${limit}
+    )`);
+  return result.rowCount;
+}

@@ -256,7 +256,13 @@ const queryFiles: readonly { readonly file: string; readonly minimum: number; re
   {
     file: 'deliveries.ts',
     minimum: 5,
-    workerOnly: ['insertReminderPushDeliveries', 'insertReminderWebhookDeliveries', 'updateDueDeliveriesClaimed', 'selectPendingDeliveryCount'],
+    workerOnly: [
+      'insertReminderPushDeliveries',
+      'insertReminderWebhookDeliveries',
+      'updateDueDeliveriesClaimed',
+      'selectPendingDeliveryCount',
+      'deleteFinishedDeliveries',
+    ],
   },
 ];
 
