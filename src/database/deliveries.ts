@@ -92,9 +92,11 @@ export async function updateDeliveryOutcome(
     where owner_user_id = ${ownerUserId} and id = ${delivery.id} and attempts = ${delivery.attempts}`);
 }
 
+const countRow = z.object({ count: z.number() });
+
 /** Deliveries waiting to be made (the outbox depth), across owners: for /metrics. */
 export async function selectPendingDeliveryCount(db: CommonQueryMethods): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ count: z.number() }))`
+  return db.oneFirst(sql.type(countRow)`
     select count(*)::int as count from deliveries
     where status = 'pending'`);
 }

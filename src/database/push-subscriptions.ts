@@ -8,6 +8,9 @@ const pushSubscriptionRow = z.object({ id: z.string(), endpoint: z.string(), cre
 export type PushSubscriptionRow = z.infer<typeof pushSubscriptionRow>;
 true satisfies RowFitsContract<PushSubscriptionRow, components['schemas']['PushSubscription']>;
 
+const upsertedPushSubscriptionRow = pushSubscriptionRow.extend({ created: z.boolean() });
+const idRow = z.object({ id: z.string() });
+
 /**
  * Stores the browser's subscription; the same endpoint again (a browser re-subscribing) keeps its
  * row and id and takes the new keys. `created` says which happened.
@@ -17,7 +20,7 @@ export async function upsertPushSubscription(
   ownerUserId: string,
   subscription: { readonly endpoint: string; readonly p256dh: string; readonly auth: string },
 ): Promise<PushSubscriptionRow & { created: boolean }> {
-  const row = await db.one(sql.type(pushSubscriptionRow.extend({ created: z.boolean() }))`
+  const row = await db.one(sql.type(upsertedPushSubscriptionRow)`
     insert into push_subscriptions (owner_user_id, endpoint, p256dh, auth)
     values (${ownerUserId}, ${subscription.endpoint}, ${subscription.p256dh}, ${subscription.auth})
     on conflict (owner_user_id, endpoint) do update set p256dh = excluded.p256dh, auth = excluded.auth
@@ -44,7 +47,7 @@ export async function selectPushTarget(db: CommonQueryMethods, ownerUserId: stri
 
 /** Returns false when the owner has no such subscription. */
 export async function deletePushSubscriptionById(db: CommonQueryMethods, ownerUserId: string, subscriptionId: string): Promise<boolean> {
-  const result = await db.query(sql.type(z.object({ id: z.string() }))`
+  const result = await db.query(sql.type(idRow)`
     delete from push_subscriptions
     where owner_user_id = ${ownerUserId} and id = ${subscriptionId}
     returning id`);

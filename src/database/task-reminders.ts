@@ -49,6 +49,9 @@ export async function upsertTaskReminders(
         before_due = excluded.before_due, before_due_seconds = excluded.before_due_seconds`);
 }
 
+const missingDueRow = z.object({ missing_due: z.boolean() });
+const lagRow = z.object({ lag: z.number() });
+
 const fireAt = sql.fragment`coalesce(r.remind_at, t.due_at - make_interval(secs => r.before_due_seconds))`;
 
 /**
@@ -62,7 +65,7 @@ const fireAt = sql.fragment`coalesce(r.remind_at, t.due_at - make_interval(secs 
  * Returns how many relative reminders have no due date to count from (the write is then refused).
  */
 export async function updateTaskReminderSchedule(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<number> {
-  const rows = await db.any(sql.type(z.object({ missing_due: z.boolean() }))`
+  const rows = await db.any(sql.type(missingDueRow)`
     update task_reminders r
     set fire_at = ${fireAt},
         pending = coalesce(t.status <> 'completed' and (
@@ -136,7 +139,7 @@ export async function updateDueTaskRemindersFired(db: CommonQueryMethods, limit:
 
 /** Seconds since the oldest due reminder that has not fired yet (0 when none): the scheduler's lag. */
 export async function selectReminderLagSeconds(db: CommonQueryMethods): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ lag: z.number() }))`
+  return db.oneFirst(sql.type(lagRow)`
     select coalesce(extract(epoch from now() - min(fire_at)), 0)::float8 as lag
     from task_reminders
     where pending and fire_at <= now()`);

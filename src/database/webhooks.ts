@@ -24,6 +24,9 @@ true satisfies RowFitsContract<WebhookRow, components['schemas']['Webhook']>;
 const webhookColumns = sql.fragment`
   id, url, events, disabled_at is null as enabled, failing_since, disabled_at, disabled_reason, created_at, updated_at`;
 
+const idRow = z.object({ id: z.string() });
+const disabledRow = z.object({ disabled: z.boolean() });
+
 export async function insertWebhook(
   db: CommonQueryMethods,
   ownerUserId: string,
@@ -68,7 +71,7 @@ export async function updateWebhookById(
 }
 
 export async function deleteWebhookById(db: CommonQueryMethods, ownerUserId: string, webhookId: string): Promise<boolean> {
-  const result = await db.query(sql.type(z.object({ id: z.string() }))`
+  const result = await db.query(sql.type(idRow)`
     delete from webhooks
     where owner_user_id = ${ownerUserId} and id = ${webhookId}
     returning id`);
@@ -97,7 +100,7 @@ export async function updateWebhookSucceeded(db: CommonQueryMethods, ownerUserId
  * it has run longer than `disableAfterMs`. Returns true when this call disabled it.
  */
 export async function updateWebhookFailed(db: CommonQueryMethods, ownerUserId: string, webhookId: string, disableAfterMs: number): Promise<boolean> {
-  const row = await db.maybeOne(sql.type(z.object({ disabled: z.boolean() }))`
+  const row = await db.maybeOne(sql.type(disabledRow)`
     update webhooks
     set failing_since = coalesce(failing_since, now()),
         disabled_at = case when coalesce(failing_since, now()) <= now() - make_interval(secs => ${disableAfterMs / 1000}) then now() end,
