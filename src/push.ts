@@ -3,7 +3,6 @@
 // (aes128gcm) and signed with the server's VAPID key per RFC 8292 by `web-push`; the HTTP call
 // itself goes through the outbound guard (src/outbound.ts), like every call to a URL a user gave.
 import { createHash } from 'node:crypto';
-import webpush from 'web-push';
 import type { AuthenticatedHandler, VapidKeys } from './contract.ts';
 import {
   deletePushSubscriptionById,
@@ -102,6 +101,8 @@ export async function pushOnce(
 ): Promise<AttemptResult> {
   const topic = createHash('sha256').update(deliveryKey).digest('base64url').slice(0, 32);
   try {
+    // Loaded on first use: it costs every start 0.1-0.5 s, and most processes never push.
+    const webpush = (await import('web-push')).default;
     const details = webpush.generateRequestDetails(
       { endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } },
       JSON.stringify(payload),
