@@ -1,5 +1,6 @@
-# tasks-api production image. Not built where it was written (no Docker engine on those machines);
-# its install and start were run by hand there (README, "Deployment").
+# tasks-api production image. Not built where it was written (no Docker engine on those machines):
+# test/deployment/container.test.ts reproduces it in every `make test` — reading this file's npm ci
+# line, ENV, HEALTHCHECK and CMD — and runs its release step, start, health check and SIGTERM.
 #
 #   docker build -t tasks-api .
 #   docker run --rm -e DATABASE_URL=... -e DATABASE_MIGRATION_URL=... tasks-api node scripts/migrate.ts   # release step

@@ -4,17 +4,26 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test chromium check typecheck lint generate generated-check unit migrate token clean bench bench-startup spectral client docs
+.PHONY: help install run test test-pgbouncer pgbouncer chromium check typecheck lint generate generated-check unit migrate token clean bench bench-startup spectral client docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-# Reinstall only when the lockfile changed since the last install.
+# Reinstall only when the lockfile changed since the last install, or when the pinned Node is
+# missing (an earlier install omitted devDependencies). --include=dev: this Makefile is how a clone
+# runs, tests and serves, and it runs everything on the Node 24 that the `node` devDependency
+# installs — also under NODE_ENV=production, which would otherwise make npm omit it and leave the
+# machine's own Node (20 on these machines) to fail on the .ts sources. Production images install
+# with --omit=dev instead (Dockerfile): they bring their own Node 24.
+ifeq ($(wildcard node_modules/.bin/node),)
+.PHONY: node_modules/.install-stamp
+endif
 node_modules/.install-stamp: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --include=dev --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.install-stamp ## Install dependencies (npm ci) when they are missing or stale
+install: node_modules/.install-stamp ## Install dependencies (npm ci, devDependencies included) when they are missing or stale
+	@node src/check-node.js
 
 # .env is read when present (Node's own --env-file; no dotenv dependency).
 ENV_FILE := $(if $(wildcard .env),--env-file=.env)
@@ -38,15 +47,27 @@ API_NODE_COMPILE_CACHE := $(CURDIR)/node_modules/.cache/tasks-api-compile-cache
 run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	NODE_OPTIONS="$(API_NODE_OPTIONS) $$NODE_OPTIONS" MALLOC_ARENA_MAX="$${MALLOC_ARENA_MAX:-$(API_MALLOC_ARENA_MAX)}" NODE_COMPILE_CACHE="$${NODE_COMPILE_CACHE:-$(API_NODE_COMPILE_CACHE)}" node $(ENV_FILE) src/server.ts
 
-test: install chromium check unit ## Every check and every test (what CI runs)
+test: install chromium pgbouncer check unit test-pgbouncer ## Every check and every test (what CI runs)
 
-# The docs-portal test (test/docs/) opens /docs in Debian's headless Chromium; playwright-core
-# never downloads a browser. Installed once (apt, sudo when not root), skipped when present.
-chromium: ## Install Debian's chromium for the docs-portal test when it is missing
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; \
-	fi
+# The docs-portal test (test/docs/) opens /docs in headless Chrome or Chromium; playwright-core
+# never downloads a browser. scripts/find-tool.sh: CHROMIUM_PATH, then PATH and the usual Linux and
+# macOS places, then Debian's package where apt exists (sudo when not root), else one line saying
+# what to install. The same for PgBouncer (PGBOUNCER_PATH).
+chromium: ## Find Chrome/Chromium for the docs-portal test (installs Debian's where apt exists)
+	@scripts/find-tool.sh chromium --install >/dev/null
+
+pgbouncer: ## Find PgBouncer for the pooler tests (installs Debian's where apt exists)
+	@scripts/find-tool.sh pgbouncer --install >/dev/null
+
+# The suite again with every database URL going through a real PgBouncer in transaction mode with
+# its default ignore_startup_parameters (what Neon's pooled connection string is). Left out: tests
+# that never use the test database (the docs page in a browser, config parsing, the client package
+# build, and the process tests that run their own embedded PostgreSQL: lifecycle, shutdown,
+# outage), and test/deployment, whose pooler tests start their own PgBouncer in every run.
+PGBOUNCER_SKIPS := test/docs/** test/config.test.ts test/client/package.test.ts test/process/server.test.ts \
+  test/process/shutdown.test.ts test/process/database-outage.test.ts test/process/cluster-signals.test.ts test/deployment/**
+test-pgbouncer: install pgbouncer ## Run the suite through PgBouncer (transaction mode) in front of the test PostgreSQL
+	TEST_THROUGH_PGBOUNCER=1 mocha $(foreach skip,$(PGBOUNCER_SKIPS),--ignore '$(skip)') 'test/**/*.test.ts'
 
 check: lint spectral generated-check typecheck ## Contract lint (Redocly, Spectral OWASP), generated-types drift check, tsc
 

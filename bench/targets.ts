@@ -151,7 +151,7 @@ export function minimalSqlTarget(databaseUrl: string, userIds: readonly string[]
   // An idle connection's error (the server going away) must not crash the run; the next query reports it.
   pool.on('error', (error) => console.error(`raw-SQL pool: ${error.message}`));
   let counter = 0;
-  // Named prepared statements, as the API's pool uses (src/database/pool.ts); BENCH_SQL_PREPARED=0 for
+  // Named prepared statements, as the API's pool uses (src/database/prepared-statements.ts); BENCH_SQL_PREPARED=0 for
   // the ceiling of unnamed statements (what v1 sent).
   const prepared = process.env.BENCH_SQL_PREPARED !== '0';
   const nameOf = new Map(Object.entries(statements).map(([name, text]) => [text, `bench_${name}`]));

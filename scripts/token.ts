@@ -1,6 +1,7 @@
 // `make token USER=<id>`: prints an HS256 access token for that user, signed with the secret this
 // server verifies (the development secret under DATA_DIR, or BETTER_AUTH_SECRET). Tokens for a
 // JWKS-only setup come from Better Auth itself (GET /api/auth/token).
+import '../src/check-node.js';
 import { SignJWT } from 'jose';
 import { loadConfig } from '../src/config.ts';
 import { authOptionsFor } from '../src/auth.ts';

@@ -243,13 +243,30 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+export type ConfigPurpose =
+  /** The API server: every setting. */
+  | 'serve'
+  /** The migration step (scripts/migrate.ts): only where the database is; no token verification. */
+  | 'migrate';
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env, options: { readonly purpose?: ConfigPurpose } = {}): Config {
   const parsed = environmentSchema.safeParse(environment);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const env = parsed.data;
+  const purpose = options.purpose ?? 'serve';
+  const auth = purpose === 'migrate' ? notNeededForMigrations : authConfig(env);
+  // An embedded database in production would live in the image or on an instance's disk, and go
+  // with it: refuse, naming the setting, instead of trying to create DATA_DIR in a read-only image.
+  if (env.NODE_ENV === 'production' && !env.DATABASE_URL && !(purpose === 'migrate' && env.DATABASE_MIGRATION_URL)) {
+    throw new ConfigError(
+      purpose === 'migrate'
+        ? 'DATABASE_URL (or DATABASE_MIGRATION_URL) is not set: in production, migrations need the URL of the database to migrate.'
+        : 'DATABASE_URL is not set: in production the API needs a PostgreSQL URL (the embedded database is for development only).',
+    );
+  }
   return {
     environment: env.NODE_ENV,
     host: env.HOST,
@@ -258,7 +275,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     databasePoolMax: env.DATABASE_POOL_MAX,
     databaseWaitSeconds: env.DATABASE_WAIT_SECONDS,
     dataDirectory: path.resolve(env.DATA_DIR),
-    auth: authConfig(env),
+    auth,
     // Response validation catches contract drift; it costs CPU per response, so production opts in.
     validateResponses: env.VALIDATE_RESPONSES ?? env.NODE_ENV !== 'production',
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
@@ -291,9 +308,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       timeoutMs: env.DELIVERY_TIMEOUT_MS,
       retryBaseMs: env.DELIVERY_RETRY_BASE_MS,
       giveUpMs: env.DELIVERY_GIVE_UP_SECONDS * 1000,
-      allowLoopback: allowLoopback(env),
+      allowLoopback: purpose === 'migrate' ? false : allowLoopback(env),
       webhookDisableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
-      push: pushConfig(env),
+      // The migration step pushes nothing.
+      push: purpose === 'migrate' ? { mode: 'off' } : pushConfig(env),
     },
   };
 }
@@ -320,6 +338,9 @@ function pushConfig(env: z.infer<typeof environmentSchema>): PushConfig {
   if (env.NODE_ENV === 'production') return { mode: 'off' };
   return { mode: 'development-keys', subject: subject ?? 'mailto:tasks-api@localhost' };
 }
+
+// The migration step verifies no tokens; nothing reads this.
+const notNeededForMigrations: AuthConfig = { mode: 'configured' };
 
 function trustProxySetting(value: string | undefined): TrustProxy {
   if (value === undefined || value === 'false') return false;

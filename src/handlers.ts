@@ -4,6 +4,7 @@
 // checked against the token, and the owner always comes from the token.
 import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, TaskSort, TaskStatus } from './contract.ts';
 import { cursorBinding, decodeCursor, encodeCursor } from './cursors.ts';
+import { classifyDatabaseError } from './database/errors.ts';
 import { positionOf, priorityRanking, type SortField } from './database/task-sorts.ts';
 import { pingDatabase } from './database/pool.ts';
 import { documentationHandlers } from './docs.ts';
@@ -281,13 +282,12 @@ const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async (
     return { status: 200, body: { deleted: deletedIds.length } };
   });
 
-const unknownTimeZone = '22023'; // invalid_parameter_value: "time zone … not recognized"
-
 const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUserId, query }, { db }) => {
   const timeZone = query.tz ?? 'UTC';
   // PostgreSQL's own zone database decides what a zone name means, so it also decides which exist.
   const counts = await selectTaskSummary(db, ownerUserId, timeZone).catch((error: unknown) => {
-    if (sqlStateOf(error) !== unknownTimeZone) throw error;
+    // invalid_parameter_value: "time zone … not recognized"
+    if (classifyDatabaseError(error).kind !== 'invalid-parameter-value') throw error;
     throw new ProblemError('unknown-time-zone', `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
       errors: [{ path: '/query/tz', keyword: 'unknown', message: 'The tz parameter must be an IANA time zone name, such as Europe/Paris.' }],
     });
@@ -295,16 +295,6 @@ const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUse
   const { total, pending, in_progress, completed, overdue, due_today } = counts;
   return { status: 200, body: { time_zone: timeZone, total, by_status: { pending, in_progress, completed }, overdue, due_today } };
 };
-
-/** The SQLSTATE of a database error, wherever the driver and Slonik put it. */
-function sqlStateOf(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 5; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 const ok = { status: 200, body: { status: 'ok' } } as const satisfies HandlerResult<'health'>;
 

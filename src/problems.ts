@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { FieldError, Problem, ProblemType } from './contract.ts';
 import { AuthenticationError, AuthUnavailableError, bearerChallenge, PathUserMismatchError } from './auth.ts';
-import { isDatabaseUnavailable } from './database/pool.ts';
+import { classifyDatabaseError } from './database/errors.ts';
 import { fieldErrorsOf, type ValidatorEntry, type ValueAt } from './field-errors.ts';
 
 /** A problem type's name: its `type` URI without the `/problems/` prefix. */
@@ -192,7 +192,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
   [
     // PostgreSQL text cannot hold NUL characters. The contract's patterns refuse them already;
     // this row keeps any field that slips through a client error rather than a 500.
-    (error) => ['22021', '22P05'].includes(String((error as { code?: unknown }).code)),
+    (error) => classifyDatabaseError(error).kind === 'untranslatable-text',
     () => ({
       type: 'nul-character',
       detail: 'Text fields cannot contain NUL (U+0000) characters.',
@@ -200,7 +200,7 @@ const problemTable: ReadonlyArray<readonly [(error: unknown) => boolean, (error:
     }),
   ],
   [
-    (error) => isDatabaseUnavailable(error),
+    (error) => classifyDatabaseError(error).kind === 'unavailable',
     () => ({
       type: 'database-unavailable',
       detail: 'The database is unavailable; try again shortly.',

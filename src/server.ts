@@ -3,14 +3,14 @@
 // SHUTDOWN_DRAIN_SECONDS (so a load balancer sees it and stops routing here), stop accepting,
 // close idle connections, let in-flight requests finish within SHUTDOWN_GRACE_SECONDS, close the
 // pool, stop the embedded database, exit 0 (1 when the grace period ran out).
+import './check-node.js';
 import { createServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createApp } from './app.ts';
 import { authOptionsFor, createAuthenticator, type AuthOptions } from './auth.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.ts';
-import { migrate } from './database/migrations.ts';
-import { connectWithRetry, describeConnectError, isDatabaseUnavailable, type DatabasePool } from './database/pool.ts';
+import type { DatabasePool } from './database/pool.ts';
+import { onStopSignals, startDatabase, startFailureLine, type DatabaseStart } from './database/startup.ts';
 import type { VapidKeys } from './contract.ts';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
 import { readOrCreateDevVapidKeys } from './dev-secret.ts';
@@ -31,8 +31,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
   if (isClusterPrimary(config)) return runClusterPrimary(config, log);
 
-  let embedded: EmbeddedPostgres | undefined;
-  let embeddedStarting: Promise<EmbeddedPostgres> | undefined;
+  let database: DatabaseStart | undefined;
   let pool: DatabasePool | undefined;
   let server: Server | undefined;
   let worker: DeliveryWorker | undefined;
@@ -59,41 +58,17 @@ async function main(): Promise<void> {
     ]);
     if (!workerStopped) log.error({ graceMs: config.shutdown.graceMs }, 'deliveries still running after SHUTDOWN_GRACE_SECONDS; leaving them to be retried');
     if (!serverClosed || !workerStopped) exitCode = 1;
-    await pool?.end().catch((error: unknown) => log.warn({ err: error }, 'closing the pool failed'));
-    // A signal during the first start arrives while initdb runs: exiting then would leave initdb
-    // running on its own and its password file in the temp folder. Let the start finish, then stop it.
-    embedded ??= await embeddedStarting?.catch(() => undefined);
-    await embedded?.stop().catch((error: unknown) => log.warn({ err: error }, 'stopping PostgreSQL failed'));
+    await database?.stop();
     log.info({ exitCode }, 'stopped');
     process.exit(exitCode);
   };
-  // `on`, not `once`: a second signal must not kill the process with its pool and PostgreSQL still open.
-  process.on('SIGINT', () => void shutdown('SIGINT', 0));
-  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  onStopSignals((signal) => void shutdown(signal, 0));
 
   try {
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      embeddedStarting = startEmbeddedPostgres({ dataDirectory: config.dataDirectory, databaseName: 'tasks', log });
-      embedded = await embeddedStarting;
-      databaseUrl = embedded.url;
-      log.info({ port: embedded.port, directory: config.dataDirectory }, 'embedded PostgreSQL is running (no DATABASE_URL set)');
-    }
-    pool = await connectWithRetry(databaseUrl, {
-      maxPoolSize: config.databasePoolMax,
-      preparedStatements: config.databasePreparedStatements,
-      deadlineMs: config.databaseWaitSeconds * 1000,
-      log,
-    });
-    if (config.migrateOnStart) await migrate(config.databaseMigrationUrl ?? databaseUrl, log);
+    database = startDatabase(config, log, 'serve');
+    pool = (await database.started).pool!;
   } catch (error) {
-    const reason = describeConnectError(error);
-    log.fatal(
-      { reason },
-      isDatabaseUnavailable(error)
-        ? `database still unreachable after ${config.databaseWaitSeconds}s (DATABASE_WAIT_SECONDS); exiting: ${reason}`
-        : `database not usable; exiting: ${reason}`,
-    );
+    log.fatal(`tasks-api cannot start: ${startFailureLine(error)}`);
     await shutdown('start-up failed', 1);
     return;
   }
@@ -143,7 +118,7 @@ async function main(): Promise<void> {
       // its headers (slow loris) is cut off with 408 after this long.
       headersTimeout: config.http.headersTimeoutMs,
       // The whole request (headers and body) must have arrived within this; the handler's own time
-      // is bounded by the database deadline (src/database/pool.ts).
+      // is bounded by the database deadline (src/database/deadlines.ts).
       requestTimeout: config.http.requestTimeoutMs,
       // Node checks the two timeouts above on this period (default 30 s, far coarser than them).
       connectionsCheckingInterval: Math.min(1_000, config.http.headersTimeoutMs / 2),
@@ -185,7 +160,7 @@ async function main(): Promise<void> {
   server.listen(config.port, config.host);
   server.on('error', (error: NodeJS.ErrnoException) => {
     log.fatal(
-      { reason: describeConnectError(error) },
+      { reason: error.message },
       error.code === 'EADDRINUSE' ? `port ${config.port} is already in use; set PORT to another one` : 'server failed',
     );
     void shutdown('listen failed', 1);

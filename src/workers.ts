@@ -7,8 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { authOptionsFor } from './auth.ts';
 import type { Config } from './config.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.ts';
-import { migrate } from './database/migrations.ts';
+import { onStopSignals, startDatabase, startFailureLine, type DatabaseStart } from './database/startup.ts';
 import type { Logger } from './logger.ts';
 
 /** True when this process should run as the cluster primary instead of serving requests itself. */
@@ -17,7 +16,7 @@ export function isClusterPrimary(config: Config): boolean {
 }
 
 export async function runClusterPrimary(config: Config, log: Logger): Promise<void> {
-  let embedded: EmbeddedPostgres | undefined;
+  let database: DatabaseStart | undefined;
   let stopping = false;
   const workerEnv: Record<string, string> = {};
 
@@ -40,24 +39,18 @@ export async function runClusterPrimary(config: Config, log: Logger): Promise<vo
           }),
       ),
     );
-    await embedded?.stop().catch((error: unknown) => log.warn({ err: error }, 'stopping PostgreSQL failed'));
+    await database?.stop();
     log.info({ exitCode }, 'stopped');
     process.exit(exitCode);
   };
-  process.once('SIGINT', () => void stop('SIGINT', 0));
-  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  onStopSignals((signal) => void stop(signal, 0));
 
   try {
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      embedded = await startEmbeddedPostgres({ dataDirectory: config.dataDirectory, databaseName: 'tasks', log });
-      databaseUrl = embedded.url;
-      workerEnv.DATABASE_URL = databaseUrl;
-      log.info({ port: embedded.port, directory: config.dataDirectory }, 'embedded PostgreSQL is running (no DATABASE_URL set)');
-    }
-    if (config.migrateOnStart) await migrate(config.databaseMigrationUrl ?? databaseUrl, log);
+    database = startDatabase(config, log, 'cluster-primary');
+    const started = await database.started;
+    if (started.embedded) workerEnv.DATABASE_URL = started.url;
   } catch (error) {
-    log.fatal({ reason: error instanceof Error ? error.message : String(error) }, 'database not usable; exiting');
+    log.fatal(`tasks-api cannot start: ${startFailureLine(error)}`);
     await stop('start-up failed', 1);
     return;
   }

@@ -133,7 +133,7 @@ describe('configuration from the environment', () => {
   });
 
   it('turns response validation off by default in production, and lets VALIDATE_RESPONSES turn it on', () => {
-    const production = { NODE_ENV: 'production', BETTER_AUTH_SECRET: 'a'.repeat(32) };
+    const production = { NODE_ENV: 'production', BETTER_AUTH_SECRET: 'a'.repeat(32), DATABASE_URL: 'postgres://tasks@db.example/tasks' };
     expect(loadConfig(production).validateResponses).to.equal(false);
     expect(loadConfig({ ...production, VALIDATE_RESPONSES: 'true' }).validateResponses).to.equal(true);
     expect(loadConfig({ VALIDATE_RESPONSES: '0' }).validateResponses).to.equal(false);

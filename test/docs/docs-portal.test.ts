@@ -1,6 +1,7 @@
-// The docs portal in a real browser: Debian's headless Chromium opens /docs from the running
+// The docs portal in a real browser: headless Chrome or Chromium opens /docs from the running
 // server, Redoc renders every operation of the contract, and nothing is fetched from another host.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -8,7 +9,14 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { contract, contractOperations } from '../support/contract.ts';
 
-const chromiumPath = '/usr/bin/chromium';
+/** Where Chrome or Chromium is: scripts/find-tool.sh decides (CHROMIUM_PATH, PATH, the usual places), as for `make test`. */
+function findChromium(): string {
+  try {
+    return execFileSync(path.join(import.meta.dirname, '../../scripts/find-tool.sh'), ['chromium'], { encoding: 'utf8' }).trim();
+  } catch (error) {
+    throw new Error(String((error as { stderr?: unknown }).stderr ?? error).trim(), { cause: error });
+  }
+}
 // As in .library's notes for this machine: without the background-networking flags Chromium
 // phones Google at start, which is both an outside request and slow on a closed network.
 const chromiumFlags = [
@@ -31,9 +39,7 @@ describe('docsPortal in headless Chromium', function () {
   let profile: string;
 
   before(async function () {
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (or: make chromium; make test does it)`);
-    }
+    const chromiumPath = findChromium();
     api = await startTestApi();
     profile = mkdtempSync(path.join(tmpdir(), 'tasks-api-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {

@@ -376,7 +376,9 @@ describe('the server refusing to start', () => {
     expect(wrongPassword.logs.filter((line) => line.msg === 'database not reachable yet; retrying')).to.deep.equal([]);
     const fatal = wrongPassword.logs.filter((line) => line.level === 60);
     expect(fatal).to.have.length(1);
-    expect(fatal[0]!.msg).to.match(/^database not usable; exiting: 28P01: password authentication failed for user "[^"]+"$/);
+    expect(fatal[0]!.msg).to.match(
+      /^tasks-api cannot start: the database refused the user name or password in DATABASE_URL \(28P01: password authentication failed for user "[^"]+"\); fix DATABASE_URL$/,
+    );
     expect(wrongPassword.stdout).not.to.include('not-the-password');
     // DATABASE_WAIT_SECONDS is 30: exiting this fast shows it did not wait.
     expect(wrongPassword.elapsedMs).to.be.below(5_000);

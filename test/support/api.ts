@@ -37,6 +37,9 @@ export type TestApiOptions = {
   readonly trustProxy?: TrustProxy;
   readonly urlLimitBytes?: number;
   readonly corsOrigins?: readonly string[];
+  readonly maxPoolSize?: number;
+  /** Where the pool warns (a pooler that lost a named statement); default: nowhere. */
+  readonly poolLog?: Logger;
   /** Web Push's keys (default: none, push off); `testVapid` is a fixed pair. */
   readonly vapid?: VapidKeys;
   /** Outbound calls (push, webhooks) may go to loopback: the tests' receivers. */
@@ -52,8 +55,9 @@ export const testVapid: VapidKeys = {
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const pool = await createDatabasePool(options.databaseUrl ?? testDatabaseUrl(), {
-    maxPoolSize: 5,
+    maxPoolSize: options.maxPoolSize ?? 5,
     interceptors: options.interceptors,
+    log: options.poolLog,
   });
   const app = createApp({
     context: { db: pool, isShuttingDown: options.isShuttingDown ?? (() => false), vapid: options.vapid, allowLoopback: options.allowLoopback },

@@ -1,6 +1,8 @@
 // The PostgreSQL server the suite runs against: a fresh embedded server in a temporary folder
 // (started once per run by hooks.ts), or the server of TEST_DATABASE_URL. Either way each run
-// works in brand-new databases it creates, so runs never see each other's rows.
+// works in brand-new databases it creates, so runs never see each other's rows. With
+// TEST_THROUGH_PGBOUNCER=1 (`make test-pgbouncer`) every database URL handed out goes through a real
+// PgBouncer in transaction mode in front of that server, as Neon's pooled connection string does.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,6 +11,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/database/embedded-postgres.ts';
 import { migrate } from '../../src/database/migrations.ts';
 import { createLogger } from '../../src/logger.ts';
+import { startPgBouncer, type PgBouncer } from './pgbouncer.ts';
 
 export const silentLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
@@ -17,6 +20,10 @@ let embeddedDirectory: string | undefined;
 let serverUrl: string | undefined;
 let mainDatabaseUrl: string | undefined;
 const createdDatabases: string[] = [];
+let pgBouncer: PgBouncer | undefined;
+
+/** True when this run sends the tests' database traffic through PgBouncer (make test-pgbouncer). */
+export const throughPgBouncer = process.env.TEST_THROUGH_PGBOUNCER === '1';
 
 export async function startTestDatabaseServer(): Promise<void> {
   if (process.env.TEST_DATABASE_URL) {
@@ -28,10 +35,26 @@ export async function startTestDatabaseServer(): Promise<void> {
     embedded = await startEmbeddedPostgres({ dataDirectory: embeddedDirectory, databaseName: 'postgres', log: silentLog });
     serverUrl = embedded.url;
   }
+  if (throughPgBouncer) pgBouncer = await startPgBouncer(serverUrl);
   mainDatabaseUrl = await createMigratedDatabase('main');
 }
 
+/** The PgBouncer of this run (make test-pgbouncer), if any. */
+export function testPgBouncer(): PgBouncer | undefined {
+  return pgBouncer;
+}
+
+/** `databaseUrl` straight to the PostgreSQL server, bypassing the run's PgBouncer if there is one. */
+export function directDatabaseUrl(databaseUrl: string): string {
+  if (!serverUrl) throw new Error('the test database server is not started (test/support/hooks.ts)');
+  const url = new URL(databaseUrl);
+  const server = new URL(serverUrl);
+  url.host = server.host;
+  return url.toString();
+}
+
 export async function stopTestDatabaseServer(): Promise<void> {
+  await pgBouncer?.stop();
   if (embedded) {
     await embedded.stop();
     await rm(embeddedDirectory!, { recursive: true, force: true });
@@ -63,7 +86,7 @@ export async function createEmptyDatabase(label: string): Promise<string> {
   createdDatabases.push(name);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  return url.toString();
+  return pgBouncer ? pgBouncer.urlFor(url.toString()) : url.toString();
 }
 
 export async function createMigratedDatabase(label: string): Promise<string> {

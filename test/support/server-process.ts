@@ -33,10 +33,23 @@ export type RunningProcess = {
 
 const running = new Set<RunningProcess>();
 
-export function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv): RunningProcess {
+export type RunOptions = {
+  /** Where it runs (default: this checkout). */
+  readonly cwd?: string;
+  /** Run as this user and group (the test runs as root), as a container's USER does. */
+  readonly uid?: number;
+  readonly gid?: number;
+};
+
+export function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, options: RunOptions = {}): RunningProcess {
   // process.execPath: the Node this suite runs on (the pinned one), never `npm start`, whose
   // signals would not reach the server.
-  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: options.cwd ?? projectRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
+  });
   const startedAt = performance.now();
   const logs: LogLine[] = [];
   let stdout = '';
@@ -116,8 +129,8 @@ export function runNode(script: string, args: readonly string[], env: NodeJS.Pro
 }
 
 /** Runs a script to completion (bounded) and returns its exit and output. */
-export async function runNodeToEnd(script: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
-  const run = runNode(script, args, env);
+export async function runNodeToEnd(script: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, options: RunOptions = {}) {
+  const run = runNode(script, args, env, options);
   const exit = await run.waitForExit(timeoutMs);
   return { ...exit, stdout: run.stdout(), stderr: run.stderr(), logs: run.logs };
 }
