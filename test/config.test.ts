@@ -43,7 +43,7 @@ describe('configuration from the environment', () => {
   });
 
   it('runs production without Web Push when no VAPID keys are set, and refuses part of a key pair or loopback delivery', () => {
-    const production = { NODE_ENV: 'production', BETTER_AUTH_SECRET: 'x'.repeat(32) };
+    const production = { NODE_ENV: 'production', BETTER_AUTH_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db.example.com/tasks' };
     expect(loadConfig(production).delivery.push).to.deep.equal({ mode: 'off' });
     const keys = {
       VAPID_PUBLIC_KEY: 'BJTc3yytPh0bpgg1djUuVMlD4glDHH2k1BoJEe1jChCU-rMjvwaBVnirXR902UvkqN_OG_eL5FLSjOctqGeKHlk',
