@@ -42,6 +42,8 @@ COPY openapi ./openapi
 COPY sql ./sql
 COPY src ./src
 COPY scripts/migrate.ts ./scripts/migrate.ts
+# The /docs page's script (made by `make generate` from the pinned @redocly/cli; see scripts/generate.ts).
+COPY generated/redoc.standalone.js ./generated/redoc.standalone.js
 # Node's compile cache, filled at build time (the Makefile's API_NODE_COMPILE_CACHE, README
 # "Memory"): a start that stops at the configuration check has loaded every module, so no instance
 # strips TypeScript at start, and the stripper (+18 MB RSS) is never loaded. Same NODE_OPTIONS as at

@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-pgbouncer pgbouncer chromium check typecheck lint generate generated-check unit migrate token clean bench bench-startup spectral client docs
+.PHONY: help install run test test-pgbouncer pgbouncer chromium check typecheck lint generate generated-check integration migrate token clean bench bench-startup spectral client docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ API_NODE_COMPILE_CACHE := $(CURDIR)/node_modules/.cache/tasks-api-compile-cache
 run: install ## Serve the API on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	NODE_OPTIONS="$(API_NODE_OPTIONS) $$NODE_OPTIONS" MALLOC_ARENA_MAX="$${MALLOC_ARENA_MAX:-$(API_MALLOC_ARENA_MAX)}" NODE_COMPILE_CACHE="$${NODE_COMPILE_CACHE:-$(API_NODE_COMPILE_CACHE)}" node $(ENV_FILE) src/server.ts
 
-test: install chromium pgbouncer check unit test-pgbouncer ## Every check and every test (what CI runs)
+test: install chromium pgbouncer check integration test-pgbouncer ## Every check and every test (what CI runs)
 
 # The docs-portal test (test/docs/) opens /docs in headless Chrome or Chromium; playwright-core
 # never downloads a browser. scripts/find-tool.sh: CHROMIUM_PATH, then PATH and the usual Linux and
@@ -92,7 +92,7 @@ generated-check: install ## Fail when generated/ does not match the contract
 typecheck: install ## Type-check src, tests, scripts (including the type-level tests)
 	tsc -p tsconfig.json
 
-unit: install ## Run the mocha suite (real PostgreSQL: embedded, or TEST_DATABASE_URL); SPEC=test/auth for a part
+integration: install ## Run the whole integration suite through HTTP on a real PostgreSQL (embedded, or TEST_DATABASE_URL); SPEC=test/auth for a part
 	mocha $(or $(SPEC),'test/**/*.test.ts')
 
 migrate: install ## Apply pending migrations to DATABASE_URL (or the embedded database)

@@ -244,15 +244,18 @@ function invalid(type: Exclude<TokenProblem, 'token-missing'>, detail: string) {
   return new AuthenticationError(type, detail);
 }
 
+/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, RFC 7235); undefined for any other header. */
+export const bearerTokenOf = (header: string | undefined): string | undefined => /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+
 function bearerToken(header: string | undefined): string {
   if (header === undefined || header.trim() === '') {
     throw new AuthenticationError('token-missing', 'Send an access token: Authorization: Bearer <token>.');
   }
-  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) {
+  const token = bearerTokenOf(header);
+  if (token === undefined) {
     throw new AuthenticationError('token-missing', 'The Authorization header must use the Bearer scheme: Bearer <token>.');
   }
-  return match[1]!;
+  return token;
 }
 
 function protectedHeader(token: string) {

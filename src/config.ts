@@ -43,7 +43,7 @@ const environmentSchema = z.object({
   VALIDATE_RESPONSES: booleanFlag,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  // --- Operating the service: logs, metrics, limits, CORS (issue 5) ---
+  // --- Operating the service: logs, metrics, limits, CORS ---
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),

@@ -25,7 +25,8 @@ export type PublicOperationId = 'health' | 'ready' | DocumentationOperationId;
 /** The documentation routes (src/docs.ts): public, and not JSON except the contract itself. */
 export type DocumentationOperationId = 'docsPortal' | 'docsScript' | 'contractYaml' | 'contractJson' | 'problemTypePage';
 
-// 304 is a success here: the handler decides it (If-None-Match), and it carries no body.
+// 304 is a success the contract documents for getTask; Express sends it (If-None-Match against the
+// 200's ETag, see getTask in handlers.ts), so no handler returns it, but the type allows it.
 type SuccessStatus = 200 | 201 | 202 | 204 | 304;
 type Responses<Op extends OperationId> = operations[Op]['responses'];
 type SuccessStatusOf<Op extends OperationId> = Extract<keyof Responses<Op>, SuccessStatus>;

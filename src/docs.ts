@@ -1,7 +1,8 @@
 // The documentation routes: the contract itself (YAML byte for byte, and as JSON) and a Redoc page
-// that renders it. Everything the page needs comes from this origin: Redoc's bundle is the one
-// @redocly/cli ships (the same file `redocly build-docs --inlineBundle` inlines), served from
-// /docs/redoc.standalone.js, so the page works offline and behind a strict CSP.
+// that renders it. Everything the page needs comes from this origin: Redoc's standalone bundle,
+// taken from the pinned @redocly/cli at `make generate` time into generated/redoc.standalone.js
+// (scripts/generate.ts says what it changes and why), served from /docs/redoc.standalone.js, so
+// the page works offline, behind a strict CSP, and the production install needs no Redocly package.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,15 +18,7 @@ const once = <T>(load: () => T): (() => T) => {
 const contractYaml = once(() => readFileSync(contractPath, 'utf8'));
 // The YAML parser too: importing it is a tenth of a second of every start on a busy machine.
 const contractJson = once(async () => (await import('yaml')).parse(contractYaml()) as OpenApiDocument);
-// Redoc's "API docs by" badge loads its logo from cdn.redoc.ly; an empty data: URL instead makes
-// the image fail, and the badge's own error path hides it, so the page calls no other host (the
-// CSP below would refuse that request anyway, but with an error on the console).
-const redocBundle = once(() =>
-  readFileSync(fileURLToPath(import.meta.resolve('@redocly/cli/lib/chunks/redoc.standalone.js')), 'utf8').replaceAll(
-    /https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g,
-    'data:,',
-  ),
-);
+const redocBundle = once(() => readFileSync(fileURLToPath(new URL('../generated/redoc.standalone.js', import.meta.url)), 'utf8'));
 
 // Redoc 3's bundle is an ES module; the page imports it and starts it with telemetry off (Redoc
 // otherwise reports usage to Redocly, a request to another host).
@@ -53,7 +46,9 @@ const page = once(async () => `<!doctype html>
 // its own, narrower in every other way: the one inline script by hash (not 'unsafe-inline');
 // inline styles, because Redoc styles itself with styled-components (<style> tags at run time);
 // blob: workers, because Redoc's search index runs in a worker it creates from a blob URL; no
-// https: for styles or fonts (helmet allows those), so nothing can load from another host.
+// https: for styles or fonts (helmet allows those), so nothing can load from another host; and no
+// 'unsafe-eval': the bundle's one eval (its search probing whether it may build a worker from a
+// string) is taken out at `make generate` (scripts/generate.ts), so the page causes no CSP violation.
 const docsPolicy = [
   "default-src 'none'",
   `script-src 'self' 'sha256-${createHash('sha256').update(startRedoc).digest('base64')}'`,

@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Request, RequestHandler, Response } from 'express';
 import type { DatabasePool } from './database/pool.ts';
+import { bearerTokenOf } from './auth.ts';
 import { selectPendingDeliveryCount } from './database/deliveries.ts';
 import { selectReminderLagSeconds } from './database/task-reminders.ts';
 import { deliveryCounts, remindersFiredCount } from './delivery-metrics.ts';
@@ -119,7 +120,7 @@ export function createMetrics(options: { readonly token: string; readonly pool: 
       (response.locals as { operation?: string }).operation = 'metrics';
       // Digests of equal length, compared in constant time: the comparison says nothing about how
       // much of a guessed token was right.
-      const presented = digest(/^\s*bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
+      const presented = digest(bearerTokenOf(request.headers.authorization) ?? '');
       if (!timingSafeEqual(presented, expected)) {
         throw new ProblemError('metrics-token-required', 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.', {
           headers: { 'WWW-Authenticate': 'Bearer realm="tasks-api-metrics"' },

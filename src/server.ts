@@ -113,8 +113,9 @@ async function main(): Promise<void> {
       // Longer than the usual load-balancer idle timeout (ALB: 60 s), so the balancer, not the
       // server, closes an idle connection: never one the balancer is just sending a request on.
       keepAliveTimeout: config.http.keepAliveTimeoutMs,
-      // Counted from a request's first byte, not from when its connection went idle (measured on
-      // Node 24, see the notes), so it can be shorter than keepAliveTimeout: a client that trickles
+      // Counted from a request's first byte, not from when its connection went idle (so Node 24
+      // behaves; test/process/http-limits.test.ts holds it), so it can be shorter than
+      // keepAliveTimeout: a client that trickles
       // its headers (slow loris) is cut off with 408 after this long.
       headersTimeout: config.http.headersTimeoutMs,
       // The whole request (headers and body) must have arrived within this; the handler's own time

@@ -11,23 +11,13 @@ const etagOf = (version: string) => `"${version}"`;
 
 type EntityTag = { readonly weak: boolean; readonly opaque: string };
 
-/** The entity tags in an If-Match / If-None-Match list; `*` is 'any'. Malformed members are skipped. */
+/** The entity tags in an If-Match list; `*` is 'any'. Malformed members are skipped. */
 function entityTags(header: string): 'any' | EntityTag[] {
   if (header.trim() === '*') return 'any';
   return [...header.matchAll(/(W\/)?"([\x21\x23-\x7E\x80-\xFF]*)"/g)].map((match) => ({
     weak: match[1] !== undefined,
     opaque: match[2]!,
   }));
-}
-
-/**
- * Whether a list matches the task's current version. Strong comparison (If-Match) never matches a
- * weak tag; weak comparison (If-None-Match) ignores the W/ prefix.
- */
-export function etagMatches(header: string, version: string, comparison: 'strong' | 'weak'): boolean {
-  const tags = entityTags(header);
-  if (tags === 'any') return true;
-  return tags.some((tag) => tag.opaque === version && (comparison === 'weak' || !tag.weak));
 }
 
 /** The versions an If-Match header allows; undefined for `*` (the task only has to exist). */

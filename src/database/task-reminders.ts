@@ -72,8 +72,8 @@ export async function updateTaskReminderSchedule(db: CommonQueryMethods, ownerUs
           (${fireAt} is not distinct from r.fire_at and r.pending)
           or (${fireAt} > now() and ${fireAt} is distinct from r.fired_for)
         ), false)
-    from tasks t
-    where r.owner_user_id = ${ownerUserId} and r.task_id = ${taskId} and t.owner_user_id = ${ownerUserId} and t.id = ${taskId}
+    from (select due_at, status from tasks where owner_user_id = ${ownerUserId} and id = ${taskId}) t
+    where r.owner_user_id = ${ownerUserId} and r.task_id = ${taskId}
     returning r.fire_at is null as missing_due`);
   return rows.filter((row) => row.missing_due).length;
 }
@@ -98,7 +98,8 @@ export async function selectDueTaskReminders(
   return db.any(sql.type(dueReminderRow)`
     select r.id as reminder_id, r.fire_at,
            json_build_object('id', t.id, 'title', t.title, 'due_at', ${isoUtc(sql.fragment`t.due_at`)}) as task
-    from task_reminders r join tasks t on t.id = r.task_id and t.owner_user_id = r.owner_user_id
+    from task_reminders r
+    join (select id, title, due_at from tasks where owner_user_id = ${ownerUserId}) t on t.id = r.task_id
     where r.owner_user_id = ${ownerUserId} and r.pending and r.fire_at <= ${until}::timestamptz
     order by r.fire_at, r.id
     limit ${limit}`);

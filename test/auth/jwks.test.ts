@@ -126,6 +126,25 @@ describe('the JWKS while the API runs: new keys, revoked keys, outages', () => {
     expect(jwks.requestCount()).to.equal(1);
   });
 
+  it('refuses a remembered token without kid once the key set holds another key of its algorithm instead of the one that verified it', async () => {
+    const cacheMaxAgeMs = 200;
+    const { first, jwks, api } = await start({ cacheMaxAgeMs, cooldownMs: cacheMaxAgeMs });
+    const token = await signClaims(first, claimsForNewUser(), { header: { kid: undefined } });
+    for (let use = 1; use <= 2; use += 1) {
+      const accepted = await api.http.get(path).set('Authorization', `Bearer ${token}`);
+      expect(accepted.status, `use ${use}: ${JSON.stringify(accepted.body)}`).to.equal(200);
+    }
+    const fetchedAt = Date.now();
+
+    // The only key of the token's algorithm is now a different one: the lookup for a token without
+    // kid finds it, but it is not the key that verified the remembered token.
+    jwks.publish([await newSigningKey('EdDSA')]);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, fetchedAt + cacheMaxAgeMs + 20 - Date.now())));
+    const refused = await api.http.get(path).set('Authorization', `Bearer ${token}`);
+    expectUnauthorized(refused, { instance: path, type: typeFor.badSignature, tokenSent: true });
+    expect(jwks.requestCount()).to.be.at.least(2);
+  });
+
   it('answers 503 with Retry-After when the JWKS endpoint refuses connections', async () => {
     const key = await newSigningKey('EdDSA');
     const api = await startTestApi({ auth: { jwks: { jwksUrl: await refusedUrl(), issuer, audience: issuer } } });

@@ -390,6 +390,17 @@ describe('claim checks on otherwise valid tokens', () => {
     }
   }
 
+  it('refuses a remembered token once its exp plus the clock tolerance has passed (the verified-token cache expires too)', async () => {
+    // Expired 27 s ago: still inside the 30 s clock tolerance, so accepted (and remembered) now.
+    const token = await hs256(validClaims(issuer, audience, { iat: nowSeconds() - 60, exp: nowSeconds() - 27 }));
+    const accepted = await secretApi.http.get(path).set('Authorization', `Bearer ${token}`);
+    expect(accepted.status, JSON.stringify(accepted.body)).to.equal(200);
+
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    const response = await secretApi.http.get(path).set('Authorization', `Bearer ${token}`);
+    expectUnauthorized(response, { instance: path, type: typeFor.expired, tokenSent: true });
+  });
+
   it('refuses an HS256 token signed with another secret', async () => {
     const token = await hs256(validClaims(issuer, audience), `${testSecret}-but-not-quite`);
     const response = await secretApi.http.get(path).set('Authorization', `Bearer ${token}`);

@@ -9,9 +9,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
 import {
-  contract,
   contractOperations,
   contractViolations,
+  schemaAt,
   validatorAt,
   validatorFor,
   type ContractOperation,
@@ -28,22 +28,9 @@ type Actor = 'A' | 'B' | 'anonymous' | 'forged';
 
 // ---- values from the contract's schemas ----------------------------------------------------
 
-function deref(schema: Json): Json {
-  let current = schema;
-  while (typeof current.$ref === 'string') {
-    current = (current.$ref as string)
-      .slice(2)
-      .split('/')
-      .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
-      .reduce((node: Json, key) => node[key], contract);
-  }
-  return current;
-}
-
 /** Values the schema accepts (filtered through Ajv, so patterns and cross-field limits hold). */
-function validValue(schemaIn: JsonSchema): fc.Arbitrary<unknown> {
-  const schema = deref(schemaIn);
-  const validate = validatorFor(schemaIn);
+function validValue(schema: JsonSchema): fc.Arbitrary<unknown> {
+  const validate = validatorFor(schema);
   return valueOf(schema).filter((value) => validate(value));
 }
 
@@ -51,8 +38,8 @@ function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
   if ('const' in schema) return fc.constant(schema.const);
   if (Array.isArray(schema.enum)) return fc.constantFrom(...schema.enum);
   if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type: string) => valueOf({ ...schema, type }, depth)));
-  if (Array.isArray(schema.oneOf ?? schema.anyOf)) return fc.oneof(...(schema.oneOf ?? schema.anyOf).map((s: Json) => valueOf(deref(s), depth)));
-  if (Array.isArray(schema.allOf)) return valueOf(Object.assign({}, ...schema.allOf.map((s: Json) => deref(s))), depth);
+  if (Array.isArray(schema.oneOf ?? schema.anyOf)) return fc.oneof(...(schema.oneOf ?? schema.anyOf).map((s: Json) => valueOf(s, depth)));
+  if (Array.isArray(schema.allOf)) return valueOf(Object.assign({}, ...schema.allOf), depth);
   switch (schema.type) {
     case 'null':
       return fc.constant(null);
@@ -84,7 +71,7 @@ function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
       );
     }
     case 'array': {
-      const items = schema.items ? valueOf(deref(schema.items), depth + 1) : fc.jsonValue();
+      const items = schema.items ? valueOf(schema.items, depth + 1) : fc.jsonValue();
       return fc.array(items, { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 5, 5) });
     }
     case 'object':
@@ -92,7 +79,7 @@ function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
       const properties: Json = schema.properties ?? {};
       const required: string[] = schema.required ?? [];
       const record = fc.record(
-        Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, valueOf(deref(property), depth + 1)])),
+        Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, valueOf(property, depth + 1)])),
         { requiredKeys: required.filter((name) => name in properties) },
       );
       return record as fc.Arbitrary<unknown>;
@@ -173,7 +160,7 @@ function requestArbitrary(operation: ContractOperation): fc.Arbitrary<GeneratedR
   const bodyChoices: fc.WeightedArbitrary<GeneratedRequest['body']>[] = [];
   if (operation.requestBody) {
     bodyChoices.push(
-      { weight: 6, arbitrary: validValue({ $ref: `#${operation.requestBody.schemaPointer}` }).map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 6, arbitrary: validValue(schemaAt(operation.requestBody.schemaPointer)).map((value) => ({ kind: 'json' as const, value })) },
       { weight: 2, arbitrary: invalidJson.map((value) => ({ kind: 'json' as const, value })) },
       { weight: 1, arbitrary: fc.string({ maxLength: 20 }).map((text) => ({ kind: 'raw' as const, text })) },
     );
@@ -196,7 +183,7 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
     else parameters[key] = { kind: 'omit' };
   }
   if (!operation.requestBody) return { actor: 'A', parameters, body: { kind: 'omit' } };
-  const media = deref(contract.paths[operation.path][operation.method.toLowerCase()].requestBody).content['application/json'];
+  const media: Json = schemaAt(operation.requestBody.schemaPointer.replace(/\/schema$/, ''));
   const example = media.example ?? Object.values<Json>(media.examples ?? {})[0]?.value;
   if (example === undefined || !validatorAt(operation.requestBody.schemaPointer)(example)) {
     throw new Error(`${operation.operationId}: the contract's request body example is missing or does not fit its schema`);
@@ -225,7 +212,7 @@ describe('conformance: generated requests for every operation of the contract', 
       secrets[name].add(users[name].id);
       for (let i = 0; i < 2; i += 1) await createTaskFor(name);
     }
-    console.log(`      fast-check seed ${seed} (replay: FC_SEED=${seed} make unit SPEC=test/conformance)`);
+    console.log(`      fast-check seed ${seed} (replay: FC_SEED=${seed} make integration SPEC=test/conformance)`);
   });
 
   after(async function () {

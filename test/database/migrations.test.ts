@@ -1,4 +1,4 @@
-// DESIGN.md §3: sql/NNNN_*.sql, forward-only, each applied once in its own transaction, recorded
+// Migrations: sql/NNNN_*.sql, forward-only, each applied once in its own transaction, recorded
 // with a SHA-256 checksum; a landed migration is never edited; concurrent starts are safe.
 import { createHash } from 'node:crypto';
 import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -114,7 +114,7 @@ describe('migrations', () => {
     expect(listIndex?.indexdef).to.equal(
       'CREATE INDEX tasks_owner_created_idx ON public.tasks USING btree (owner_user_id, created_at DESC, id DESC)',
     );
-    // DESIGN.md §3: indexes lead with owner_user_id (the primary key on the opaque id is the one exception).
+    // Every query is scoped to one owner, so indexes lead with owner_user_id (the primary key on the opaque id is the one exception).
     for (const index of indexes.filter((index) => index.indexname !== 'tasks_pkey')) {
       expect(index.indexdef, index.indexname).to.match(/USING \w+ \(owner_user_id\b/);
     }

@@ -1,14 +1,18 @@
-// DESIGN.md §3: every statement that touches `tasks` has `owner_user_id = $owner` in its WHERE (or
-// VALUES), and query functions take the owner as a required argument. Checked twice: on the SQL the
-// running API actually sends (every operation, both route sets, success and 404 paths), and on the
-// source of src/database/tasks.ts, so a new query function cannot slip in unscoped.
-import { readFile } from 'node:fs/promises';
+// Isolation, checked on the SQL the running API actually sends (every operation, both route sets,
+// success and 404 paths): every statement on a table that holds a user's data binds the caller as
+// owner_user_id, in every WHERE and in every INSERT, and every query function on such a table takes
+// the owner as a required argument. The tables are every table with an owner_user_id column
+// (information_schema), so a table added later is covered without editing this file, and fails
+// here until a request below reaches it. The recorder replaced a check of the source text, which
+// an owner condition inside a conditional sql.fragment could fool.
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Interceptor } from 'slonik';
 import ts from 'typescript';
 import { createECDH, randomBytes } from 'node:crypto';
 import { newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
+import { inTestDatabase } from '../support/versions.ts';
 
 type RecordedStatement = { readonly sql: string; readonly values: readonly unknown[] };
 type RecordedRequest = {
@@ -18,9 +22,24 @@ type RecordedRequest = {
   readonly statements: readonly RecordedStatement[];
 };
 
-// Every table that holds user data (issue 14 added reminders, push subscriptions, webhooks and their deliveries).
-const userTables = /\b(tasks|task_reminders|push_subscriptions|webhooks|deliveries)\b/i;
-const mentionsTasks = (statement: RecordedStatement) => userTables.test(statement.sql);
+/** Every table of the schema with an owner_user_id column: the tables that hold a user's data. */
+async function ownerTables(): Promise<string[]> {
+  const rows = await inTestDatabase(
+    `select table_name from information_schema.columns
+     where column_name = 'owner_user_id' and table_schema = current_schema()
+     order by table_name`,
+    [],
+  );
+  return rows.map((row) => String(row.table_name));
+}
+
+/** The owner tables a statement reads or writes (FROM, JOIN, UPDATE, DELETE FROM, INSERT INTO). */
+const tablesOf = (sql: string, tables: readonly string[]) =>
+  tables.filter((table) => new RegExp(String.raw`\b(from|join|update|into)\s+${table}\b`, 'i').test(sql));
+
+const referencesTo = (sql: string, tables: readonly string[]) =>
+  tables.reduce((count, table) => count + (sql.match(new RegExp(String.raw`\b(from|join|update)\s+${table}\b`, 'gi'))?.length ?? 0), 0);
+
 const kindOf = (statement: RecordedStatement) => /^\s*(\w+)/.exec(statement.sql)?.[1]?.toLowerCase() ?? '';
 
 /** Splits on commas that are not inside parentheses or string literals. */
@@ -44,43 +63,59 @@ function splitTopLevel(list: string): string[] {
   return parts;
 }
 
+/** The inside of the first balanced (…) group of `text`. */
+function firstGroup(text: string): string {
+  const start = text.indexOf('(');
+  let depth = 0;
+  for (let index = start; index < text.length; index += 1) {
+    if (text[index] === '(') depth += 1;
+    if (text[index] === ')' && --depth === 0) return text.slice(start + 1, index);
+  }
+  return '';
+}
+
 /** The value bound to `$n`, or a marker that says the owner was not a bound parameter. */
 function boundValue(statement: RecordedStatement, placeholder: string | undefined): unknown {
   const index = /^\$(\d+)$/.exec(placeholder ?? '')?.[1];
   return index === undefined ? `<not a bound parameter: ${placeholder}>` : statement.values[Number(index) - 1];
 }
 
-/** The owner a SELECT / UPDATE / DELETE on tasks is restricted to; throws when it is not restricted. */
-function ownerInWhere(statement: RecordedStatement): unknown {
-  const wheres = statement.sql.match(/\bwhere\b/gi) ?? [];
-  expect(wheres, `exactly one WHERE in: ${statement.sql}`).to.have.length(1);
-  const where = /\bwhere\b([\s\S]*?)(?:\border\s+by\b|\blimit\b|\breturning\b|$)/i.exec(statement.sql)![1]!;
-  expect(where, `no OR in the WHERE of: ${statement.sql}`).not.to.match(/\bor\b/i);
-  const conditions = where.split(/\band\b/i).map((condition) => condition.trim().replaceAll(/\s+/g, ' '));
-  // A statement over two user tables (a reminder and its task) binds the owner on each of them.
-  const owners = conditions.filter((condition) => /^(\w+\.)?owner_user_id = \$\d+$/.test(condition));
-  expect(owners, `an "owner_user_id = $n" condition in: ${statement.sql}`).to.have.length.at.least(1);
-  const bound = new Set(owners.map((owner) => boundValue(statement, owner.split(' = ')[1])));
-  expect(bound.size, `one owner bound throughout: ${statement.sql}`).to.equal(1);
-  return [...bound][0];
+/**
+ * The owners every WHERE of the statement is restricted to (one per WHERE), after checking that
+ * each has an `owner_user_id = $n` condition, no OR, and that no owner table is read or changed
+ * outside such a WHERE.
+ */
+function ownersInWheres(statement: RecordedStatement, tables: readonly string[]): unknown[] {
+  const [, ...afterEachWhere] = statement.sql.split(/\bwhere\b/i);
+  const owners = afterEachWhere.map((text) => {
+    const where = text.split(/\b(?:order\s+by|group\s+by|limit|returning)\b/i)[0]!;
+    expect(where, `no OR in a WHERE of: ${statement.sql}`).not.to.match(/\bor\b/i);
+    const owner = /(?:^|[\s(])(?:\w+\.)?owner_user_id\s*=\s*(\$\d+)/.exec(where)?.[1];
+    expect(owner, `an "owner_user_id = $n" condition in every WHERE of: ${statement.sql}`).to.be.a('string');
+    return boundValue(statement, owner);
+  });
+  expect(owners.length, `every FROM/JOIN/UPDATE of an owner table has its WHERE: ${statement.sql}`).to.be.at.least(
+    referencesTo(statement.sql, tables),
+  );
+  return owners;
 }
 
-/** The owner an INSERT writes (VALUES or SELECT); throws when owner_user_id is not in its column list. */
+/** The owner an INSERT writes (VALUES or SELECT form); throws when owner_user_id is not in its column list. */
 function ownerInInsert(statement: RecordedStatement): unknown {
-  const parsed =
-    /^\s*insert\s+into\s+\w+\s*\(([^)]*)\)\s*values\s*\(([\s\S]*)\)\s*(?:returning\b|on\s+conflict\b|$)/i.exec(statement.sql) ??
-    /^\s*insert\s+into\s+\w+\s*\(([^)]*)\)\s*select\s+([\s\S]*?)\s+from\b/i.exec(statement.sql);
-  expect(parsed, `insert into <table> (…) values (…) | select … from: ${statement.sql}`).not.to.equal(null);
-  const columns = splitTopLevel(parsed![1]!);
-  const values = splitTopLevel(parsed![2]!);
-  expect(values).to.have.length(columns.length);
+  const parsed = /^\s*insert\s+into\s+\w+\s*(\([^)]*\))\s*(values|select)\b([\s\S]*)$/i.exec(statement.sql);
+  expect(parsed, `insert into … (…) values (…) or select …: ${statement.sql}`).not.to.equal(null);
+  const columns = splitTopLevel(firstGroup(parsed![1]!));
+  const rest = parsed![3]!;
+  const values = splitTopLevel(parsed![2]!.toLowerCase() === 'values' ? firstGroup(rest) : rest.split(/\bfrom\b/i)[0]!);
+  expect(values, `as many values as columns in: ${statement.sql}`).to.have.length(columns.length);
   const ownerColumn = columns.indexOf('owner_user_id');
   expect(ownerColumn, `owner_user_id in the column list of: ${statement.sql}`).to.be.at.least(0);
   return boundValue(statement, values[ownerColumn]);
 }
 
-describe('every statement on tasks is scoped by owner', () => {
+describe("every statement on a table of users' data is scoped by owner", () => {
   let api: TestApi;
+  let tables: string[];
   const requests: RecordedRequest[] = [];
   let recording: RecordedStatement[] | undefined;
 
@@ -93,8 +128,9 @@ describe('every statement on tasks is scoped by owner', () => {
   };
 
   before(async function () {
-    // Some 80 requests, one after another, on a machine other test runs may share.
+    // Fifty-odd requests in a row: generous on a loaded machine.
     this.timeout(120_000);
+    tables = await ownerTables();
     api = await startTestApi({ interceptors: [recorder], vapid: testVapid });
     const alice = await newUser('alice');
     const bob = await newUser('bob');
@@ -216,110 +252,96 @@ describe('every statement on tasks is scoped by owner', () => {
     await api?.close();
   });
 
-  const taskStatements = () =>
-    requests.flatMap((request) => request.statements.filter(mentionsTasks).map((statement) => ({ request, statement })));
+  const ownerStatements = () =>
+    requests.flatMap((request) =>
+      request.statements.filter((statement) => tablesOf(statement.sql, tables).length > 0).map((statement) => ({ request, statement })),
+    );
 
-  it('binds the caller as owner_user_id in the WHERE of every select, update and delete on tasks', () => {
-    for (const { request, statement } of taskStatements()) {
-      if (kindOf(statement) === 'insert') continue;
-      expect(['select', 'update', 'delete'], `${request.label}: ${statement.sql}`).to.include(kindOf(statement));
-      expect(ownerInWhere(statement), `${request.label}: ${statement.sql}`).to.equal(request.user.id);
+  it('finds the tables of users\' data in the schema (tasks, their change clocks and tombstones, idempotency keys at least)', () => {
+    expect(tables).to.include.members(['idempotency_keys', 'task_change_clocks', 'task_tombstones', 'tasks']);
+  });
+
+  it('binds the caller as owner_user_id in every WHERE of every statement on those tables', () => {
+    for (const { request, statement } of ownerStatements()) {
+      if (kindOf(statement) === 'insert' && !/\bwhere\b/i.test(statement.sql)) continue;
+      expect(['select', 'update', 'delete', 'with', 'insert'], `${request.label}: ${statement.sql}`).to.include(kindOf(statement));
+      for (const owner of ownersInWheres(statement, tables)) expect(owner, `${request.label}: ${statement.sql}`).to.equal(request.user.id);
     }
   });
 
-  it('binds the caller as owner_user_id in the column list of every insert into tasks', () => {
-    for (const { request, statement } of taskStatements()) {
+  it('binds the caller as owner_user_id in the column list of every insert into those tables', () => {
+    for (const { request, statement } of ownerStatements()) {
       if (kindOf(statement) !== 'insert') continue;
       expect(ownerInInsert(statement), `${request.label}: ${statement.sql}`).to.equal(request.user.id);
     }
   });
 
-  it('saw selects, inserts, updates and deletes, and a statement for every request, so the checks are not vacuous', () => {
-    const kinds = new Set(taskStatements().map(({ statement }) => kindOf(statement)));
-    expect([...kinds].sort()).to.deep.equal(['delete', 'insert', 'select', 'update']);
+  it('saw every table of users\' data, selects, inserts, updates and deletes, and a statement for every request, so the checks are not vacuous', () => {
+    const touched = new Set(ownerStatements().flatMap(({ statement }) => tablesOf(statement.sql, tables)));
+    expect([...touched].sort(), 'tables no request below reached: add requests that do').to.deep.equal(tables);
+    const kinds = new Set(ownerStatements().map(({ statement }) => kindOf(statement)));
+    expect([...kinds]).to.include.members(['delete', 'insert', 'select', 'update']);
     for (const request of requests) {
-      expect(request.statements.filter(mentionsTasks), request.label).to.have.length.at.least(1);
+      expect(request.statements.filter((statement) => tablesOf(statement.sql, tables).length > 0), request.label).to.have.length.at.least(1);
     }
-    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 of issue 3's writes slice
-    // + 4 of reminders + 5 of push subscriptions + 14 of webhooks + Bob's read.
+    // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 conditional, idempotent, feed,
+    // summary and clear-completed requests + Bob's read.
+    // + 4 of reminders, 5 of push subscriptions, 14 of webhooks (issue 14).
     expect(requests).to.have.length(75);
   });
 });
 
-// Query files of user tables, and the functions in them that run for the delivery worker across
-// owners on purpose (they claim due work; everything they write carries the owner of the row claimed).
-const queryFiles: readonly { readonly file: string; readonly minimum: number; readonly workerOnly: readonly string[] }[] = [
-  { file: 'tasks.ts', minimum: 5, workerOnly: [] },
-  { file: 'task-reminders.ts', minimum: 4, workerOnly: ['updateDueTaskRemindersFired', 'selectReminderLagSeconds'] },
-  { file: 'push-subscriptions.ts', minimum: 4, workerOnly: [] },
-  { file: 'webhooks.ts', minimum: 8, workerOnly: [] },
-  {
-    file: 'deliveries.ts',
-    minimum: 5,
-    workerOnly: [
-      'insertReminderPushDeliveries',
-      'insertReminderWebhookDeliveries',
-      'updateDueDeliveriesClaimed',
-      'selectPendingDeliveryCount',
-      'deleteFinishedDeliveries',
-    ],
-  },
+/**
+ * The delivery worker's statements that work across owners on purpose (issue 14): claiming due
+ * reminders and deliveries, writing a fired batch's deliveries (each joined to its own owner's
+ * targets), pruning, and the metrics' counts. No request runs them; everything they write carries
+ * the owner of the row they claimed.
+ */
+const crossOwnerWorkerFunctions = [
+  'updateDueTaskRemindersFired',
+  'selectReminderLagSeconds',
+  'insertReminderPushDeliveries',
+  'insertReminderWebhookDeliveries',
+  'updateDueDeliveriesClaimed',
+  'selectPendingDeliveryCount',
+  'deleteFinishedDeliveries',
 ];
 
-for (const { file, minimum, workerOnly } of queryFiles) describe(`the queries in src/database/${file}`, () => {
-  const sourcePath = path.resolve(import.meta.dirname, '../../src/database', file);
-  let source: ts.SourceFile;
+describe("the query functions on tables of users' data (src/database/)", () => {
+  const folder = path.resolve(import.meta.dirname, '../../src/database');
 
-  before(async () => {
-    source = ts.createSourceFile(sourcePath, await readFile(sourcePath, 'utf8'), ts.ScriptTarget.Latest, true);
-  });
-
-  const exportedFunctions = () =>
-    source.statements.filter(
-      (statement): statement is ts.FunctionDeclaration =>
-        ts.isFunctionDeclaration(statement) && (statement.modifiers ?? []).some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword),
-    );
-
-  /** Every sql`…` template in the file outside the worker-only functions, placeholders written as `${expression}`. */
-  function sqlTemplates(): string[] {
-    const templates: string[] = [];
-    const visit = (node: ts.Node) => {
-      if (ts.isFunctionDeclaration(node) && workerOnly.includes(node.name?.text ?? '')) return;
-      if (ts.isTaggedTemplateExpression(node) && /^sql\b/.test(node.tag.getText(source))) {
-        const { template } = node;
-        templates.push(
-          ts.isNoSubstitutionTemplateLiteral(template)
-            ? template.text
-            : template.head.text +
-                template.templateSpans.map((span) => `\${${span.expression.getText(source)}}${span.literal.text}`).join(''),
-        );
+  /** Every exported function of src/database/*.ts with the text of the sql`…` templates inside it. */
+  async function exportedQueryFunctions() {
+    const functions: { file: string; declaration: ts.FunctionDeclaration; source: ts.SourceFile; sql: string }[] = [];
+    for (const file of (await readdir(folder)).filter((name) => name.endsWith('.ts'))) {
+      const source = ts.createSourceFile(file, await readFile(path.join(folder, file), 'utf8'), ts.ScriptTarget.Latest, true);
+      for (const declaration of source.statements) {
+        if (!ts.isFunctionDeclaration(declaration)) continue;
+        if (!(declaration.modifiers ?? []).some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword)) continue;
+        const templates: string[] = [];
+        const visit = (node: ts.Node) => {
+          if (ts.isTaggedTemplateExpression(node) && /^sql\b/.test(node.tag.getText(source))) templates.push(node.template.getText(source));
+          ts.forEachChild(node, visit);
+        };
+        visit(declaration);
+        functions.push({ file, declaration, source, sql: templates.join('\n') });
       }
-      ts.forEachChild(node, visit);
-    };
-    visit(source);
-    return templates;
+    }
+    return functions;
   }
 
-  it('puts owner_user_id = ${ownerUserId} (or the owner first in VALUES / SELECT) into every sql template that reads or writes a user table', () => {
-    const statements = sqlTemplates().filter((text) => /\b(from|into|update)\s+(tasks|task_reminders|push_subscriptions|webhooks|deliveries)\b/i.test(text));
-    // More is fine, fewer means the check missed some.
-    expect(statements).to.have.length.at.least(minimum);
-    for (const text of statements) {
-      const normalized = text.replaceAll(/\s+/g, ' ');
-      const scoped =
-        /\b(\w+\.)?owner_user_id = \$\{ownerUserId\}/.test(normalized) || /\b(values \(|select )\$\{ownerUserId\},/i.test(normalized);
-      expect(scoped, `unscoped statement:\n${text}`).to.equal(true);
-    }
-  });
-
-  it('takes the database first and a required ownerUserId: string second in every exported function but the worker-only ones', () => {
-    const exported = exportedFunctions();
-    expect(exported.map((declaration) => declaration.name?.text)).to.include.members(workerOnly);
-    for (const declaration of exported) {
+  it('take the database first and a required ownerUserId: string second whenever their SQL reads or writes such a table', async () => {
+    const tables = await ownerTables();
+    const functions = (await exportedQueryFunctions())
+      .filter(({ sql }) => tablesOf(sql, tables).length > 0)
+      .filter(({ declaration }) => !crossOwnerWorkerFunctions.includes(declaration.name?.text ?? ''));
+    // insertTask, selectTaskById, selectTasksPage, updateTaskById, deleteTaskById, the change clock,
+    // tombstone and idempotency-key functions: more is fine, fewer means the search missed them.
+    expect(functions.length).to.be.at.least(12);
+    for (const { file, declaration, source } of functions) {
       const [database, owner] = declaration.parameters;
-      const name = declaration.name?.text;
+      const name = `${file}: ${declaration.name?.text}`;
       expect(database?.name.getText(source), `${name}: first parameter`).to.equal('db');
-      if (workerOnly.includes(name ?? '')) continue;
       expect(owner?.name.getText(source), `${name}: second parameter`).to.equal('ownerUserId');
       expect(owner?.type?.getText(source), `${name}: ownerUserId's type`).to.equal('string');
       expect(owner?.questionToken, `${name}: ownerUserId is optional`).to.equal(undefined);

@@ -17,7 +17,7 @@ function findChromium(): string {
     throw new Error(String((error as { stderr?: unknown }).stderr ?? error).trim(), { cause: error });
   }
 }
-// As in .library's notes for this machine: without the background-networking flags Chromium
+// Without the background-networking flags Chromium
 // phones Google at start, which is both an outside request and slow on a closed network.
 const chromiumFlags = [
   '--headless',
@@ -63,6 +63,17 @@ describe('docsPortal in headless Chromium', function () {
     browser.on('request', (request) => requested.push(request.url()));
     browser.on('requestfailed', (request) => failed.push(`${request.url()}: ${request.failure()?.errorText}`));
     const page = await browser.newPage();
+    // Every CSP violation the page causes (a refused eval, inline script, style or request), as the
+    // browser reports it to the page: this catches the ones that never reach the console too.
+    await page.addInitScript(() => {
+      const violations: string[] = [];
+      (globalThis as unknown as { cspViolations: string[] }).cspViolations = violations;
+      type Violation = { violatedDirective: string; blockedURI: string; sourceFile: string };
+      const page = globalThis as unknown as { addEventListener(type: string, listener: (event: Violation) => void): void };
+      page.addEventListener('securitypolicyviolation', (violation) => {
+        violations.push(`${violation.violatedDirective} blocked ${violation.blockedURI} (${violation.sourceFile})`);
+      });
+    });
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
@@ -85,11 +96,10 @@ describe('docsPortal in headless Chromium', function () {
         const summary = contract.paths[operation.path][operation.method.toLowerCase()].summary as string;
         const link = page.locator(`a[href$="/${operation.operationId.toLowerCase()}"]`).first();
         try {
-          // Redoc collapses a tag again once the sidebar grows long (seen with the reminders, push
-          // and webhook operations added): open the operation's own tag again when its link is gone.
-          if ((await link.count()) === 0) {
-            const [tag] = contract.paths[operation.path][operation.method.toLowerCase()].tags as string[];
-            await page.getByText(tag!, { exact: true }).first().click();
+          // Opening another tag's operation can fold this tag's group in the sidebar: open it again.
+          if (!(await link.isVisible())) {
+            const tag = contract.paths[operation.path][operation.method.toLowerCase()].tags[0] as string;
+            await page.getByText(tag, { exact: true }).first().click();
           }
           await link.click({ timeout: 15_000 });
           await page.waitForFunction(
@@ -121,6 +131,7 @@ describe('docsPortal in headless Chromium', function () {
     expect(failed, 'failed requests').to.deep.equal([]);
     // A CSP refusal is reported on the console; none may happen.
     expect(consoleErrors, 'console errors').to.deep.equal([]);
+    expect(await page.evaluate(() => (globalThis as unknown as { cspViolations: string[] }).cspViolations), 'CSP violations').to.deep.equal([]);
     expect(unrendered, 'operations Redoc did not render').to.deep.equal([]);
   });
 });

@@ -1,4 +1,4 @@
-// The situations of DESIGN.md's error table that are not tied to one operation: a path or method
+// The situations of README's error table that are not tied to one operation: a path or method
 // the contract does not have, a body where none is read, an unexpected failure, and a database that
 // goes away and comes back while the API keeps running.
 import { randomUUID } from 'node:crypto';

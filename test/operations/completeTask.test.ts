@@ -3,7 +3,6 @@ import { newUser, sharedApi } from '../support/api.ts';
 import {
   bearer,
   expectContractViolation,
-  expectMissingToken,
   expectTaskNotFound,
   expectTaskResponse,
   expectTimestamp,
@@ -209,16 +208,5 @@ describe('completeTask', () => {
     expectContractViolation(response, '/api/tasks/00000000-0000-0000-0000/complete', [
       { path: '/params/task_id', keyword: 'invalid_format' },
     ]);
-  });
-
-  it('returns 401 with a Bearer challenge when no token is sent, and leaves the task unchanged', async () => {
-    const api = await sharedApi();
-    const user = await newUser();
-    const task = await existingTask(api, user);
-
-    const response = await api.http.patch(`/api/tasks/${task.id}/complete`);
-
-    expectMissingToken(response, `/api/tasks/${task.id}/complete`);
-    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
   });
 });

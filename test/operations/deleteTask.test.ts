@@ -5,7 +5,6 @@ import {
   createTaskAs,
   createTasksInOrder,
   expectContractViolation,
-  expectMissingToken,
   expectTaskNotFound,
   listAllTasksAs,
   readTaskAs,
@@ -101,16 +100,5 @@ describe('deleteTask', () => {
     const response = await api.http.delete('/api/tasks/abc').set(bearer(user));
 
     expectContractViolation(response, '/api/tasks/abc', [{ path: '/params/task_id', keyword: 'invalid_format' }]);
-  });
-
-  it('returns 401 with a Bearer challenge when no token is sent, and does not delete the task', async () => {
-    const api = await sharedApi();
-    const user = await newUser();
-    const task = await createTaskAs(api, user);
-
-    const response = await api.http.delete(`/api/tasks/${task.id}`);
-
-    expectMissingToken(response, `/api/tasks/${task.id}`);
-    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
   });
 });

@@ -4,7 +4,6 @@ import {
   bearer,
   createTaskAs,
   expectContractViolation,
-  expectMissingToken,
   expectTaskNotFound,
   expectTaskResponse,
   readTaskAs,
@@ -93,15 +92,5 @@ describe('getTask', () => {
     const response = await api.http.get('/api/tasks/not-a-uuid').set(bearer(user));
 
     expectContractViolation(response, '/api/tasks/not-a-uuid', [{ path: '/params/task_id', keyword: 'invalid_format' }]);
-  });
-
-  it('returns 401 with a Bearer challenge when no token is sent', async () => {
-    const api = await sharedApi();
-    const owner = await newUser();
-    const task = await createTaskAs(api, owner);
-
-    const response = await api.http.get(`/api/tasks/${task.id}`);
-
-    expectMissingToken(response, `/api/tasks/${task.id}`);
   });
 });

@@ -234,6 +234,20 @@ describe('completeTask with Idempotency-Key', () => {
     expect(await readTaskAs(api, user, other.id)).to.deep.equal(other);
   });
 
+  it('returns 422 when the key was used on the same task with another body ({"completed": true}, then false)', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const task = await createTaskAs(api, user);
+    const key = randomUUID();
+    const first = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).set('Idempotency-Key', key).send({ completed: true });
+    expect(first.status).to.equal(200);
+
+    const response = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).set('Idempotency-Key', key).send({ completed: false });
+
+    expectProblem(response, { type: 'idempotency-key-reused', instance: `/api/tasks/${task.id}/complete`, errors: reusedErrors });
+    expect(await readTaskAs(api, user, task.id)).to.deep.equal(first.body);
+  });
+
   it("returns 404 for another user's task and stores nothing for the key", async () => {
     const api = await sharedApi();
     const owner = await newUser('owner');

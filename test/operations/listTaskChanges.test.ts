@@ -8,7 +8,6 @@ import {
   bearer,
   createTaskAs,
   expectContractViolation,
-  expectMissingToken,
   expectProblem,
   expectTask,
   expectTimestamp,
@@ -278,12 +277,6 @@ describe('listTaskChanges', () => {
     expectContractViolation(zero, '/api/tasks/changes', [{ path: '/query/limit', keyword: 'too_small' }]);
     expectContractViolation(tooMany, '/api/tasks/changes', [{ path: '/query/limit', keyword: 'too_large' }]);
     expectContractViolation(longSince, '/api/tasks/changes', [{ path: '/query/since', keyword: 'too_long' }]);
-  });
-
-  it('returns 401 with a Bearer challenge when no token is sent', async () => {
-    const api = await sharedApi();
-
-    expectMissingToken(await api.http.get('/api/tasks/changes'), '/api/tasks/changes');
   });
 
   it('is not mistaken for getTask: a task is still read at /api/tasks/{id}', async () => {

@@ -7,7 +7,6 @@ import {
   createTaskAs,
   createTasksInOrder,
   expectContractViolation,
-  expectMissingToken,
   expectTask,
   jsonContentType,
   listAllTasksAs,
@@ -204,14 +203,6 @@ describe('listTasks', () => {
       expect(page.status).to.equal(200);
       expect(page.body).to.deep.equal(bobTasks.slice(offset, offset + 1));
     }
-  });
-
-  it('returns 401 with a Bearer challenge when no token is sent', async () => {
-    const api = await sharedApi();
-
-    const response = await api.http.get('/api/tasks');
-
-    expectMissingToken(response, '/api/tasks');
   });
 
   const invalidQueries = [

@@ -5,7 +5,6 @@ import {
   completionDisagreement,
   disagreeingCompletionBodies,
   expectContractViolation,
-  expectMissingToken,
   expectProblem,
   expectTaskNotFound,
   expectTaskResponse,
@@ -328,16 +327,5 @@ describe('replaceTask', () => {
     const response = await api.http.put('/api/tasks/42').set(bearer(user)).send({ title: 'Valid' });
 
     expectContractViolation(response, '/api/tasks/42', [{ path: '/params/task_id', keyword: 'invalid_format' }]);
-  });
-
-  it('returns 401 with a Bearer challenge when no token is sent, and leaves the task unchanged', async () => {
-    const api = await sharedApi();
-    const user = await newUser();
-    const task = await existingTask(api, user);
-
-    const response = await api.http.put(`/api/tasks/${task.id}`).send({ title: 'Anonymous' });
-
-    expectMissingToken(response, `/api/tasks/${task.id}`);
-    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
   });
 });

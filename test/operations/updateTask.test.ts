@@ -5,7 +5,6 @@ import {
   completionDisagreement,
   disagreeingCompletionBodies,
   expectContractViolation,
-  expectMissingToken,
   expectProblem,
   expectTaskNotFound,
   expectTaskResponse,
@@ -301,15 +300,4 @@ describe('updateTask', () => {
       expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
     });
   }
-
-  it('returns 401 with a Bearer challenge when no token is sent, and leaves the task unchanged', async () => {
-    const api = await sharedApi();
-    const user = await newUser();
-    const task = await existingTask(api, user);
-
-    const response = await api.http.patch(`/api/tasks/${task.id}`).send({ title: 'Anonymous' });
-
-    expectMissingToken(response, `/api/tasks/${task.id}`);
-    expect(await readTaskAs(api, user, task.id)).to.deep.equal(task);
-  });
 });

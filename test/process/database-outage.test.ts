@@ -123,7 +123,7 @@ for (const { mode, signal } of [
           expect(withoutDetail(outcome.body)).to.deep.equal(unavailable);
           expect(outcome.retryAfter).to.equal('5');
         }
-        // "Within a couple of seconds": the bound is generous for a loaded machine; the notes have the figures.
+        // "Within a couple of seconds": the bound is generous for a loaded machine.
         const slowest = Math.max(...refused.map((outcome) => outcome.ms));
         expect(slowest, 'slowest 503 (ms)').to.be.below(6_000);
         expect(ready.probes.filter((probe) => typeof probe.status !== 'number'), 'every /ready probe answered').to.deep.equal([]);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { bundle, createConfig } from '@redocly/openapi-core';
 import { parse } from 'yaml';
 import { contractPath } from '../../src/contract.ts';
 
@@ -42,49 +43,45 @@ const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 
 const escape = (segment: string) => segment.replaceAll('~', '~0').replaceAll('/', '~1');
 
-/** Follows `$ref`s (local ones only, which is all the contract uses) to the object and its pointer. */
-function resolve(node: Json, pointer: string): { node: Json; pointer: string } {
-  let current = node;
-  let at = pointer;
-  while (typeof current.$ref === 'string') {
-    at = current.$ref.slice(1);
-    current = at
-      .split('/')
-      .slice(1)
-      .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
-      .reduce((object: Json, key) => object[key], contract);
-  }
-  return { node: current, pointer: at };
+// The contract with every `$ref` replaced by what it points to, by Redocly's own resolver (the one
+// `make lint` runs): the operations below and the Ajv schemas are read from it, so no code here
+// follows references by hand. JSON pointers into it are pointers into this resolved document.
+const { bundle: resolvedDocument } = await bundle({ ref: contractPath, config: await createConfig({}), dereference: true });
+const resolved: Json = resolvedDocument.parsed;
+
+/** The node at a JSON pointer of the resolved contract. */
+export function schemaAt(pointer: string): JsonSchema {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((node: Json, key) => node[key], resolved);
 }
 
 function operationsOf(): ContractOperation[] {
   const operations: ContractOperation[] = [];
-  for (const [path, pathItem] of Object.entries<Json>(contract.paths)) {
+  for (const [path, pathItem] of Object.entries<Json>(resolved.paths)) {
     for (const method of methods) {
       const operation: Json | undefined = pathItem[method];
       if (!operation) continue;
       const base = `/paths/${escape(path)}/${method}`;
       const parameters = [...(pathItem.parameters ?? []), ...(operation.parameters ?? [])].map((parameter: Json) => {
-        const { node } = resolve(parameter, '');
-        const example = node.example ?? Object.values<Json>(node.examples ?? {})[0]?.value ?? node.schema?.example;
-        return { name: node.name, in: node.in, required: node.required === true, schema: node.schema, ...(example === undefined ? {} : { example }) };
+        const example = parameter.example ?? Object.values<Json>(parameter.examples ?? {})[0]?.value ?? parameter.schema?.example;
+        return { name: parameter.name, in: parameter.in, required: parameter.required === true, schema: parameter.schema, ...(example === undefined ? {} : { example }) };
       });
       let requestBody: ContractOperation['requestBody'];
       if (operation.requestBody) {
-        const { node, pointer } = resolve(operation.requestBody, `${base}/requestBody`);
-        requestBody = { required: node.required === true, schemaPointer: `${pointer}/content/application~1json/schema` };
+        requestBody = { required: operation.requestBody.required === true, schemaPointer: `${base}/requestBody/content/application~1json/schema` };
       }
       const responses: Record<string, ContractResponse> = {};
       for (const [status, response] of Object.entries<Json>(operation.responses)) {
-        const { node, pointer } = resolve(response, `${base}/responses/${status}`);
         const headers: Record<string, { required: boolean; schema: JsonSchema }> = {};
-        for (const [name, header] of Object.entries<Json>(node.headers ?? {})) {
-          const resolved = resolve(header, '').node;
-          headers[name.toLowerCase()] = { required: resolved.required === true, schema: resolved.schema };
+        for (const [name, header] of Object.entries<Json>(response.headers ?? {})) {
+          headers[name.toLowerCase()] = { required: header.required === true, schema: header.schema };
         }
         const content: Record<string, string> = {};
-        for (const mediaType of Object.keys(node.content ?? {})) {
-          content[mediaType] = `${pointer}/content/${escape(mediaType)}/schema`;
+        for (const mediaType of Object.keys(response.content ?? {})) {
+          content[mediaType] = `${base}/responses/${status}/content/${escape(mediaType)}/schema`;
         }
         responses[status] = { headers, content };
       }
@@ -106,13 +103,13 @@ function operationsOf(): ContractOperation[] {
 /** Every operation in the contract, in document order. */
 export const contractOperations: readonly ContractOperation[] = operationsOf();
 
-// The whole contract is registered as one schema document, so `$ref`s inside schemas resolve as
-// they do in the contract; OpenAPI 3.1 schemas are JSON Schema 2020-12. Not strict: the contract's
+// The whole resolved contract is registered as one schema document, so a JSON pointer into it names
+// a schema; OpenAPI 3.1 schemas are JSON Schema 2020-12. Not strict: the contract's
 // `example` keywords are annotations Ajv does not know.
 const contractId = 'https://tasks-api.invalid/openapi.json';
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
-ajv.addSchema({ ...contract, $id: contractId });
+ajv.addSchema({ ...resolved, $id: contractId });
 
 const compiled = new Map<string, ValidateFunction>();
 
@@ -126,21 +123,9 @@ export function validatorAt(pointer: string): ValidateFunction {
   return validate;
 }
 
-/** An Ajv validator for an inline schema (parameters, headers), its `$ref`s resolved in the contract. */
+/** An Ajv validator for a schema of the resolved contract (a parameter's, a header's): it has no `$ref`s left. */
 export function validatorFor(schema: JsonSchema): ValidateFunction {
-  return ajv.compile({ $defs: {}, ...rebase(schema) });
-}
-
-function rebase(schema: unknown): any {
-  if (Array.isArray(schema)) return schema.map(rebase);
-  if (schema && typeof schema === 'object') {
-    return Object.fromEntries(
-      Object.entries(schema).map(([key, value]) =>
-        key === '$ref' && typeof value === 'string' && value.startsWith('#') ? [key, contractId + value] : [key, rebase(value)],
-      ),
-    );
-  }
-  return schema;
+  return ajv.compile(schema);
 }
 
 export type ResponseCheck = { readonly status: number; readonly headers: Headers; readonly body: string };

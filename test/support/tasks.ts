@@ -187,7 +187,6 @@ export async function createTaskAs(
   return response.body as Task;
 }
 
-/** Creates `count` tasks one after another, each strictly later than the last; oldest first. */
 /** A task created before the test acts on it, a few milliseconds in the past (so a write moves updated_at). */
 export async function existingTask(api: TestApi, user: TestUser, body: Record<string, unknown> = {}): Promise<Task> {
   const task = await createTaskAs(api, user, { title: 'Original', description: 'Original description', ...body });
@@ -232,6 +231,7 @@ export function itRefusesUnreadableBodies(method: 'put' | 'patch', pathOf: (task
   }
 }
 
+/** Creates `count` tasks one after another, each strictly later than the last; oldest first. */
 export async function createTasksInOrder(api: TestApi, user: TestUser, count: number): Promise<Task[]> {
   const tasks: Task[] = [];
   for (let index = 0; index < count; index += 1) {
