@@ -114,5 +114,5 @@ bench-startup: install ## Time from starting the server on an existing data dire
 	node bench/startup.ts
 
 .PHONY: bench-queries
-bench-queries: install ## Benchmark listTasks on 1,000,000 tasks (fresh embedded PostgreSQL; not part of make test)
+bench-queries: install ## Benchmark listTasks (recurring-heavy) and the completion history on 1,000,000 tasks (fresh embedded PostgreSQL; not part of make test)
 	node bench/list-queries.ts

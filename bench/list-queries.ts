@@ -8,11 +8,15 @@
 // generate_series, VACUUM ANALYZE, then the real app in this process with production settings
 // (no response validation, logging off). For every sort (both directions), with no filter and
 // with each filter, the first page and page 200 of 50 along the cursor chain (reached by following
-// cursors); plus searches. Each case is requested BENCH_REPEAT times (default 30), one at a time.
+// cursors); plus searches. Recurring-heavy: a third of the tasks recur (half of those with a due
+// date), so `recurring=true` is a case for every sort; the completion history holds about
+// 1,300,000 completions (three per recurring task, one per completed task), read per task and
+// across all tasks (first and deep pages, and "this week").
+// Each case is requested BENCH_REPEAT times (default 30), one at a time.
 // Server time is from the request's arrival to the end of its response, measured in this process
 // around the app; the round trip is what the HTTP client saw.
 //
-// Environment: BENCH_REPEAT, BENCH_TARGET_MS, BENCH_PLANS=all (print every plan, not only the
+// Environment: BENCH_TASKS (default 1,000,000), BENCH_REPEAT, BENCH_TARGET_MS, BENCH_PLANS=all (print every plan, not only the
 // ones of the cases that break a target, abridged), BENCH_KEEP=1 (keep the data folder),
 // BENCH_DATA=<folder> (use that folder and keep it; when it already holds the 1,000,000 seeded
 // tasks, skip seeding: reruns start in seconds), BENCH_CASES=<text> (only the cases whose name
@@ -38,7 +42,8 @@ const targetMs = Number(process.env.BENCH_TARGET_MS ?? 20);
 const printAllPlans = process.env.BENCH_PLANS === 'all';
 const reusedDirectory = process.env.BENCH_DATA;
 const onlyCases = process.env.BENCH_CASES;
-const totalTasks = 1_000_000;
+// BENCH_TASKS: fewer tasks for a quick smoke run of the harness itself (figures then mean little).
+const totalTasks = Number(process.env.BENCH_TASKS ?? 1_000_000);
 const heavyUser = 'bench-heavy-user';
 const pageSize = 50;
 const deepPage = 200;
@@ -69,15 +74,17 @@ try {
 
   let started = performance.now();
   // A kept folder that was seeded completely is used as it is (the seed is deterministic).
-  const { rows: seeded } = await admin.query<{ count: string }>('select count(*)::text as count from tasks');
-  if (Number(seeded[0]!.count) === totalTasks) {
+  const { rows: seeded } = await admin.query<{ count: string; completions: string }>(
+    'select count(*)::text as count, (select count(*) from task_completions)::text as completions from tasks',
+  );
+  if (Number(seeded[0]!.count) === totalTasks && Number(seeded[0]!.completions) > 0) {
     say(`reusing the ${totalTasks.toLocaleString('en')} tasks already in ${directory}`);
   } else {
-    if (Number(seeded[0]!.count) !== 0) await admin.query('truncate tasks');
+    if (Number(seeded[0]!.count) !== 0) await admin.query('truncate tasks, task_completions');
     // Seeding with the indexes in place would maintain them row by row; dropping the migration's
     // list indexes and building them again from their own definitions is faster and ends identical.
     const { rows: indexes } = await admin.query<{ indexname: string; indexdef: string }>(
-      "select indexname, indexdef from pg_indexes where tablename = 'tasks' and indexname <> 'tasks_pkey'",
+      "select indexname, indexdef from pg_indexes where tablename in ('tasks', 'task_completions') and indexname not in ('tasks_pkey', 'task_completions_pkey')",
     );
     for (const { indexname } of indexes) await admin.query(`drop index ${indexname}`);
 
@@ -107,7 +114,7 @@ try {
       draws as (
         select g as i, random() as r_owner, random() as r_created, random() as r_updated, random() as r_status,
                random() as r_priority, random() as r_tags, floor(random() * 30)::int as tag_start,
-               random() as r_due, random() as r_due_at, random() as r_description,
+               random() as r_due, random() as r_due_at, random() as r_description, random() as r_recur,
                -- Squared: a few words are common, most are rare, as in real text.
                power(random(), 2) as w1, power(random(), 2) as w2, power(random(), 2) as w3,
                power(random(), 2) as w4, power(random(), 2) as w5, random() as w6
@@ -120,7 +127,8 @@ try {
                case when r_status < 0.5 then 'pending' when r_status < 0.7 then 'in_progress' else 'completed' end as status
         from draws d
       )
-      insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at, priority, tags, due_at)
+      insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at, priority, tags, due_at,
+                         recurrence_rule, recurrence_time_zone, recurrence_basis)
       select owner,
              initcap(w.list[1 + floor(w1 * cardinality(w.list))::int]) || ' ' || w.list[1 + floor(w2 * cardinality(w.list))::int] || ' ' || w.list[1 + floor(w3 * cardinality(w.list))::int],
              case when r_description < 0.5 then null
@@ -134,23 +142,49 @@ try {
                   when r_tags < 0.65 then array[initcap(t.list[1 + tag_start])]
                   when r_tags < 0.9 then array[t.list[1 + tag_start], t.list[1 + (tag_start + 7) % 30]]
                   else array[t.list[1 + tag_start], t.list[1 + (tag_start + 7) % 30], t.list[1 + (tag_start + 13) % 30]] end,
-             case when r_due < 0.6 then date_trunc('hour', now() + (r_due_at * 180 - 60) * interval '1 day') end
+             case when r_due < 0.6 then date_trunc('hour', now() + (r_due_at * 180 - 60) * interval '1 day') end,
+             -- Half the tasks with a due date recur (a third of all): recurring-heavy.
+             case when r_due < 0.6 and r_recur < 0.5 then
+               (array['FREQ=DAILY', 'FREQ=WEEKLY;BYDAY=MO,WE', 'FREQ=MONTHLY;BYMONTHDAY=-1'])[1 + floor(r_recur * 6)::int] end,
+             case when r_due < 0.6 and r_recur < 0.5 then 'Europe/Paris' end,
+             case when r_due < 0.6 and r_recur < 0.5 then 'due' end
       from shaped, words w, tag_names t`,
     );
+    // The completion history: three completions of each recurring task (its last three
+    // occurrences) and one of each completed task; change_seq unique, as the clock makes it.
+    await admin.query(`
+      insert into task_completions (owner_user_id, task_id, occurrence_due_at, completed_at, change_seq)
+      select owner_user_id, id, due_at - k * interval '1 day', least(now(), due_at - k * interval '1 day' + interval '2 hours'),
+             row_number() over ()
+      from tasks, generate_series(1, 3) as k
+      where recurrence_rule is not null
+      union all
+      select owner_user_id, id, due_at, completed_at, 10000000 + row_number() over ()
+      from tasks
+      where status = 'completed'`);
     say(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s; building ${indexes.length} indexes`);
     started = performance.now();
     await admin.query("set maintenance_work_mem = '512MB'");
     for (const { indexdef } of indexes) await admin.query(indexdef);
     await admin.query('vacuum analyze tasks');
+    await admin.query('vacuum analyze task_completions');
   }
-  const { rows: sizes } = await admin.query<{ table: string; indexes: string; heavy: string }>(
+  const { rows: sizes } = await admin.query<{ table: string; indexes: string; heavy: string; recurring: string; completions: string; heavy_completions: string }>(
     `select pg_size_pretty(pg_table_size('tasks')) as table, pg_size_pretty(pg_indexes_size('tasks')) as indexes,
-            (select count(*) from tasks where owner_user_id = $1)::text as heavy`,
+            (select count(*) from tasks where owner_user_id = $1)::text as heavy,
+            (select count(*) from tasks where owner_user_id = $1 and recurrence_rule is not null)::text as recurring,
+            (select count(*) from task_completions)::text as completions,
+            (select count(*) from task_completions where owner_user_id = $1)::text as heavy_completions`,
     [heavyUser],
   );
   say(
     `indexes built and analysed in ${((performance.now() - started) / 1000).toFixed(1)} s; table ${sizes[0]!.table}, ` +
-      `indexes ${sizes[0]!.indexes}; ${heavyUser} owns ${sizes[0]!.heavy} tasks`,
+      `indexes ${sizes[0]!.indexes}; ${heavyUser} owns ${sizes[0]!.heavy} tasks (${sizes[0]!.recurring} recurring); ` +
+      `${sizes[0]!.completions} completions (${sizes[0]!.heavy_completions} of ${heavyUser})`,
+  );
+  const { rows: sample } = await admin.query<{ id: string }>(
+    "select id from tasks where owner_user_id = $1 and recurrence_rule = 'FREQ=DAILY' order by id limit 1",
+    [heavyUser],
   );
 
   // The app as production runs it, with two additions around it: the time each request spends in
@@ -198,9 +232,9 @@ try {
   }
 
   /** The URL of page `deepPage` of `pageSize` along the cursor chain (or the deepest page there is). */
-  async function deepUrl(query: string): Promise<{ url: string; page: number }> {
+  async function deepUrl(query: string, collection = '/api/tasks'): Promise<{ url: string; page: number }> {
     const target = (deepPage - 1) * pageSize;
-    let url = `/api/tasks?${query}${query ? '&' : ''}limit=200`;
+    let url = `${collection}?${query}${query ? '&' : ''}limit=200`;
     let skipped = 0;
     for (;;) {
       const answer = await get(url);
@@ -250,6 +284,7 @@ try {
     ['tag=work', 'tag=work'],
     ['due in the next 30 days', `due_after=${encodeURIComponent(dueFrom)}&due_before=${encodeURIComponent(dueTo)}`],
     ['overdue=true', 'overdue=true'],
+    ['recurring=true', 'recurring=true'],
   ];
   const sorts = ['-created_at', 'created_at', '-updated_at', 'updated_at', 'due_at', '-due_at', 'priority', '-priority', 'title', '-title'];
   const searches: [string, string][] = [
@@ -261,7 +296,13 @@ try {
     ['search + status + sort=due_at (q=report)', 'q=report&status=pending&sort=due_at'],
   ];
 
-  say(`load average ${load()}; measuring ${sorts.length * filters.length * 2 + searches.length * 2} cases × ${repeat}${onlyCases === undefined ? '' : ` (only those named …${onlyCases}…)`}`);
+  const weekAgo = new Date(Date.now() - 7 * 86_400_000).toISOString();
+  const histories: [string, string, string][] = [
+    ['completions, all tasks (GET /api/completions)', '/api/completions', ''],
+    ['completions this week (since=7 days ago)', '/api/completions', `since=${encodeURIComponent(weekAgo)}`],
+    ["one task's completions (GET /api/tasks/{id}/completions)", `/api/tasks/${sample[0]!.id}/completions`, ''],
+  ];
+  say(`load average ${load()}; measuring ${sorts.length * filters.length * 2 + searches.length * 2 + histories.length * 2} cases × ${repeat}${onlyCases === undefined ? '' : ` (only those named …${onlyCases}…)`}`);
   for (const sort of sorts) {
     for (const [filterName, filter] of filters) {
       if (!selected(`sort=${sort}, ${filterName}`)) continue;
@@ -277,9 +318,15 @@ try {
     const deep = await deepUrl(query);
     await measure(name, deep.url, deep.page);
   }
+  for (const [name, collection, query] of histories) {
+    if (!selected(name)) continue;
+    await measure(name, `${collection}?${query}${query ? '&' : ''}limit=${pageSize}`, 1);
+    const deep = await deepUrl(query, collection);
+    await measure(name, deep.url, deep.page);
+  }
   say(`done; load average ${load()}`);
 
-  const seqScan = (plan: string[]) => plan.some((line) => /Seq Scan on tasks/.test(line));
+  const seqScan = (plan: string[]) => plan.some((line) => /Seq Scan on (tasks|task_completions)\b/.test(line));
   const fmt = (value: number) => value.toFixed(1).padStart(6);
   console.log(`\nper case: server time and round trip in ms over ${repeat} requests (page = page number of ${pageSize})`);
   console.log(`${'case'.padEnd(58)} page  rows  srv p50 srv p95  rtt p50 rtt p95  db ms  buffers  plan`);
@@ -304,7 +351,7 @@ try {
   console.log(
     `\nall cases: server p50 ${percentile(allServer, 50).toFixed(1)} ms, p95 ${percentile(allServer, 95).toFixed(1)} ms; ` +
       `worst case p95 ${Math.max(...results.map((result) => percentile(result.server, 95))).toFixed(1)} ms; ` +
-      `${results.filter((result) => seqScan(result.plan)).length} plans with a Seq Scan on tasks; load average now ${load()}`,
+      `${results.filter((result) => seqScan(result.plan)).length} plans with a Seq Scan on tasks or task_completions; load average now ${load()}`,
   );
   for (const result of results) {
     if (!printAllPlans && !seqScan(result.plan) && percentile(result.server, 95) < targetMs) continue;

@@ -106,8 +106,152 @@ export interface paths {
          *     on every write, changes). Completing sets `status` to `"completed"` and stamps
          *     `completed_at`; reopening a completed task sets `status` to `"pending"` and clears
          *     `completed_at`; `{"completed": false}` leaves an `in_progress` task in progress.
+         *     Every completion is recorded (`listTaskCompletions`); reopening a completed task removes
+         *     the record of that completion. A recurring task is rolled forward instead of staying
+         *     completed (see "Recurring tasks").
          */
         patch: operations["completeTask"];
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A task's completion history
+         * @description Every completion of the task, newest first: one per time it was completed, recurring or
+         *     not (a recurring task keeps one record per occurrence done). Paged like `listTasks`: when
+         *     more follow, `Link` carries a `rel="next"` URL with an opaque `cursor`.
+         */
+        get: operations["listTaskCompletions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/completions/{completion_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+                /**
+                 * @description The completion's id.
+                 * @example 7d1f0c8e-2b44-4f0a-9a51-3c2e8d9b6a10
+                 */
+                completion_id: components["parameters"]["CompletionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Undo the latest completion
+         * @description Undoes an accidental tick: the completion record goes, and the task returns to the state
+         *     the completion left: a recurring task goes back to that occurrence's due date (pending),
+         *     a task completed for good (or not recurring) is reopened (`pending`, `completed_at`
+         *     null). Only the task's latest completion can be undone; an older one gets `409`.
+         *     Answers with the task and its new `ETag`.
+         */
+        delete: operations["undoTaskCompletion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip a recurring task's current occurrence
+         * @description Moves a recurring task to its next occurrence in the future (following the rule from the
+         *     current due date, whatever the basis) without recording a completion. `422` for a task that does not recur; `409` when the series has no further
+         *     occurrence (COUNT or UNTIL reached) or is completed for good.
+         */
+        post: operations["skipTaskOccurrence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/occurrences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Preview a recurring task's next due dates
+         * @description The task's current due date and the ones after it, as the rule will produce them (for a
+         *     preview in a UI). `422` for a task that does not recur.
+         */
+        get: operations["listTaskOccurrences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What I completed (across all my tasks)
+         * @description The caller's completions of every task, newest first, optionally within
+         *     `[since, until)`: "what did I finish this week" in one request, recurring and one-off
+         *     tasks alike. Paged like `listTasks` (`Link` with an opaque `cursor`). Completions of a
+         *     deleted task are deleted with it.
+         */
+        get: operations["listCompletions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/{user_id}/tasks": {
@@ -683,6 +827,7 @@ export interface components {
          *             "priority": "medium",
          *             "tags": [],
          *             "due_at": null,
+         *             "recurrence": null,
          *             "reminders": []
          *           }
          *         },
@@ -838,7 +983,8 @@ export interface components {
          *           "fire_at": "2026-11-24T16:45:00.000Z",
          *           "last_fired_at": null
          *         }
-         *       ]
+         *       ],
+         *       "recurrence": null
          *     }
          */
         Task: {
@@ -867,11 +1013,102 @@ export interface components {
             tags: string[];
             /**
              * Format: date-time
-             * @description When the task is due, or null.
+             * @description When the task is due, or null. A recurring task's current occurrence.
              */
             due_at: string | null;
+            /** @description How the task repeats, or null when it does not (see "Recurring tasks"). */
+            recurrence: components["schemas"]["Recurrence"] | null;
             /** @description The task's reminders (none by default), in the order given. */
             reminders: components["schemas"]["Reminder"][];
+        };
+        /**
+         * @description An RFC 5545 RRULE value (without `RRULE:`), limited to `FREQ` (`DAILY`, `WEEKLY`,
+         *     `MONTHLY`, `YEARLY`), `INTERVAL` (1–1000), `BYMONTH`, `BYMONTHDAY` (negative counts from
+         *     the month's end), `BYDAY` (ordinals such as `1MO` or `-1FR` only with `MONTHLY`/`YEARLY`),
+         *     `BYSETPOS`, `WKST`, and `COUNT` (1–100) or `UNTIL` (`20261231T235959Z`, or a date
+         *     `20261231` read in the task's time zone). Anything else gets `422` naming the part.
+         *     Returned normalised: upper case, parts in the order FREQ, INTERVAL, BYMONTH, BYMONTHDAY,
+         *     BYDAY, BYSETPOS, WKST, COUNT, UNTIL, list values sorted without repeats.
+         * @example FREQ=WEEKLY;BYDAY=MO,WE
+         */
+        RecurrenceRule: string;
+        /**
+         * @description The IANA time zone the rule runs in: occurrences keep their wall-clock time there across
+         *     daylight-saving changes. Returned in its canonical spelling.
+         * @example Europe/Paris
+         */
+        RecurrenceTimeZone: string;
+        /**
+         * @description `due`: the next occurrence follows the rule from the current due date (a weekly task
+         *     completed late is still due on its weekday). `completion`: it follows the rule from the
+         *     day the task is completed, at the task's time of day ("3 days after I last did it").
+         * @enum {string}
+         */
+        RecurrenceBasis: "due" | "completion";
+        /**
+         * @description Makes the task recurring (it then needs a `due_at`, its first occurrence), or `null` to
+         *     stop. Sending it restarts the series' `COUNT` from the current due date.
+         * @example {
+         *       "rule": "FREQ=WEEKLY;BYDAY=MO,WE",
+         *       "time_zone": "Europe/Paris",
+         *       "basis": "due"
+         *     }
+         */
+        RecurrenceInput: {
+            rule: components["schemas"]["RecurrenceRule"];
+            time_zone?: components["schemas"]["RecurrenceTimeZone"];
+            basis?: components["schemas"]["RecurrenceBasis"];
+        } | null;
+        /**
+         * @example {
+         *       "rule": "FREQ=WEEKLY;BYDAY=MO,WE",
+         *       "time_zone": "Europe/Paris",
+         *       "basis": "due"
+         *     }
+         */
+        Recurrence: {
+            rule: components["schemas"]["RecurrenceRule"];
+            time_zone: components["schemas"]["RecurrenceTimeZone"];
+            basis: components["schemas"]["RecurrenceBasis"];
+        };
+        /**
+         * @description One completion of a task (recurring or not).
+         * @example {
+         *       "id": "7d1f0c8e-2b44-4f0a-9a51-3c2e8d9b6a10",
+         *       "task_id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "occurrence_due_at": "2026-11-23T08:00:00.000Z",
+         *       "completed_at": "2026-11-23T08:42:10.311Z"
+         *     }
+         */
+        Completion: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            task_id: string;
+            /**
+             * Format: date-time
+             * @description The due date of the occurrence that was completed (null for a task without one).
+             */
+            occurrence_due_at: string | null;
+            /** Format: date-time */
+            completed_at: string;
+        };
+        /**
+         * @example {
+         *       "occurrences": [
+         *         "2026-11-23T08:00:00.000Z",
+         *         "2026-11-25T08:00:00.000Z",
+         *         "2026-11-30T08:00:00.000Z"
+         *       ]
+         *     }
+         */
+        Occurrences: {
+            /**
+             * @description The task's next due dates, soonest first: its current `due_at`, then the following
+             *     occurrences within ten years of it (fewer than asked when `COUNT` or `UNTIL` ends the
+             *     series first). Empty for a series completed for good.
+             */
+            occurrences: string[];
         };
         /**
          * @example {
@@ -1111,6 +1348,7 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
+            recurrence?: components["schemas"]["RecurrenceInput"];
             reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskReplace: {
@@ -1122,6 +1360,7 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
+            recurrence?: components["schemas"]["RecurrenceInput"];
             reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskUpdate: {
@@ -1132,6 +1371,7 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
+            recurrence?: components["schemas"]["RecurrenceInput"];
             reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskCompletion: {
@@ -1148,7 +1388,7 @@ export interface components {
          *     for people, `GET /problems/{slug}`. Each value's `x-status` is the HTTP status it comes
          *     with. New types may be added; a client should treat an unknown type by its status.
          */
-        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/path-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/push-not-configured" | "/problems/push-subscription-not-found" | "/problems/webhook-not-found" | "/problems/reminder-needs-due-date" | "/problems/reminder-too-early" | "/problems/reminder-id-repeated" | "/problems/push-endpoint-refused" | "/problems/push-keys-invalid" | "/problems/webhook-url-refused" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
+        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/path-not-found" | "/problems/completion-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/completion-not-latest" | "/problems/recurrence-ended" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/recurrence-rule-unsupported" | "/problems/recurrence-rule-invalid" | "/problems/recurrence-needs-due-date" | "/problems/recurrence-never-occurs" | "/problems/recurrence-too-complex" | "/problems/task-not-recurring" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/push-not-configured" | "/problems/push-subscription-not-found" | "/problems/webhook-not-found" | "/problems/reminder-needs-due-date" | "/problems/reminder-too-early" | "/problems/reminder-id-repeated" | "/problems/push-endpoint-refused" | "/problems/push-keys-invalid" | "/problems/webhook-url-refused" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
         /** @description An RFC 9457 problem document. */
         Problem: {
             type: components["schemas"]["ProblemType"];
@@ -1332,6 +1572,37 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Task"][];
+            };
+        };
+        /** @description The completions, newest first. */
+        CompletionList: {
+            headers: {
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Completion"][];
+            };
+        };
+        /**
+         * @description The completion is not the task's latest (only the latest can be undone), or the series has
+         *     no further occurrence to skip to.
+         */
+        CompletionConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/completion-not-latest",
+                 *       "title": "Not the latest completion",
+                 *       "status": 409,
+                 *       "detail": "Only the task's latest completion can be undone.",
+                 *       "instance": "/api/tasks/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10/completions/7d1f0c8e-2b44-4f0a-9a51-3c2e8d9b6a10"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
             };
         };
         /** @description The body is not parseable JSON. */
@@ -1676,6 +1947,32 @@ export interface components {
          * @example Xk2jd8QmP0aLr5vT9sUe1wYb
          */
         UserId: string;
+        /**
+         * @description Only recurring tasks (`true`) or only tasks that do not recur (`false`).
+         * @example true
+         */
+        RecurringFilter: boolean;
+        /**
+         * @description The completion's id.
+         * @example 7d1f0c8e-2b44-4f0a-9a51-3c2e8d9b6a10
+         */
+        CompletionId: string;
+        /** @description How many completions to return (1–200). */
+        CompletionsLimit: number;
+        /** @description Where the page starts; copy it from a `rel="next"` link, never build one. */
+        CompletionsCursor: string;
+        /**
+         * @description Only completions at or after this instant.
+         * @example 2026-11-16T00:00:00.000Z
+         */
+        CompletedSince: components["schemas"]["Instant"];
+        /**
+         * @description Only completions strictly before this instant (with `since`, a half-open range).
+         * @example 2026-11-23T00:00:00.000Z
+         */
+        CompletedUntil: components["schemas"]["Instant"];
+        /** @description How many due dates to return (1–50). */
+        OccurrencesLimit: number;
         /** @description How many tasks to return (1–200). */
         Limit: number;
         /**
@@ -1893,6 +2190,11 @@ export interface operations {
                  * @example true
                  */
                 overdue?: components["parameters"]["Overdue"];
+                /**
+                 * @description Only recurring tasks (`true`) or only tasks that do not recur (`false`).
+                 * @example true
+                 */
+                recurring?: components["parameters"]["RecurringFilter"];
                 /**
                  * @description The order: a field, ascending, or `-field` for descending. Ties are broken by id, so the
                  *     order is total. `due_at` puts tasks without a due date last in both directions;
@@ -2175,6 +2477,186 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listTaskCompletions: {
+        parameters: {
+            query?: {
+                /** @description How many completions to return (1–200). */
+                limit?: components["parameters"]["CompletionsLimit"];
+                /** @description Where the page starts; copy it from a `rel="next"` link, never build one. */
+                cursor?: components["parameters"]["CompletionsCursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["CompletionList"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    undoTaskCompletion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+                /**
+                 * @description The completion's id.
+                 * @example 7d1f0c8e-2b44-4f0a-9a51-3c2e8d9b6a10
+                 */
+                completion_id: components["parameters"]["CompletionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["TaskOk"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["CompletionConflict"];
+            412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    skipTaskOccurrence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["TaskOk"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["CompletionConflict"];
+            412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listTaskOccurrences: {
+        parameters: {
+            query?: {
+                /** @description How many due dates to return (1–50). */
+                limit?: components["parameters"]["OccurrencesLimit"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The next due dates. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Occurrences"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listCompletions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only completions at or after this instant.
+                 * @example 2026-11-16T00:00:00.000Z
+                 */
+                since?: components["parameters"]["CompletedSince"];
+                /**
+                 * @description Only completions strictly before this instant (with `since`, a half-open range).
+                 * @example 2026-11-23T00:00:00.000Z
+                 */
+                until?: components["parameters"]["CompletedUntil"];
+                /** @description How many completions to return (1–200). */
+                limit?: components["parameters"]["CompletionsLimit"];
+                /** @description Where the page starts; copy it from a `rel="next"` link, never build one. */
+                cursor?: components["parameters"]["CompletionsCursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["CompletionList"];
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listUserTasks: {
         parameters: {
             query?: {
@@ -2233,6 +2715,11 @@ export interface operations {
                  * @example true
                  */
                 overdue?: components["parameters"]["Overdue"];
+                /**
+                 * @description Only recurring tasks (`true`) or only tasks that do not recur (`false`).
+                 * @example true
+                 */
+                recurring?: components["parameters"]["RecurringFilter"];
                 /**
                  * @description The order: a field, ascending, or `-field` for descending. Ties are broken by id, so the
                  *     order is total. `due_at` puts tasks without a due date last in both directions;

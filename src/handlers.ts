@@ -17,13 +17,25 @@ import {
   selectTasksPage,
   updateTaskById,
   type StatusChange,
+  type TaskChanges,
   type TaskFilters,
 } from './database/tasks.ts';
+import type { CommonQueryMethods } from 'slonik';
 import { advanceChangeClock, insertTaskTombstones, purgeExpiredTaskTombstones } from './database/task-changes.ts';
 import { idempotently } from './idempotency.ts';
 import { listTaskChanges } from './change-feed.ts';
 import { taskResult, writeExistingTask } from './versions.ts';
 import { ProblemError, retryAfterSeconds, taskNotFound } from './problems.ts';
+import { checkNewSeries, normaliseRecurrence, recurrenceNeedsDueDate } from './recurrence.ts';
+import {
+  listCompletions,
+  listTaskCompletions,
+  listTaskOccurrences,
+  settleCompletion,
+  skipTaskOccurrence,
+  undoTaskCompletion,
+} from './task-completions.ts';
+import { deleteTaskCompletionsOfTasks } from './database/task-completions.ts';
 import { createPushSubscription, deletePushSubscription, getPushPublicKey, listPushSubscriptions } from './push.ts';
 import { listDueReminders, reminderDefinitions, scheduleTaskReminders } from './reminders.ts';
 import {
@@ -112,6 +124,7 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     dueBefore: query.due_before,
     dueAfter: query.due_after,
     overdue: query.overdue,
+    recurring: query.recurring,
   };
   const parameters = [
     ...asParameters('status', statuses),
@@ -122,6 +135,7 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     ...asParameters('due_after', query.due_after),
     ...asParameters('due_before', query.due_before),
     ...asParameters('overdue', query.overdue),
+    ...asParameters('recurring', query.recurring),
   ];
   return { filters, parameters };
 }
@@ -174,11 +188,16 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
     priority: body.priority ?? 'medium',
     tags: normaliseTags(body.tags ?? []),
     dueAt: body.due_at ?? null,
+    recurrence: body.recurrence ? normaliseRecurrence(body.recurrence) : null,
   };
   const reminders = reminderDefinitions(body.reminders);
+  if (task.recurrence) checkNewSeries(task.recurrence, task.dueAt);
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
-    const row = await scheduleTaskReminders(tx, ownerUserId, await insertTask(tx, ownerUserId, task, changeSeq), reminders);
+    const inserted = await insertTask(tx, ownerUserId, task, changeSeq);
+    // Created completed: that is a completion too (recorded; a recurring task moves on).
+    const settled = await settleCompletion(tx, ownerUserId, false, inserted, changeSeq);
+    const row = await scheduleTaskReminders(tx, ownerUserId, settled, reminders);
     const result = taskResult(201, row, { Location: `${requestPath}/${row.id}` });
     await recordTaskEvents(tx, ownerUserId, 'task.created', [result.body]);
     return result;
@@ -194,26 +213,58 @@ const getTask: AuthenticatedHandler<'getTask'> = async ({ ownerUserId, params },
   return taskResult(200, row);
 };
 
+/** The database's guard that a recurring task keeps a due date, as the 422 it stands for. */
+function refuseRecurringWithoutDueDate(error: unknown): never {
+  if ((error as { constraint?: unknown }).constraint === 'tasks_recurrence_needs_due_at') throw recurrenceNeedsDueDate('/body/due_at');
+  throw error;
+}
+
+/**
+ * Writes `changes` to the caller's task when its If-Match holds, inside `tx`, and settles what a
+ * change of completion means (the completion history, a recurring task rolled forward). Replace,
+ * update and complete all write through here.
+ */
+async function writeTaskChanges(
+  tx: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  ifMatch: string | undefined,
+  changes: TaskChanges,
+) {
+  return writeExistingTask(tx, ownerUserId, taskId, ifMatch, async (write) => {
+    // Only a write that can change completion needs to know whether the task was completed.
+    const before = changes.status === undefined ? undefined : await selectTaskById(tx, ownerUserId, taskId);
+    const row = await updateTaskById(tx, ownerUserId, taskId, changes, write).catch(refuseRecurringWithoutDueDate);
+    if (row === null) return null;
+    if (changes.recurrence) checkNewSeries(changes.recurrence, row.due_at);
+    return before ? settleCompletion(tx, ownerUserId, before.status === 'completed', row, write.changeSeq) : row;
+  });
+}
+
+/**
+ * Whether a write completed the task (its webhook event is task.completed): it asked to, or it
+ * left the task completed. A recurring task asked to complete is rolled forward, not left completed.
+ */
+function completes(change: StatusChange | undefined, statusAfter: TaskStatus): boolean {
+  if (change === undefined) return false;
+  if (change.kind === 'complete' || (change.kind === 'set' && change.status === 'completed')) return true;
+  return change.kind === 'toggle' && statusAfter === 'completed';
+}
+
 /** Replace and update: write `changes` to the caller's task when its If-Match holds, answer with the task. */
 async function changeTask(
   db: Parameters<AuthenticatedHandler<'updateTask'>>[1]['db'],
   ownerUserId: string,
   taskId: string,
   ifMatch: string | undefined,
-  changes: Parameters<typeof updateTaskById>[3],
+  changes: TaskChanges,
   reminders: ReturnType<typeof reminderDefinitions>,
 ) {
   return db.transaction(async (tx) => {
-    const row = await scheduleTaskReminders(
-      tx,
-      ownerUserId,
-      await writeExistingTask(tx, ownerUserId, taskId, ifMatch, (write) => updateTaskById(tx, ownerUserId, taskId, changes, write)),
-      reminders,
-    );
+    // After the write settled its completion: a recurring task rolled forward moves its reminders.
+    const row = await scheduleTaskReminders(tx, ownerUserId, await writeTaskChanges(tx, ownerUserId, taskId, ifMatch, changes), reminders);
     const result = taskResult(200, row);
-    // A write that completes the task is a completion (whichever operation carried it).
-    const completes = changes.status !== undefined && row.status === 'completed';
-    await recordTaskEvents(tx, ownerUserId, completes ? 'task.completed' : 'task.updated', [result.body]);
+    await recordTaskEvents(tx, ownerUserId, completes(changes.status, row.status) ? 'task.completed' : 'task.updated', [result.body]);
     return result;
   });
 }
@@ -227,6 +278,7 @@ const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, p
     priority: body.priority,
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
+    recurrence: body.recurrence === undefined ? undefined : body.recurrence && normaliseRecurrence(body.recurrence),
   };
   return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes, reminderDefinitions(body.reminders));
 };
@@ -239,6 +291,7 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
     priority: body.priority,
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
+    recurrence: body.recurrence === undefined ? undefined : body.recurrence && normaliseRecurrence(body.recurrence),
   };
   return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes, reminderDefinitions(body.reminders));
 };
@@ -249,6 +302,8 @@ const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, par
       (await deleteTaskById(tx, ownerUserId, params.task_id, write)) ? write.changeSeq : null,
     );
     await insertTaskTombstones(tx, ownerUserId, [params.task_id], changeSeq);
+    // A deleted task leaves no trace: its completions go with it.
+    await deleteTaskCompletionsOfTasks(tx, ownerUserId, [params.task_id]);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
     await recordTaskEvents(tx, ownerUserId, 'task.deleted', [{ id: params.task_id }]);
   });
@@ -259,12 +314,11 @@ const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId,
   const status: StatusChange = body === undefined ? { kind: 'toggle' } : { kind: body.completed ? 'complete' : 'reopen' };
   const request = { method: 'PATCH', path: requestPath, body };
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
-    const row = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], (write) =>
-      updateTaskById(tx, ownerUserId, params.task_id, { status }, write),
-    );
-    // Completing cancels the task's pending reminders; reopening lets those still ahead fire.
-    const result = taskResult(200, await scheduleTaskReminders(tx, ownerUserId, row, undefined));
-    await recordTaskEvents(tx, ownerUserId, result.body.status === 'completed' ? 'task.completed' : 'task.updated', [result.body]);
+    const written = await writeTaskChanges(tx, ownerUserId, params.task_id, headers['if-match'], { status });
+    // Completing cancels the task's pending reminders (a recurring task rolled forward moves them);
+    // reopening lets those still ahead fire.
+    const result = taskResult(200, await scheduleTaskReminders(tx, ownerUserId, written, undefined));
+    await recordTaskEvents(tx, ownerUserId, completes(status, result.body.status) ? 'task.completed' : 'task.updated', [result.body]);
     return result;
   });
 };
@@ -274,6 +328,7 @@ const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async (
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
     const deletedIds = await deleteCompletedTasks(tx, ownerUserId);
     await insertTaskTombstones(tx, ownerUserId, deletedIds, changeSeq);
+    await deleteTaskCompletionsOfTasks(tx, ownerUserId, deletedIds);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
     await recordTaskEvents(tx, ownerUserId, 'task.deleted', deletedIds.map((id) => ({ id })));
     return { status: 200, body: { deleted: deletedIds.length } };
@@ -306,6 +361,11 @@ export const handlers: HandlerMap = {
   listTaskChanges,
   getTaskSummary,
   clearCompletedTasks,
+  listTaskCompletions,
+  undoTaskCompletion,
+  skipTaskOccurrence,
+  listTaskOccurrences,
+  listCompletions,
   listDueReminders,
   getPushPublicKey,
   createPushSubscription,

@@ -54,12 +54,12 @@ export async function writeExistingTask<T>(
   throw taskNotFound();
 }
 
-/** A task response: the row without its version, which goes to the ETag header. */
+/** A task response: the row without its version (which goes to the ETag header) and series position. */
 export function taskResult<S extends 200 | 201>(
   status: S,
   row: VersionedTaskRow,
   headers: Readonly<Record<string, string>> = {},
 ): { readonly status: S; readonly body: Task; readonly headers: Readonly<Record<string, string>> } {
-  const { version, ...task } = row;
+  const { version, recurrence_anchor: _anchor, recurrence_index: _index, ...task } = row;
   return { status, body: task, headers: { ...headers, ETag: etagOf(version) } };
 }

@@ -4,6 +4,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { Priority, RowFitsContract, Task, TaskStatus } from '../contract.ts';
+import type { Recurrence, WallTime } from '../recurrence.ts';
 import { plannedForItsValues } from './prepared-statements.ts';
 import { keyOfPosition, keyOfRows, priorityRank, priorityRanking, type ListPosition, type TaskOrder } from './task-sorts.ts';
 
@@ -22,6 +23,7 @@ const taskRow = z.object({
   priority: z.enum(priorityRanking),
   tags: z.array(z.string()),
   due_at: z.string().nullable(),
+  recurrence: z.object({ rule: z.string(), time_zone: z.string(), basis: z.enum(['due', 'completion']) }).nullable(),
   reminders: z.array(
     z.object({
       id: z.string(),
@@ -43,13 +45,25 @@ true satisfies RowFitsContract<TaskRow, Task>;
 const taskColumns = sql.fragment`
   id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
   completed_at, created_at, updated_at, priority, tags, due_at,
+  case when recurrence_rule is not null then
+    json_build_object('rule', recurrence_rule, 'time_zone', recurrence_time_zone, 'basis', recurrence_basis)
+  end as recurrence,
   task_reminders_json(owner_user_id, id) as reminders`;
 
 // A task's version, its `change_seq`: the owner's change clock at the write that last touched it.
 // It is the ETag, the If-Match comparand and the change feed's order, so it is returned beside the
 // contract's columns (the handler moves it to the ETag header).
-const versionColumn = sql.fragment`change_seq::text as version`;
-const versionedTaskRow = taskRow.extend({ version: z.string() });
+//
+// Beside it, where a recurring task's series stands (see src/recurrence.ts), which the write path
+// needs and responses leave out: the current occurrence's wall-clock time (null: due_at's own
+// local time) and number.
+const versionColumn = sql.fragment`change_seq::text as version,
+  to_char(recurrence_anchor, 'YYYY-MM-DD"T"HH24:MI:SS.MS') as recurrence_anchor, recurrence_index`;
+const versionedTaskRow = taskRow.extend({
+  version: z.string(),
+  recurrence_anchor: z.string().nullable(),
+  recurrence_index: z.number(),
+});
 export type VersionedTaskRow = z.infer<typeof versionedTaskRow>;
 
 /** How a write on an existing task is stamped and guarded (see database/task-changes.ts). */
@@ -74,6 +88,7 @@ export type NewTask = {
   readonly priority: Priority;
   readonly tags: readonly string[];
   readonly dueAt: string | null;
+  readonly recurrence?: Recurrence | null;
 };
 
 export async function insertTask(
@@ -83,10 +98,12 @@ export async function insertTask(
   changeSeq: string,
 ): Promise<VersionedTaskRow> {
   return db.one(sql.type(versionedTaskRow)`
-    insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at, change_seq)
+    insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at,
+                       recurrence_rule, recurrence_time_zone, recurrence_basis, change_seq)
     values (${ownerUserId}, ${task.title}, ${task.description}, ${task.status},
             case when ${task.status} = 'completed' then now() end,
-            ${task.priority}, ${sql.array(task.tags, 'text')}, ${task.dueAt}::timestamptz, ${changeSeq})
+            ${task.priority}, ${sql.array(task.tags, 'text')}, ${task.dueAt}::timestamptz,
+            ${task.recurrence?.rule ?? null}, ${task.recurrence?.time_zone ?? null}, ${task.recurrence?.basis ?? null}, ${changeSeq})
     returning ${taskColumns}, ${versionColumn}`);
 }
 
@@ -113,6 +130,7 @@ export type TaskFilters = {
   readonly dueBefore?: string;
   readonly dueAfter?: string;
   readonly overdue?: boolean;
+  readonly recurring?: boolean;
 };
 
 const asTsquery = (words: readonly string[], lastAsPrefix: boolean) =>
@@ -146,6 +164,8 @@ function filterConditions(filters: TaskFilters) {
     filters.dueAfter !== undefined && sql.fragment`due_at >= ${filters.dueAfter}::timestamptz`,
     filters.overdue === true && overdue,
     filters.overdue === false && sql.fragment`not coalesce(${overdue}, false)`,
+    filters.recurring === true && sql.fragment`recurrence_rule is not null`,
+    filters.recurring === false && sql.fragment`recurrence_rule is null`,
   ].filter((condition) => condition !== false && condition !== undefined);
 }
 
@@ -226,7 +246,10 @@ export type TaskChanges = {
   readonly status?: StatusChange;
   readonly priority?: Priority;
   readonly tags?: readonly string[];
+  /** A new due date: a recurring task's series goes on from its local time (the anchor is reset). */
   readonly dueAt?: string | null;
+  /** Starts (or stops, with null) recurring: the series restarts at the due date, number 1. */
+  readonly recurrence?: Recurrence | null;
 };
 
 function newStatus(change: StatusChange | undefined) {
@@ -263,6 +286,11 @@ export async function updateTaskById(
     changes.priority !== undefined && sql.fragment`priority = ${changes.priority}`,
     changes.tags !== undefined && sql.fragment`tags = ${sql.array(changes.tags, 'text')}`,
     changes.dueAt !== undefined && sql.fragment`due_at = ${changes.dueAt}::timestamptz`,
+    changes.recurrence !== undefined && sql.fragment`recurrence_rule = ${changes.recurrence?.rule ?? null}`,
+    changes.recurrence !== undefined && sql.fragment`recurrence_time_zone = ${changes.recurrence?.time_zone ?? null}`,
+    changes.recurrence !== undefined && sql.fragment`recurrence_basis = ${changes.recurrence?.basis ?? null}`,
+    changes.recurrence !== undefined && sql.fragment`recurrence_index = 1`,
+    (changes.recurrence !== undefined || changes.dueAt !== undefined) && sql.fragment`recurrence_anchor = null`,
     sql.fragment`status = ${status}`,
     // SET expressions see the row as it was, so `completed_at` survives re-completing a task.
     sql.fragment`completed_at = case when ${status} = 'completed' then coalesce(completed_at, now()) end`,
@@ -271,6 +299,46 @@ export async function updateTaskById(
   ].filter((assignment) => assignment !== false);
   return db.maybeOne(sql.type(versionedTaskRow)`
     update tasks set ${sql.join(assignments, sql.fragment`, `)}
+    where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
+    returning ${taskColumns}, ${versionColumn}`);
+}
+
+/** Where a recurring task goes: an occurrence of its series (see src/recurrence.ts). */
+export type TaskOccurrence = { readonly dueAt: string; readonly anchor: WallTime | null; readonly index: number };
+
+/**
+ * Moves a recurring task to an occurrence of its series, pending (rolled forward after a
+ * completion, skipped to, or back to an undone one). Null when the owner has no such task or it
+ * is not at one of the expected versions.
+ */
+export async function updateTaskOccurrence(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  occurrence: TaskOccurrence,
+  write: TaskWrite,
+): Promise<VersionedTaskRow | null> {
+  return db.maybeOne(sql.type(versionedTaskRow)`
+    update tasks
+    set due_at = ${occurrence.dueAt}::timestamptz, recurrence_anchor = ${occurrence.anchor}::timestamp,
+        recurrence_index = ${occurrence.index}, status = 'pending', completed_at = null,
+        updated_at = now(), change_seq = ${write.changeSeq}
+    where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
+    returning ${taskColumns}, ${versionColumn}`);
+}
+
+/** Reopens a completed task without moving it (undoing a completion of a task that does not move). */
+export async function updateTaskReopened(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  write: TaskWrite,
+): Promise<VersionedTaskRow | null> {
+  return db.maybeOne(sql.type(versionedTaskRow)`
+    update tasks
+    set status = case when status = 'completed' then 'pending' else status end,
+        completed_at = case when status = 'completed' then null else completed_at end,
+        updated_at = now(), change_seq = ${write.changeSeq}
     where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
     returning ${taskColumns}, ${versionColumn}`);
 }

@@ -170,6 +170,37 @@ describe('the typed client', function () {
       const { data } = await client.POST('/api/tasks/clear-completed');
       expect(data).to.deep.equal({ deleted: 1 });
     },
+    listTaskCompletions: async (client, user) => {
+      const task = await existingTask(api, user);
+      await client.PATCH('/api/tasks/{task_id}/complete', { params: { path: { task_id: task.id } } });
+      const { data } = await client.GET('/api/tasks/{task_id}/completions', { params: { path: { task_id: task.id }, query: { limit: 10 } } });
+      expect(data?.map((completion) => [completion.task_id, completion.occurrence_due_at])).to.deep.equal([[task.id, null]]);
+    },
+    undoTaskCompletion: async (client, user) => {
+      const task = await existingTask(api, user, { due_at: '2030-01-07T08:00:00.000Z', recurrence: { rule: 'FREQ=WEEKLY' } });
+      await client.PATCH('/api/tasks/{task_id}/complete', { params: { path: { task_id: task.id } } });
+      const history = await client.GET('/api/tasks/{task_id}/completions', { params: { path: { task_id: task.id } } });
+      const { data } = await client.DELETE('/api/tasks/{task_id}/completions/{completion_id}', {
+        params: { path: { task_id: task.id, completion_id: history.data![0]!.id } },
+      });
+      expect(data?.due_at).to.equal('2030-01-07T08:00:00.000Z');
+    },
+    skipTaskOccurrence: async (client, user) => {
+      const task = await existingTask(api, user, { due_at: '2030-01-07T08:00:00.000Z', recurrence: { rule: 'FREQ=WEEKLY' } });
+      const { data } = await client.POST('/api/tasks/{task_id}/skip', { params: { path: { task_id: task.id } } });
+      expect(data?.due_at).to.equal('2030-01-14T08:00:00.000Z');
+    },
+    listTaskOccurrences: async (client, user) => {
+      const task = await existingTask(api, user, { due_at: '2030-01-07T08:00:00.000Z', recurrence: { rule: 'FREQ=WEEKLY' } });
+      const { data } = await client.GET('/api/tasks/{task_id}/occurrences', { params: { path: { task_id: task.id }, query: { limit: 2 } } });
+      expect(data).to.deep.equal({ occurrences: ['2030-01-07T08:00:00.000Z', '2030-01-14T08:00:00.000Z'] });
+    },
+    listCompletions: async (client, user) => {
+      const task = await existingTask(api, user);
+      await client.PATCH('/api/tasks/{task_id}/complete', { params: { path: { task_id: task.id } } });
+      const { data } = await client.GET('/api/completions', { params: { query: { since: '2000-01-01T00:00:00.000Z' } } });
+      expect(data?.map((completion) => completion.task_id)).to.deep.equal([task.id]);
+    },
     listUserTasks: async (client, user) => {
       const task = await existingTask(api, user);
       const { data } = await client.GET('/api/{user_id}/tasks', { params: { path: { user_id: user.id } } });

@@ -99,6 +99,8 @@ const invalidJson: fc.Arbitrary<unknown> = fc.oneof(
 type ParameterChoice =
   | { kind: 'own-task' }
   | { kind: 'other-task' }
+  | { kind: 'own-completion' }
+  | { kind: 'other-completion' }
   | { kind: 'own-subscription' }
   | { kind: 'other-subscription' }
   | { kind: 'own-webhook' }
@@ -125,6 +127,12 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
     choices.push(
       { weight: 7, arbitrary: fc.constant({ kind: 'own-task' }) },
       { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
+      { weight: 1, arbitrary: value(fc.uuid()) },
+    );
+  } else if (parameter.in === 'path' && parameter.name === 'completion_id') {
+    choices.push(
+      { weight: 7, arbitrary: fc.constant({ kind: 'own-completion' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-completion' }) },
       { weight: 1, arbitrary: value(fc.uuid()) },
     );
   } else if (parameter.in === 'path' && parameter.name === 'subscription_id') {
@@ -175,6 +183,7 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
   for (const parameter of operation.parameters) {
     const key = `${parameter.in}:${parameter.name}`;
     if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
+    else if (parameter.name === 'completion_id') parameters[key] = { kind: 'own-completion' };
     else if (parameter.name === 'subscription_id') parameters[key] = { kind: 'own-subscription' };
     else if (parameter.name === 'webhook_id') parameters[key] = { kind: 'own-webhook' };
     else if (parameter.name === 'user_id') parameters[key] = { kind: 'self' };
@@ -235,6 +244,20 @@ describe('conformance: generated requests for every operation of the contract', 
     return task.id;
   }
 
+  /** A recurring task (issue 13's operations need one to succeed), due in the future. */
+  async function createRecurringTaskFor(name: 'A' | 'B'): Promise<string> {
+    const title = `${name}'s private recurring task ${randomUUID()}`;
+    const response = await fetch(`${api.url}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ title, due_at: '2030-01-07T08:00:00Z', recurrence: { rule: 'FREQ=DAILY', time_zone: 'Europe/Paris' } }),
+    });
+    expect(response.status).to.equal(201);
+    const task = (await response.json()) as { id: string };
+    liveTasks[name].push(task.id);
+    secrets[name].add(task.id).add(title);
+    return task.id;
+  }
   async function createSubscriptionFor(name: 'A' | 'B'): Promise<string> {
     const endpoint = `https://push.example.com/${name}-${randomUUID()}`;
     const keys = { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') };
@@ -264,11 +287,33 @@ describe('conformance: generated requests for every operation of the contract', 
     return id;
   }
 
-  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
+  /** Completes one of `name`'s tasks and returns the id of that completion (a secret of theirs). */
+  async function completionOf(name: 'A' | 'B', taskId: string | undefined): Promise<string> {
+    const task = taskId !== undefined && liveTasks[name].includes(taskId) ? taskId : await createRecurringTaskFor(name);
+    const headers = { authorization: users[name].authorization };
+    const completed = await fetch(`${api.url}/api/tasks/${task}/complete`, {
+      method: 'PATCH',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ completed: true }),
+    });
+    expect(completed.status).to.equal(200);
+    const response = await fetch(`${api.url}/api/tasks/${task}/completions?limit=1`, { headers });
+    const [latest] = (await response.json()) as { id: string }[];
+    secrets[name].add(latest!.id);
+    return latest!.id;
+  }
 
-  async function resolve(choice: ParameterChoice, actor: Actor): Promise<string | undefined> {
+  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
+  /** Operations that succeed only on a recurring task: their happy path gets a fresh one. */
+  const needsRecurringTask = new Set(['skipTaskOccurrence', 'listTaskOccurrences', 'undoTaskCompletion']);
+
+  async function resolve(choice: ParameterChoice, actor: Actor, operation: ContractOperation, taskId?: string): Promise<string | undefined> {
     const self = actor === 'A' || actor === 'B' ? actor : 'A';
     switch (choice.kind) {
+      case 'own-completion':
+        return completionOf(self, taskId);
+      case 'other-completion':
+        return completionOf(otherOf(self), undefined);
       case 'omit':
         return undefined;
       case 'self':
@@ -276,6 +321,7 @@ describe('conformance: generated requests for every operation of the contract', 
       case 'other-user':
         return users[otherOf(self)].id;
       case 'own-task':
+        if (needsRecurringTask.has(operation.operationId)) return createRecurringTaskFor(self);
         return liveTasks[self].at(-1) ?? (await createTaskFor(self));
       case 'other-task':
         return liveTasks[otherOf(self)].at(-1) ?? (await createTaskFor(otherOf(self)));
@@ -296,8 +342,11 @@ describe('conformance: generated requests for every operation of the contract', 
     let path = operation.path;
     const query = new URLSearchParams();
     const headers: Record<string, string> = {};
+    let taskId: string | undefined;
     for (const parameter of operation.parameters) {
-      const value = await resolve(generated.parameters[`${parameter.in}:${parameter.name}`]!, generated.actor);
+      // task_id comes before completion_id, whose "own completion" is one of that task's.
+      const value = await resolve(generated.parameters[`${parameter.in}:${parameter.name}`]!, generated.actor, operation, taskId);
+      if (parameter.name === 'task_id') taskId = value;
       if (value === undefined) continue;
       if (parameter.in === 'path') path = path.replace(`{${parameter.name}}`, encodeURIComponent(value));
       else if (parameter.in === 'query') query.set(parameter.name, value);

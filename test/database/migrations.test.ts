@@ -69,6 +69,7 @@ describe('migrations', () => {
       'push_subscriptions',
       'schema_migrations',
       'task_change_clocks',
+      'task_completions',
       'task_reminders',
       'task_tombstones',
       'tasks',
@@ -109,6 +110,11 @@ describe('migrations', () => {
       { column_name: 'tag_keys', data_type: 'ARRAY', is_nullable: 'NO' },
       { column_name: 'search_vector', data_type: 'tsvector', is_nullable: 'NO' },
       { column_name: 'change_seq', data_type: 'bigint', is_nullable: 'NO' },
+      { column_name: 'recurrence_rule', data_type: 'text', is_nullable: 'YES' },
+      { column_name: 'recurrence_time_zone', data_type: 'text', is_nullable: 'YES' },
+      { column_name: 'recurrence_basis', data_type: 'text', is_nullable: 'YES' },
+      { column_name: 'recurrence_anchor', data_type: 'timestamp without time zone', is_nullable: 'YES' },
+      { column_name: 'recurrence_index', data_type: 'integer', is_nullable: 'NO' },
     ]);
     const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
     expect(listIndex?.indexdef).to.equal(

@@ -200,6 +200,28 @@ describe("every statement on a table of users' data is scoped by owner", () => {
     await send('getTask with If-None-Match', alice, 304, (http) => http.get(guardedPath).set('If-None-Match', String(guarded.headers.etag)));
     await send('listTaskChanges', alice, 200, (http) => http.get('/api/tasks/changes?limit=5'));
     await send('getTaskSummary', alice, 200, (http) => http.get('/api/tasks/summary?tz=Europe/Paris'));
+    // Recurrence and the completion history.
+    const recurring = await send('createTask (recurring)', alice, 201, (http) =>
+      http.post('/api/tasks').send({ title: 'Weekly', due_at: '2030-01-07T08:00:00Z', recurrence: { rule: 'FREQ=WEEKLY', time_zone: 'Europe/Paris' } }),
+    );
+    const recurringPath = `/api/tasks/${recurring.body.id}`;
+    await send('completeTask (roll-forward)', alice, 200, (http) => http.patch(`${recurringPath}/complete`));
+    await send('skipTaskOccurrence', alice, 200, (http) => http.post(`${recurringPath}/skip`));
+    await send('listTaskOccurrences', alice, 200, (http) => http.get(`${recurringPath}/occurrences?limit=3`));
+    const history = await send('listTaskCompletions', alice, 200, (http) => http.get(`${recurringPath}/completions?limit=5`));
+    await send('listCompletions', alice, 200, (http) => http.get('/api/completions?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z'));
+    await send('undoTaskCompletion', alice, 200, (http) => http.delete(`${recurringPath}/completions/${history.body[0].id}`));
+    await send('updateTask (stop recurring)', alice, 200, (http) => http.patch(recurringPath).send({ recurrence: null }));
+    for (const [whose, taskId] of [
+      ["someone else's", bobsTaskId],
+      ['no', nobodysTaskId],
+    ] as const) {
+      const other = `/api/tasks/${taskId}`;
+      await send(`listTaskCompletions of ${whose} task`, alice, 404, (http) => http.get(`${other}/completions`));
+      await send(`undoTaskCompletion of ${whose} task`, alice, 404, (http) => http.delete(`${other}/completions/${history.body[0].id}`));
+      await send(`skipTaskOccurrence of ${whose} task`, alice, 404, (http) => http.post(`${other}/skip`));
+      await send(`listTaskOccurrences of ${whose} task`, alice, 404, (http) => http.get(`${other}/occurrences`));
+    }
     await send('clearCompletedTasks', alice, 200, (http) => http.post('/api/tasks/clear-completed'));
     // Reminders (issue 14): written with the task, rescheduled by its writes, listed when due.
     const reminded = await send('createTask with reminders', alice, 201, (http) =>
@@ -286,8 +308,9 @@ describe("every statement on a table of users' data is scoped by owner", () => {
     }
     // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 conditional, idempotent, feed,
     // summary and clear-completed requests + Bob's read.
-    // + 4 of reminders, 5 of push subscriptions, 14 of webhooks (issue 14).
-    expect(requests).to.have.length(75);
+    // + 8 + 2 × 4 recurrence and completion-history requests; + 4 of reminders, 5 of push subscriptions,
+    // 14 of webhooks (issue 14).
+    expect(requests).to.have.length(91);
   });
 });
 

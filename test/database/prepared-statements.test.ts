@@ -40,7 +40,7 @@ describe('prepared statements', () => {
   it('prepares the unconditioned list page, and leaves a filtered page unprepared so each execution is planned for its values', async () => {
     pool = await createDatabasePool(directDatabaseUrl(testDatabaseUrl()), { maxPoolSize: 1 });
     const owner = `listed-${randomUUID()}`;
-    const { version: _version, ...task } = await insertTask(
+    const { version: _version, recurrence_anchor: _anchor, recurrence_index: _index, ...task } = await insertTask(
       pool,
       owner,
       { title: 'Listed', description: null, status: 'pending', priority: 'high', tags: ['x'], dueAt: null },

@@ -21,7 +21,12 @@ type Image = {
   readonly env: Record<string, string>;
   readonly healthcheck: readonly string[];
   readonly command: readonly string[];
-  readonly installCommand: string;
+  /** The dependencies stage's RUN command, split at `&&`. */
+  readonly installSteps: readonly string[];
+  /** The runtime stage's RUN commands (the build steps after the install), in order. */
+  readonly buildSteps: readonly string[];
+  /** Every file or folder a COPY takes from the build context. */
+  readonly copied: readonly string[];
 };
 
 /** What the Dockerfile says: the runtime ENV, the HEALTHCHECK and CMD commands, the install line. */
@@ -34,8 +39,13 @@ function readDockerfile(): Image {
     for (const [, name, quoted, bare] of line.slice(4).matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)) env[name!] = quoted ?? bare!;
   }
   const jsonAfter = (prefix: RegExp) => JSON.parse(runtime.find((line) => prefix.test(line))!.replace(prefix, '')) as string[];
-  const installCommand = /RUN (npm ci [^&]*)/.exec(text)![1]!.trim();
-  return { env, healthcheck: jsonAfter(/^HEALTHCHECK .*?CMD /), command: jsonAfter(/^CMD /), installCommand };
+  const dependencies = lines.slice(lines.findIndex((line) => /^FROM .* AS dependencies/.test(line)), lines.findIndex((line) => /^FROM .* AS runtime/.test(line)));
+  const installSteps = dependencies.find((line) => line.startsWith('RUN '))!.slice(4).split('&&').map((step) => step.trim());
+  const buildSteps = runtime.filter((line) => line.startsWith('RUN ')).map((line) => line.slice(4));
+  const copied = lines
+    .filter((line) => line.startsWith('COPY ') && !line.startsWith('COPY --from'))
+    .flatMap((line) => line.slice(5).trim().split(/\s+/).slice(0, -1));
+  return { env, healthcheck: jsonAfter(/^HEALTHCHECK .*?CMD /), command: jsonAfter(/^CMD /), installSteps, buildSteps, copied };
 }
 
 /** The build context: everything the .dockerignore lets through (`*`, then `!path` exceptions). */
@@ -52,18 +62,32 @@ describe('the production image, reproduced', function () {
   let image: Image;
   let user: RunOptions;
   let databaseUrl: string;
-  const environment = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: '/nonexistent', ...image.env, ...extra });
+  // The image's WORKDIR /app is this test's app folder.
+  const inApp = (text: string) => text.replaceAll(/(^|[\s"'=])\/app\b/g, `$1${app}`);
+  const environment = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: '/nonexistent',
+    ...Object.fromEntries(Object.entries(image.env).map(([name, value]) => [name, inApp(value)])),
+    ...extra,
+  });
 
   before(async () => {
     image = readDockerfile();
-    expect(image.installCommand).to.match(/^npm ci --omit=dev --omit=optional --ignore-scripts\b/);
+    // Every file the Dockerfile copies must be in the build context, or `docker build` fails.
+    const context = contextPaths();
+    expect(image.copied.filter((file) => !context.some((entry) => file === entry || file.startsWith(`${entry}/`)))).to.deep.equal([]);
     root = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-image-'));
     app = path.join(root, 'app');
     await mkdir(app, { mode: 0o755 });
-    for (const entry of contextPaths()) await cp(path.join(projectRoot, entry), path.join(app, entry), { recursive: true });
-    // The Dockerfile's own install line, from npm's cache when it can (the suite runs offline-friendly).
-    const [, ...args] = image.installCommand.split(/\s+/);
-    await run('npm', [...args, '--prefer-offline'], { cwd: app, env: { ...process.env, NODE_ENV: 'production' }, timeout: 240_000 });
+    for (const entry of context) await cp(path.join(projectRoot, entry), path.join(app, entry), { recursive: true });
+    // The dependencies stage's own install steps, from npm's cache when it can. (Not its `npm cache
+    // clean`: that would empty this machine's cache, not an image layer's.)
+    for (const step of image.installSteps.filter((candidate) => !/^npm cache clean\b/.test(candidate))) {
+      const command = step.replace(/^npm (ci|prune)\b/, 'npm $1 --prefer-offline');
+      await run('sh', ['-c', command], { cwd: app, env: { ...process.env, NODE_ENV: 'production' }, timeout: 240_000 });
+    }
+    // The runtime stage's own build steps (as root, before USER), with its ENV.
+    for (const step of image.buildSteps) await run('sh', ['-c', inApp(step)], { cwd: app, env: environment({}), timeout: 120_000 });
     // Read-only, owned by root; the process runs as another user (the image's USER node).
     await run('chmod', ['-R', 'a-w,a+rX', root]);
     user = process.getuid?.() === 0 ? { cwd: app, uid: 65534, gid: 65534 } : { cwd: app };

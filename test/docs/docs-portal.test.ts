@@ -45,6 +45,9 @@ describe('docsPortal in headless Chromium', function () {
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: chromiumPath,
       headless: true,
+      // Tall enough that Redoc's sidebar shows every operation at once: at 720 px the last ones of
+      // an expanded tag sit under the sidebar's footer and a click on them never lands.
+      viewport: { width: 1280, height: 3000 },
       args: chromiumFlags,
     });
   });

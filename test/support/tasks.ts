@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Response, Test } from 'supertest';
-import type { FieldError, FieldErrorKeyword, Priority, Task, TaskStatus } from '../../src/contract.ts';
+import type { FieldError, FieldErrorKeyword, Priority, Recurrence, Task, TaskStatus } from '../../src/contract.ts';
 import type { ProblemSlug } from '../../src/problems.ts';
 import { newUser, sharedApi, type TestApi, type TestUser } from './api.ts';
 import { contractProblemTypes } from './contract.ts';
@@ -32,6 +32,7 @@ const taskProperties = [
   'due_at',
   'id',
   'priority',
+  'recurrence',
   'reminders',
   'status',
   'tags',
@@ -73,6 +74,8 @@ export type ExpectedTask = {
   readonly priority?: Priority;
   readonly tags?: readonly string[];
   readonly due_at?: string | null;
+  /** Default: null (the task does not recur). */
+  readonly recurrence?: Recurrence | null;
   /** Default: none. */
   readonly reminders?: Task['reminders'];
 };
@@ -105,6 +108,7 @@ export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(task.tags).to.deep.equal(expected.tags ?? []);
   expect(task.due_at).to.equal(expected.due_at ?? null);
   if (task.due_at !== null) expectTimestamp(task.due_at);
+  expect(task.recurrence).to.deep.equal(expected.recurrence ?? null);
   expect(task.reminders).to.deep.equal(expected.reminders ?? []);
   return task;
 }
