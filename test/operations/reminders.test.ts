@@ -189,6 +189,18 @@ describe('reminders on completeTask and deleteTask', () => {
     expect(await due(user)).to.have.length(1);
   });
 
+  it('moves the reminders of a recurring task when completing it rolls due_at forward', async () => {
+    const user = await newUser();
+    const dueAt = '2030-01-07T08:00:00.000Z';
+    const task = await createTaskAs(api, user, { title: 'Daily', due_at: dueAt, recurrence: { rule: 'FREQ=DAILY', time_zone: 'UTC' }, reminders: [{ before_due: 'PT1H' }] });
+    const completed = await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send({ completed: true });
+    expect(completed.status, completed.text).to.equal(200);
+    expect(completed.body.due_at).to.equal('2030-01-08T08:00:00.000Z');
+    expect(completed.body.reminders).to.deep.equal([{ ...task.reminders[0], fire_at: '2030-01-08T07:00:00.000Z' }]);
+    const listed = (await due(user)) as { fire_at: string }[];
+    expect(listed.map((entry) => entry.fire_at)).to.deep.equal(['2030-01-08T07:00:00.000Z']);
+  });
+
   it('cancels the reminders of a deleted task', async () => {
     const user = await newUser();
     const task = await createTaskAs(api, user, { title: 'Delete me', reminders: [{ remind_at: inHours(1) }] });
