@@ -159,7 +159,7 @@ async function seed(databaseUrl: string, userIds: readonly string[]): Promise<st
               case when $3 then (array['low', 'medium', 'high'])[n % 3 + 1] else 'medium' end,
               case when $3 then case when n % 3 = 0 then array['home', 'errands'] else array['work'] end else '{}' end,
               case when $3 and n % 2 = 0 then now() + ((n - 50) * interval '1 day') end,
-              -- A distinct manual-order key per task of a user ('d' and n in four base-62 digits, as sql/0006 gives).
+              -- A distinct manual-order key per task of a user ('d' and n in four base-62 digits, as sql/0009 gives).
               'd' || substr(b.digits, (n / 238328) % 62 + 1, 1) || substr(b.digits, (n / 3844) % 62 + 1, 1)
                   || substr(b.digits, (n / 62) % 62 + 1, 1) || substr(b.digits, n % 62 + 1, 1)
        from unnest($1::text[]) as u(id), generate_series(1, $2) as n,

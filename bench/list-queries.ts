@@ -152,7 +152,7 @@ try {
                (array['FREQ=DAILY', 'FREQ=WEEKLY;BYDAY=MO,WE', 'FREQ=MONTHLY;BYMONTHDAY=-1'])[1 + floor(r_recur * 6)::int] end,
              case when r_due < 0.6 and r_recur < 0.5 then 'Europe/Paris' end,
              case when r_due < 0.6 and r_recur < 0.5 then 'due' end,
-             -- A distinct fractional-indexing key per task ('d' and i in four base-62 digits), as migration 0006 gives.
+             -- A distinct fractional-indexing key per task ('d' and i in four base-62 digits), as migration 0009 gives.
              'd' || substr(digits, (i / 238328) % 62 + 1, 1) || substr(digits, (i / 3844) % 62 + 1, 1)
                  || substr(digits, (i / 62) % 62 + 1, 1) || substr(digits, i % 62 + 1, 1)
       from shaped, words w, tag_names t,

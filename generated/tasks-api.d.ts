@@ -434,6 +434,231 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reminders/due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My reminders due soon that have not fired yet
+         * @description For a browser tab without Web Push: the caller's reminders whose `fire_at` is at or before
+         *     `until` and that have not fired yet, earliest first (at most `limit`). A tab can poll this
+         *     and show a notification itself. A reminder leaves this list when it fires (the scheduler
+         *     delivers it to the caller's push subscriptions and webhooks at `fire_at`), when its task
+         *     is completed or deleted, or when its time is moved.
+         */
+        get: operations["listDueReminders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The VAPID public key to subscribe with
+         * @description The server's VAPID public key (RFC 8292), base64url, as the browser's
+         *     `pushManager.subscribe({userVisibleOnly: true, applicationServerKey})` wants it. `404`
+         *     (`push-not-configured`) when this server runs without Web Push.
+         */
+        get: operations["getPushPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My push subscriptions
+         * @description The caller's browser push subscriptions, oldest first.
+         */
+        get: operations["listPushSubscriptions"];
+        put?: never;
+        /**
+         * Subscribe a browser to my reminders
+         * @description Send the browser's `PushSubscription.toJSON()` as it is. Each reminder of the caller's
+         *     that fires is then pushed to it (RFC 8030, payload encrypted per RFC 8291 `aes128gcm`,
+         *     signed with VAPID per RFC 8292) as the JSON
+         *     `{"type": "reminder", "task": {"id", "title", "due_at"}, "reminder_id", "fire_at"}` with
+         *     `Urgency: high` and a TTL of 12 hours. A subscription the push service answers `404` or
+         *     `410` for (the browser unsubscribed) is deleted. Subscribing the same endpoint again
+         *     keeps its id and takes the new keys (`200`).
+         */
+        post: operations["createPushSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push-subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A push subscription's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                subscription_id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe a browser
+         * @description Deletes one of the caller's subscriptions; another user's is `404`, as a missing one.
+         */
+        delete: operations["deletePushSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My webhooks
+         * @description The caller's webhooks, oldest first (their secrets are never shown again).
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook
+         * @description Registers an https URL to receive the caller's events. The answer carries the signing
+         *     `secret` (`whsec_…`): **the only time it is shown**. Every delivery is signed per the
+         *     Standard Webhooks specification: `webhook-id` (the same on every retry of one delivery:
+         *     deduplicate on it), `webhook-timestamp` (seconds) and `webhook-signature`
+         *     (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>" keyed with the secret's base64
+         *     part>`); the body is `{"type", "timestamp", "data"}`. A URL that is not https, or that names
+         *     a loopback, private, link-local or metadata address, is refused (`422`); the address a host
+         *     name resolves to is checked again at every delivery.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One of my webhooks
+         * @description The webhook, with whether it is enabled and, when it was disabled, when and why.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description Deletes the webhook; deliveries still pending for it are not made.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook, or enable it again
+         * @description Changes `url` and/or `events`. `enabled: true` enables a webhook that was disabled (after 24
+         *     hours of failed deliveries); its failure clock starts afresh.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a ping
+         * @description Queues a `webhook.test` event (`data: {"webhook_id"}`) to this webhook, signed like every
+         *     other, also when the webhook is disabled (to check a fix before enabling it again). Follow
+         *     it in the deliveries list.
+         */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What was sent to a webhook
+         * @description The webhook's deliveries, newest first: each event's status (`pending`, `delivered`,
+         *     `failed`), attempts so far, the last status code and error, and when the next retry is due.
+         *     Failed attempts are retried with exponential backoff (about 30 s, then doubling, for about
+         *     a day). A webhook whose deliveries have failed for 24 hours is disabled (see `getWebhook`).
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{task_id}/move": {
         parameters: {
             query?: never;
@@ -842,7 +1067,8 @@ export interface components {
          *             "list_id": null,
          *             "parent_id": null,
          *             "position": "a0",
-         *             "recurrence": null
+         *             "recurrence": null,
+         *             "reminders": []
          *           }
          *         },
          *         {
@@ -990,6 +1216,14 @@ export interface components {
          *         "errands"
          *       ],
          *       "due_at": "2026-11-24T17:00:00.000Z",
+         *       "reminders": [
+         *         {
+         *           "id": "7d3b2a10-5c1e-4a57-9d43-2f6f1c7f2a10",
+         *           "before_due": "PT15M",
+         *           "fire_at": "2026-11-24T16:45:00.000Z",
+         *           "last_fired_at": null
+         *         }
+         *       ],
          *       "list_id": null,
          *       "parent_id": null,
          *       "position": "a0",
@@ -1027,6 +1261,8 @@ export interface components {
             due_at: string | null;
             /** @description How the task repeats, or null when it does not (see "Recurring tasks"). */
             recurrence: components["schemas"]["Recurrence"] | null;
+            /** @description The task's reminders (none by default), in the order given. */
+            reminders: components["schemas"]["Reminder"][];
             /**
              * Format: uuid
              * @description The list the task is in; null for the inbox. A subtask is always in its parent's list.
@@ -1129,6 +1365,235 @@ export interface components {
              */
             occurrences: string[];
         };
+        /**
+         * @example {
+         *       "public_key": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+         *     }
+         */
+        PushPublicKey: {
+            /** @description The VAPID public key, an uncompressed P-256 point, base64url without padding. */
+            public_key: string;
+        };
+        /** @description A browser's `PushSubscription.toJSON()`. */
+        PushSubscriptionInput: {
+            /**
+             * Format: uri
+             * @description The push service URL (https).
+             */
+            endpoint: string;
+            /** @description Sent by browsers; not used. */
+            expirationTime?: number | null;
+            keys: {
+                /** @description The browser's P-256 public key (65 bytes, base64url). */
+                p256dh: string;
+                /** @description The browser's authentication secret (16 bytes, base64url). */
+                auth: string;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "endpoint": "https://fcm.googleapis.com/fcm/send/dXNlcjEyMw:APA91bH",
+         *       "created_at": "2026-11-23T18:00:00.000Z"
+         *     }
+         */
+        PushSubscription: {
+            /** Format: uuid */
+            id: string;
+            endpoint: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @enum {string} */
+        WebhookEvent: "reminder.fired" | "task.created" | "task.updated" | "task.completed" | "task.deleted";
+        WebhookEvents: components["schemas"]["WebhookEvent"][];
+        /**
+         * Format: uri
+         * @description An https URL on a public address (no credentials in it).
+         */
+        WebhookUrl: string;
+        WebhookCreate: {
+            url: components["schemas"]["WebhookUrl"];
+            events: components["schemas"]["WebhookEvents"];
+        };
+        WebhookUpdate: {
+            url?: components["schemas"]["WebhookUrl"];
+            events?: components["schemas"]["WebhookEvents"];
+            /**
+             * @description Enable a disabled webhook again.
+             * @constant
+             */
+            enabled?: true;
+        };
+        /**
+         * @example {
+         *       "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "url": "https://hooks.example.com/tasks",
+         *       "events": [
+         *         "reminder.fired",
+         *         "task.completed"
+         *       ],
+         *       "enabled": true,
+         *       "failing_since": null,
+         *       "disabled_at": null,
+         *       "disabled_reason": null,
+         *       "created_at": "2026-11-23T18:00:00.000Z",
+         *       "updated_at": "2026-11-23T18:00:00.000Z"
+         *     }
+         */
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            events: components["schemas"]["WebhookEvent"][];
+            /** @description False once disabled after 24 hours of failed deliveries (enable it with PATCH). */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description Since when every delivery has failed; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            /** Format: date-time */
+            disabled_at: string | null;
+            disabled_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description A webhook as registered, with its signing secret (this once).
+         * @example {
+         *       "id": "0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "url": "https://hooks.example.com/tasks",
+         *       "events": [
+         *         "reminder.fired",
+         *         "task.completed"
+         *       ],
+         *       "enabled": true,
+         *       "failing_since": null,
+         *       "disabled_at": null,
+         *       "disabled_reason": null,
+         *       "created_at": "2026-11-23T18:00:00.000Z",
+         *       "updated_at": "2026-11-23T18:00:00.000Z",
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0TzU1sHTsbU="
+         *     }
+         */
+        WebhookWithSecret: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            events: components["schemas"]["WebhookEvent"][];
+            /** @description False once disabled after 24 hours of failed deliveries (enable it with PATCH). */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description Since when every delivery has failed; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            /** Format: date-time */
+            disabled_at: string | null;
+            disabled_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The signing secret, `whsec_` and 32 random bytes in base64. Shown only here. */
+            secret: string;
+        };
+        WebhookDelivery: {
+            /**
+             * Format: uuid
+             * @description Also the delivery's `webhook-id` header (prefixed `msg_`), the same on every retry.
+             */
+            id: string;
+            event_type: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed";
+            /** Format: int32 */
+            attempts: number;
+            /** Format: int32 */
+            last_status_code: number | null;
+            last_error: string | null;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due while the delivery is pending; null once it is done.
+             */
+            next_attempt_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
+        /**
+         * @description A reminder as a client sends it: either at a fixed instant (`remind_at`) or a duration
+         *     before the task's `due_at` (`before_due`, an ISO 8601 duration of weeks, days, hours,
+         *     minutes and seconds, at most `P30D`; a task without `due_at` cannot have one). `id` is
+         *     optional: send a reminder's `id` back to keep it (and its `last_fired_at`) when changing
+         *     a task's reminders; one without `id` gets a new one. A reminder whose time has already
+         *     passed when it is set is kept and shown, but it is **not delivered retroactively**.
+         */
+        ReminderInput: components["schemas"]["AbsoluteReminderInput"] | components["schemas"]["RelativeReminderInput"];
+        AbsoluteReminderInput: {
+            /** Format: uuid */
+            id?: string;
+            remind_at: components["schemas"]["Instant"];
+        };
+        RelativeReminderInput: {
+            /** Format: uuid */
+            id?: string;
+            before_due: components["schemas"]["BeforeDue"];
+        };
+        /**
+         * @description An ISO 8601 duration (weeks, days, hours, minutes, seconds) of at most 30 days.
+         * @example PT15M
+         */
+        BeforeDue: string;
+        /**
+         * @description Up to 10 reminders; sending the list replaces the task's reminders (ids sent back are
+         *     kept). Omit it to leave them as they are.
+         */
+        ReminderInputs: components["schemas"]["ReminderInput"][];
+        /**
+         * @description A reminder of a task, with exactly one of `remind_at` and `before_due`. `fire_at` is when
+         *     it fires: `remind_at`, or `due_at` minus `before_due` (recomputed when `due_at` changes).
+         *     `last_fired_at` is when it last fired (null until then). Reminders of a completed task do
+         *     not fire; reopening it lets those still ahead fire. A reminder whose `fire_at` had already
+         *     passed when it was set or moved does not fire at all (never retroactively).
+         * @example {
+         *       "id": "7d3b2a10-5c1e-4a57-9d43-2f6f1c7f2a10",
+         *       "before_due": "PT15M",
+         *       "fire_at": "2026-11-24T16:45:00.000Z",
+         *       "last_fired_at": null
+         *     }
+         */
+        Reminder: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            remind_at?: string;
+            before_due?: string;
+            /** Format: date-time */
+            fire_at: string;
+            /** Format: date-time */
+            last_fired_at: string | null;
+        };
+        DueReminder: {
+            /** Format: uuid */
+            reminder_id: string;
+            /** Format: date-time */
+            fire_at: string;
+            task: components["schemas"]["ReminderTask"];
+        };
+        ReminderTask: {
+            /** Format: uuid */
+            id: string;
+            title: string;
+            /** Format: date-time */
+            due_at: string | null;
+        };
         TaskCreate: {
             title: components["schemas"]["Title"];
             description?: components["schemas"]["Description"];
@@ -1151,6 +1616,7 @@ export interface components {
              */
             parent_id?: string | null;
             recurrence?: components["schemas"]["RecurrenceInput"];
+            reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskReplace: {
             title: components["schemas"]["Title"];
@@ -1162,6 +1628,7 @@ export interface components {
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
             recurrence?: components["schemas"]["RecurrenceInput"];
+            reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskUpdate: {
             title?: components["schemas"]["Title"];
@@ -1172,6 +1639,7 @@ export interface components {
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
             recurrence?: components["schemas"]["RecurrenceInput"];
+            reminders?: components["schemas"]["ReminderInputs"];
         };
         TaskCompletion: {
             completed: boolean;
@@ -1187,7 +1655,7 @@ export interface components {
          *     for people, `GET /problems/{slug}`. Each value's `x-status` is the HTTP status it comes
          *     with. New types may be added; a client should treat an unknown type by its status.
          */
-        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/list-not-found" | "/problems/path-not-found" | "/problems/completion-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/list-name-taken" | "/problems/completion-not-latest" | "/problems/recurrence-ended" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/list-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/too-many-lists" | "/problems/list-unknown" | "/problems/parent-unknown" | "/problems/parent-in-another-list" | "/problems/subtask-cycle" | "/problems/subtasks-too-deep" | "/problems/neighbour-not-sibling" | "/problems/position-sort-needs-siblings" | "/problems/move-tasks-to-invalid" | "/problems/recurrence-rule-unsupported" | "/problems/recurrence-rule-invalid" | "/problems/recurrence-needs-due-date" | "/problems/recurrence-never-occurs" | "/problems/recurrence-too-complex" | "/problems/task-not-recurring" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
+        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/list-not-found" | "/problems/path-not-found" | "/problems/completion-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/list-name-taken" | "/problems/completion-not-latest" | "/problems/recurrence-ended" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/list-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/too-many-lists" | "/problems/list-unknown" | "/problems/parent-unknown" | "/problems/parent-in-another-list" | "/problems/subtask-cycle" | "/problems/subtasks-too-deep" | "/problems/neighbour-not-sibling" | "/problems/position-sort-needs-siblings" | "/problems/move-tasks-to-invalid" | "/problems/recurrence-rule-unsupported" | "/problems/recurrence-rule-invalid" | "/problems/recurrence-needs-due-date" | "/problems/recurrence-never-occurs" | "/problems/recurrence-too-complex" | "/problems/task-not-recurring" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/push-not-configured" | "/problems/push-subscription-not-found" | "/problems/webhook-not-found" | "/problems/reminder-needs-due-date" | "/problems/reminder-too-early" | "/problems/reminder-id-repeated" | "/problems/push-endpoint-refused" | "/problems/push-keys-invalid" | "/problems/webhook-url-refused" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
         /** @description An RFC 9457 problem document. */
         Problem: {
             type: components["schemas"]["ProblemType"];
@@ -1522,6 +1990,60 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description This server runs without Web Push (no VAPID keys configured). */
+        PushNotConfigured: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/push-not-configured",
+                 *       "title": "Web Push not configured",
+                 *       "status": 404,
+                 *       "detail": "Web Push is not configured on this server.",
+                 *       "instance": "/api/push/public-key"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No push subscription with this id belongs to the caller. */
+        PushSubscriptionNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/push-subscription-not-found",
+                 *       "title": "Push subscription not found",
+                 *       "status": 404,
+                 *       "detail": "Push subscription not found.",
+                 *       "instance": "/api/push-subscriptions/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No webhook with this id belongs to the caller. */
+        WebhookNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/webhook-not-found",
+                 *       "title": "Webhook not found",
+                 *       "status": 404,
+                 *       "detail": "Webhook not found.",
+                 *       "instance": "/api/webhooks/0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No task with this id belongs to the caller. */
         NotFound: {
             headers: {
@@ -1765,6 +2287,16 @@ export interface components {
          * @example Europe/Paris
          */
         TimeZone: string;
+        /**
+         * @description A push subscription's id.
+         * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+         */
+        SubscriptionId: string;
+        /**
+         * @description A webhook's id.
+         * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+         */
+        WebhookId: string;
         /**
          * @description The task's id.
          * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
@@ -3034,6 +3566,422 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDueReminders: {
+        parameters: {
+            query: {
+                /**
+                 * @description List reminders due at or before this instant.
+                 * @example 2026-12-01T17:00:00.000Z
+                 */
+                until: components["schemas"]["Instant"];
+                /** @description At most this many (1–200, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reminders, earliest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DueReminder"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPushPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushPublicKey"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["PushNotConfigured"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPushSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscriptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPushSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "endpoint": "https://fcm.googleapis.com/fcm/send/dXNlcjEyMw:APA91bH",
+                 *       "expirationTime": null,
+                 *       "keys": {
+                 *         "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                 *         "auth": "tBHItJI5svbpez7KI4CCXg"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PushSubscriptionInput"];
+            };
+        };
+        responses: {
+            /** @description This endpoint was already subscribed; its keys are updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            /** @description Subscribed. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["PushNotConfigured"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePushSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A push subscription's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                subscription_id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["PushSubscriptionNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/tasks",
+                 *       "events": [
+                 *         "reminder.fired",
+                 *         "task.completed"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Registered; the secret is in this answer only. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The webhook as it now is. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; the delivery as it starts. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description At most this many (1–200, default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deliveries, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -80,6 +80,18 @@ const environmentSchema = z.object({
   HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(20),
   HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   HTTP_MAX_HEADER_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+  // --- Reminders and their delivery (issue 14) ---
+  WORKER: z.enum(['on', 'off', 'only']).default('on'),
+  SCHEDULER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
+  DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  DELIVERY_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  DELIVERY_GIVE_UP_SECONDS: z.coerce.number().min(1).max(7 * 86_400).default(86_400),
+  OUTBOUND_ALLOW_LOOPBACK: booleanFlag,
+  WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(1).max(30 * 86_400).default(86_400),
+  VAPID_PUBLIC_KEY: optionalText.pipe(z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be the base64url P-256 public key web-push generates (87 characters)').optional()),
+  VAPID_PRIVATE_KEY: optionalText.pipe(z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the base64url P-256 private key web-push generates (43 characters)').optional()),
+  VAPID_SUBJECT: optionalText.pipe(z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https: URL (RFC 8292 "sub")').optional()),
 }).refine((env) => env.HTTP_HEADERS_TIMEOUT_SECONDS <= env.HTTP_REQUEST_TIMEOUT_SECONDS, {
   // Node refuses a server whose header deadline is later than its whole-request deadline.
   message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS',
@@ -167,7 +179,39 @@ export type Config = {
   readonly migrateOnStart: boolean;
   readonly shutdown: ShutdownConfig;
   readonly http: HttpServerConfig;
+  readonly delivery: DeliveryConfig;
 };
+
+export type DeliveryConfig = {
+  /**
+   * Where reminders are fired and deliveries made: `on` in every API process (the default), `off`
+   * in none of them (a separate `WORKER=only` process does it), `only`: this process does nothing
+   * else (no HTTP server).
+   */
+  readonly worker: 'on' | 'off' | 'only';
+  /** How often the worker looks for due reminders and deliveries when it last found none. */
+  readonly pollMs: number;
+  /** Deliveries in flight at once per process. */
+  readonly concurrency: number;
+  /** The whole of one outbound call. */
+  readonly timeoutMs: number;
+  /** The first retry waits about this long; each next one twice as long (with jitter). */
+  readonly retryBaseMs: number;
+  /** A delivery still failing this long after it was written is given up. */
+  readonly giveUpMs: number;
+  /** Development and tests only: outbound calls may go to loopback (and plain http there). */
+  readonly allowLoopback: boolean;
+  /** A webhook whose every delivery has failed this long is disabled. */
+  readonly webhookDisableAfterMs: number;
+  readonly push: PushConfig;
+};
+
+export type PushConfig =
+  | { readonly mode: 'configured'; readonly publicKey: string; readonly privateKey: string; readonly subject: string }
+  // Nothing configured outside production: a key pair is created under DATA_DIR (src/dev-secret.ts).
+  | { readonly mode: 'development-keys'; readonly subject: string }
+  // Production without VAPID keys: no Web Push (the push operations answer 404 push-not-configured).
+  | { readonly mode: 'off' };
 
 export type ShutdownConfig = {
   /** After SIGTERM, keep serving (with /ready 503) this long so a load balancer can stop routing here. */
@@ -257,7 +301,42 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, options
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
       maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES,
     },
+    delivery: {
+      worker: env.WORKER,
+      pollMs: env.SCHEDULER_POLL_MS,
+      concurrency: env.DELIVERY_CONCURRENCY,
+      timeoutMs: env.DELIVERY_TIMEOUT_MS,
+      retryBaseMs: env.DELIVERY_RETRY_BASE_MS,
+      giveUpMs: env.DELIVERY_GIVE_UP_SECONDS * 1000,
+      allowLoopback: purpose === 'migrate' ? false : allowLoopback(env),
+      webhookDisableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+      // The migration step pushes nothing.
+      push: purpose === 'migrate' ? { mode: 'off' } : pushConfig(env),
+    },
   };
+}
+
+function allowLoopback(env: z.infer<typeof environmentSchema>): boolean {
+  if (env.OUTBOUND_ALLOW_LOOPBACK && env.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'OUTBOUND_ALLOW_LOOPBACK lets push endpoints and webhooks reach this machine; it is for development and tests, never production.',
+    );
+  }
+  return env.OUTBOUND_ALLOW_LOOPBACK ?? false;
+}
+
+function pushConfig(env: z.infer<typeof environmentSchema>): PushConfig {
+  const { VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey, VAPID_SUBJECT: subject } = env;
+  if (publicKey && privateKey && subject) return { mode: 'configured', publicKey, privateKey, subject };
+  if (publicKey || privateKey || (subject && env.NODE_ENV === 'production')) {
+    throw new ConfigError(
+      'Web Push needs all three of VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT (or none of them: then\n' +
+        '  production runs without push, and development creates a key pair under DATA_DIR).\n' +
+        '  Generate a pair with: npx web-push generate-vapid-keys',
+    );
+  }
+  if (env.NODE_ENV === 'production') return { mode: 'off' };
+  return { mode: 'development-keys', subject: subject ?? 'mailto:tasks-api@localhost' };
 }
 
 // The migration step verifies no tokens; nothing reads this.

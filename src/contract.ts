@@ -31,7 +31,7 @@ export type DocumentationOperationId = 'docsPortal' | 'docsScript' | 'contractYa
 
 // 304 is a success the contract documents for getTask; Express sends it (If-None-Match against the
 // 200's ETag, see getTask in handlers.ts), so no handler returns it, but the type allows it.
-type SuccessStatus = 200 | 201 | 204 | 304;
+type SuccessStatus = 200 | 201 | 202 | 204 | 304;
 type Responses<Op extends OperationId> = operations[Op]['responses'];
 type SuccessStatusOf<Op extends OperationId> = Extract<keyof Responses<Op>, SuccessStatus>;
 
@@ -71,7 +71,13 @@ export type HandlerInput<Op extends OperationId> = {
 export type HandlerContext = {
   readonly db: DatabasePool;
   readonly isShuttingDown: () => boolean;
+  /** Web Push's VAPID key pair (RFC 8292); absent when this server runs without push. */
+  readonly vapid?: VapidKeys;
+  /** Development and tests only: push endpoints and webhooks may be loopback URLs. */
+  readonly allowLoopback?: boolean;
 };
+
+export type VapidKeys = { readonly publicKey: string; readonly privateKey: string; readonly subject: string };
 
 export type AuthenticatedHandler<Op extends OperationId> = (
   input: HandlerInput<Op> & { readonly ownerUserId: string },

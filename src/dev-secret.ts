@@ -16,3 +16,22 @@ export async function readOrCreateDevSecret(dataDirectory: string): Promise<stri
   });
   return (await readFile(file, 'utf8')).trim();
 }
+
+/**
+ * Development convenience for Web Push: with no VAPID keys configured (and NODE_ENV not production),
+ * a P-256 key pair kept in DATA_DIR, created on first use, so subscriptions survive restarts.
+ */
+export async function readOrCreateDevVapidKeys(dataDirectory: string): Promise<{ publicKey: string; privateKey: string }> {
+  const file = path.join(dataDirectory, 'dev-vapid-keys.json');
+  if (!existsSync(file)) {
+    await mkdir(dataDirectory, { recursive: true, mode: 0o755 });
+    const { generateVAPIDKeys } = (await import('web-push')).default;
+    const keys = generateVAPIDKeys();
+    await writeFile(file, `${JSON.stringify(keys)}\n`, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+      // Another process created it first: use theirs.
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+  const { publicKey, privateKey } = JSON.parse(await readFile(file, 'utf8')) as { publicKey: string; privateKey: string };
+  return { publicKey, privateKey };
+}

@@ -10,6 +10,10 @@ export type ValidatorEntry = { readonly path?: string; readonly message?: string
 /** The value the request sent at a field path (`/body/title`, `/query/limit`), when there is one. */
 export type ValueAt = (path: string) => unknown;
 
+// A table's own entry only: a field a client names `constructor` or `toString` must not find
+// Object.prototype's function (a 500 the conformance test found).
+const wordsFor = (table: Readonly<Record<string, string>>, key: string): string | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
 // Field names whose words are not just the name with `_` as spaces.
 const fieldLabels: Readonly<Record<string, string>> = { due_at: 'Due date', task_id: 'Task id', user_id: 'User id' };
 
@@ -22,8 +26,7 @@ function label(path: string): string {
   if (location === 'query') return /^\d+$/.test(name) ? `Each value of the ${segments.at(-2)} parameter` : `The ${name} parameter`;
   // An array item (`/body/tags/0`): "Each tag".
   if (/^\d+$/.test(name)) return `Each ${(segments.at(-2) ?? 'item').replace(/s$/, '').replaceAll('_', ' ')}`;
-  // Own keys only: a field named `toString` (the property test sends one) is not a label.
-  const words = (Object.hasOwn(fieldLabels, name) ? fieldLabels[name] : undefined) ?? name.replaceAll('_', ' ');
+  const words = wordsFor(fieldLabels, name) ?? name.replaceAll('_', ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -70,7 +73,7 @@ function fieldErrorOf(entry: ValidatorEntry, valueAt: ValueAt): FieldError {
       return error('not_allowed', `"${path.split('/').at(-1)}" is not a field this request accepts.`);
     case 'type': {
       const types = message.replace(/^must be /, '').split(',');
-      return error('wrong_type', `${field} must be ${types.map((type) => typeWords[type] ?? type).join(' or ')}.`);
+      return error('wrong_type', `${field} must be ${types.map((type) => wordsFor(typeWords, type) ?? type).join(' or ')}.`);
     }
     case 'enum':
       return error('not_one_of', `${field} must be one of: ${message.replace(/^.*allowed values: /, '')}.`);
@@ -98,7 +101,7 @@ function fieldErrorOf(entry: ValidatorEntry, valueAt: ValueAt): FieldError {
       return error('too_large', `${field} must be ${keyword === 'maximum' ? 'at most' : 'less than'} ${numberIn(message)}.`);
     case 'format': {
       const format = /format "([^"]+)"/.exec(message)?.[1] ?? '';
-      return error('invalid_format', `${field} must be ${formatWords[format] ?? `in the ${format} format`}.`);
+      return error('invalid_format', `${field} must be ${wordsFor(formatWords, format) ?? `in the ${format} format`}.`);
     }
     case 'pattern':
       // The contract's patterns refuse blank text and NUL characters (which one it was is in the

@@ -42,6 +42,18 @@ import {
   undoTaskCompletion,
 } from './task-completions.ts';
 import { deleteTaskCompletionsOfTasks } from './database/task-completions.ts';
+import { createPushSubscription, deletePushSubscription, getPushPublicKey, listPushSubscriptions } from './push.ts';
+import { listDueReminders, reminderDefinitions, scheduleTaskReminders } from './reminders.ts';
+import {
+  createWebhook,
+  deleteWebhook,
+  getWebhook,
+  listWebhookDeliveries,
+  listWebhooks,
+  recordTaskEvents,
+  testWebhook,
+  updateWebhook,
+} from './webhooks.ts';
 
 type CompletionFields = { readonly completed?: boolean; readonly status?: TaskStatus };
 
@@ -218,14 +230,18 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
     dueAt: body.due_at ?? null,
     recurrence: body.recurrence ? normaliseRecurrence(body.recurrence) : null,
   };
+  const reminders = reminderDefinitions(body.reminders);
   if (task.recurrence) checkNewSeries(task.recurrence, task.dueAt);
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
     const placement = await placementOfNewTask(tx, ownerUserId, { listId: body.list_id, parentId: body.parent_id }, changeSeq);
     const inserted = await insertTask(tx, ownerUserId, { ...task, placement }, changeSeq);
     // Created completed: that is a completion too (recorded; a recurring task moves on).
-    const row = await settleCompletion(tx, ownerUserId, false, inserted, changeSeq);
-    return taskResult(201, row, { Location: `${requestPath}/${row.id}` });
+    const settled = await settleCompletion(tx, ownerUserId, false, inserted, changeSeq);
+    const row = await scheduleTaskReminders(tx, ownerUserId, settled, reminders);
+    const result = taskResult(201, row, { Location: `${requestPath}/${row.id}` });
+    await recordTaskEvents(tx, ownerUserId, 'task.created', [result.body]);
+    return result;
   });
 };
 
@@ -266,6 +282,16 @@ async function writeTaskChanges(
   });
 }
 
+/**
+ * Whether a write completed the task (its webhook event is task.completed): it asked to, or it
+ * left the task completed. A recurring task asked to complete is rolled forward, not left completed.
+ */
+function completes(change: StatusChange | undefined, statusAfter: TaskStatus): boolean {
+  if (change === undefined) return false;
+  if (change.kind === 'complete' || (change.kind === 'set' && change.status === 'completed')) return true;
+  return change.kind === 'toggle' && statusAfter === 'completed';
+}
+
 /** Replace and update: write `changes` to the caller's task when its If-Match holds, answer with the task. */
 async function changeTask(
   db: Parameters<AuthenticatedHandler<'updateTask'>>[1]['db'],
@@ -273,9 +299,15 @@ async function changeTask(
   taskId: string,
   ifMatch: string | undefined,
   changes: TaskChanges,
+  reminders: ReturnType<typeof reminderDefinitions>,
 ) {
-  const row = await db.transaction((tx) => writeTaskChanges(tx, ownerUserId, taskId, ifMatch, changes));
-  return taskResult(200, row);
+  return db.transaction(async (tx) => {
+    // After the write settled its completion: a recurring task rolled forward moves its reminders.
+    const row = await scheduleTaskReminders(tx, ownerUserId, await writeTaskChanges(tx, ownerUserId, taskId, ifMatch, changes), reminders);
+    const result = taskResult(200, row);
+    await recordTaskEvents(tx, ownerUserId, completes(changes.status, row.status) ? 'task.completed' : 'task.updated', [result.body]);
+    return result;
+  });
 }
 
 const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
@@ -289,7 +321,7 @@ const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, p
     dueAt: body.due_at,
     recurrence: body.recurrence === undefined ? undefined : body.recurrence && normaliseRecurrence(body.recurrence),
   };
-  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes);
+  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes, reminderDefinitions(body.reminders));
 };
 
 const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
@@ -302,7 +334,7 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
     dueAt: body.due_at,
     recurrence: body.recurrence === undefined ? undefined : body.recurrence && normaliseRecurrence(body.recurrence),
   };
-  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes);
+  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes, reminderDefinitions(body.reminders));
 };
 
 const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params, headers }, { db }) => {
@@ -316,6 +348,7 @@ const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, par
     // A deleted task leaves no trace: its completions (and its subtasks') go with it.
     await deleteTaskCompletionsOfTasks(tx, ownerUserId, [params.task_id, ...subtaskIds]);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
+    await recordTaskEvents(tx, ownerUserId, 'task.deleted', [{ id: params.task_id }]);
   });
   return { status: 204 };
 };
@@ -323,9 +356,14 @@ const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, par
 const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId, params, body, headers, requestPath }, { db }) => {
   const status: StatusChange = body === undefined ? { kind: 'toggle' } : { kind: body.completed ? 'complete' : 'reopen' };
   const request = { method: 'PATCH', path: requestPath, body };
-  return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) =>
-    taskResult(200, await writeTaskChanges(tx, ownerUserId, params.task_id, headers['if-match'], { status })),
-  );
+  return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
+    const written = await writeTaskChanges(tx, ownerUserId, params.task_id, headers['if-match'], { status });
+    // Completing cancels the task's pending reminders (a recurring task rolled forward moves them);
+    // reopening lets those still ahead fire.
+    const result = taskResult(200, await scheduleTaskReminders(tx, ownerUserId, written, undefined));
+    await recordTaskEvents(tx, ownerUserId, completes(status, result.body.status) ? 'task.completed' : 'task.updated', [result.body]);
+    return result;
+  });
 };
 
 const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async ({ ownerUserId }, { db }) =>
@@ -337,6 +375,7 @@ const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async (
     await insertTaskTombstones(tx, ownerUserId, deletedIds, changeSeq);
     await deleteTaskCompletionsOfTasks(tx, ownerUserId, deletedIds);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
+    await recordTaskEvents(tx, ownerUserId, 'task.deleted', deletedIds.map((id) => ({ id })));
     return { status: 200, body: { deleted: deletedIds.length } };
   });
 
@@ -381,6 +420,18 @@ export const handlers: HandlerMap = {
   skipTaskOccurrence,
   listTaskOccurrences,
   listCompletions,
+  listDueReminders,
+  getPushPublicKey,
+  createPushSubscription,
+  listPushSubscriptions,
+  deletePushSubscription,
+  listWebhooks,
+  createWebhook,
+  getWebhook,
+  updateWebhook,
+  deleteWebhook,
+  testWebhook,
+  listWebhookDeliveries,
   listUserTasks: (input, context) => listTasks(input, context),
   createUserTask: (input, context) => createTask(input, context),
   getUserTask: (input, context) => getTask(input, context),

@@ -10,6 +10,9 @@ import { createRequire } from 'node:module';
 import type { Request, RequestHandler, Response } from 'express';
 import type { DatabasePool } from './database/pool.ts';
 import { bearerTokenOf } from './auth.ts';
+import { selectPendingDeliveryCount } from './database/deliveries.ts';
+import { selectReminderLagSeconds } from './database/task-reminders.ts';
+import { deliveryCounts, remindersFiredCount } from './delivery-metrics.ts';
 import { ProblemError } from './problems.ts';
 import type { RequestObserver } from './request-log.ts';
 
@@ -21,7 +24,7 @@ export type Metrics = {
 export function createMetrics(options: { readonly token: string; readonly pool: DatabasePool }): Metrics {
   // Loaded only when metrics are on: prom-client takes 50–200 ms to import on a busy machine, which
   // every start (and every start-up failure) would pay otherwise.
-  const { collectDefaultMetrics, Gauge, Histogram, Registry } = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+  const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
   // A registry per app (not prom-client's global one), so two apps in one process never share counts.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -58,6 +61,48 @@ export function createMetrics(options: { readonly token: string; readonly pool: 
     registers: [registry],
     collect() {
       this.set(poolState().waitingClients);
+    },
+  });
+
+  // Reminders and deliveries. The counters are this process's (the worker's); lag and outbox depth
+  // are read from the database at scrape time, so any instance reports them, whichever delivers.
+  new Counter({
+    name: 'tasks_api_deliveries_total',
+    help: 'Delivery attempts made by this process, by channel (push, webhook) and outcome (delivered, retry, failed, gone, refused).',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { channel, outcome, count } of deliveryCounts()) this.inc({ channel, outcome }, count);
+    },
+  });
+  new Counter({
+    name: 'tasks_api_reminders_fired_total',
+    help: 'Reminder occurrences fired by this process.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(remindersFiredCount());
+    },
+  });
+  new Gauge({
+    name: 'tasks_api_scheduler_lag_seconds',
+    help: 'Now minus the fire time of the oldest due reminder that has not fired yet (0 when none is waiting).',
+    registers: [registry],
+    async collect() {
+      // A database that does not answer must not fail the whole scrape: the gauge keeps its last value.
+      const lag = await selectReminderLagSeconds(options.pool).catch(() => undefined);
+      if (lag !== undefined) this.set(lag);
+    },
+  });
+
+  new Gauge({
+    name: 'tasks_api_outbox_depth',
+    help: 'Deliveries (push messages, webhook events) written and not yet delivered or given up.',
+    registers: [registry],
+    async collect() {
+      const depth = await selectPendingDeliveryCount(options.pool).catch(() => undefined);
+      if (depth !== undefined) this.set(depth);
     },
   });
 

@@ -11,6 +11,9 @@ import { authOptionsFor, createAuthenticator, type AuthOptions } from './auth.ts
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { DatabasePool } from './database/pool.ts';
 import { onStopSignals, startDatabase, startFailureLine, type DatabaseStart } from './database/startup.ts';
+import type { VapidKeys } from './contract.ts';
+import { startDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
+import { readOrCreateDevVapidKeys } from './dev-secret.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { problemFor } from './problems.ts';
 import { isClusterPrimary, runClusterPrimary } from './workers.ts';
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
   let database: DatabaseStart | undefined;
   let pool: DatabasePool | undefined;
   let server: Server | undefined;
+  let worker: DeliveryWorker | undefined;
   let shuttingDown = false;
   let onShutdown = () => {};
 
@@ -47,7 +51,13 @@ async function main(): Promise<void> {
       log.info('draining: /ready answers 503 while requests are still served (SHUTDOWN_DRAIN_SECONDS)');
       await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs));
     }
-    if (server && !(await closeServer(server, config.shutdown.graceMs, log))) exitCode = 1;
+    // Requests and deliveries in flight finish side by side, within the same grace period.
+    const [serverClosed, workerStopped] = await Promise.all([
+      server ? closeServer(server, config.shutdown.graceMs, log) : true,
+      worker ? worker.stop(config.shutdown.graceMs) : true,
+    ]);
+    if (!workerStopped) log.error({ graceMs: config.shutdown.graceMs }, 'deliveries still running after SHUTDOWN_GRACE_SECONDS; leaving them to be retried');
+    if (!serverClosed || !workerStopped) exitCode = 1;
     await database?.stop();
     log.info({ exitCode }, 'stopped');
     process.exit(exitCode);
@@ -63,9 +73,28 @@ async function main(): Promise<void> {
     return;
   }
 
+  const vapid = await vapidKeysFor(config);
+  if (config.delivery.push.mode === 'off') log.warn('Web Push is off: set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT to turn it on');
+  const { delivery } = config;
+  if (delivery.worker !== 'off') {
+    worker = startDeliveryWorker({
+      db: pool,
+      log,
+      pollMs: delivery.pollMs,
+      concurrency: delivery.concurrency,
+      retryBaseMs: delivery.retryBaseMs,
+      giveUpMs: delivery.giveUpMs,
+      webhookDisableAfterMs: delivery.webhookDisableAfterMs,
+      outbound: { allowLoopback: delivery.allowLoopback, timeoutMs: delivery.timeoutMs, maxResponseBytes: 64 * 1024 },
+      vapid,
+    });
+  }
+  // WORKER=only: this process fires reminders and makes deliveries, and serves nothing.
+  if (config.delivery.worker === 'only') return;
+
   const authOptions = await authOptionsFor(config);
   const app = createApp({
-    context: { db: pool, isShuttingDown: () => shuttingDown },
+    context: { db: pool, isShuttingDown: () => shuttingDown, vapid, allowLoopback: delivery.allowLoopback },
     authenticate: createAuthenticator(authOptions),
     log,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -148,6 +177,14 @@ async function main(): Promise<void> {
       );
     }
   });
+}
+
+/** The VAPID key pair: configured, or in development the one kept under DATA_DIR; none when push is off. */
+async function vapidKeysFor(config: Config): Promise<VapidKeys | undefined> {
+  const push = config.delivery.push;
+  if (push.mode === 'off') return undefined;
+  if (push.mode === 'configured') return push;
+  return { ...(await readOrCreateDevVapidKeys(config.dataDirectory)), subject: push.subject };
 }
 
 function describeAuth(auth: AuthOptions, config: Config): string[] {

@@ -28,7 +28,37 @@ describe('configuration from the environment', () => {
       migrateOnStart: true,
       shutdown: { drainMs: 0, graceMs: 20_000 },
       http: { keepAliveTimeoutMs: 65_000, headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, maxHeaderBytes: 16_384 },
+      delivery: {
+        worker: 'on',
+        pollMs: 1_000,
+        concurrency: 10,
+        timeoutMs: 10_000,
+        retryBaseMs: 30_000,
+        giveUpMs: 86_400_000,
+        allowLoopback: false,
+        webhookDisableAfterMs: 86_400_000,
+        push: { mode: 'development-keys', subject: 'mailto:tasks-api@localhost' },
+      },
     });
+  });
+
+  it('runs production without Web Push when no VAPID keys are set, and refuses part of a key pair or loopback delivery', () => {
+    const production = { NODE_ENV: 'production', BETTER_AUTH_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db.example.com/tasks' };
+    expect(loadConfig(production).delivery.push).to.deep.equal({ mode: 'off' });
+    const keys = {
+      VAPID_PUBLIC_KEY: 'BJTc3yytPh0bpgg1djUuVMlD4glDHH2k1BoJEe1jChCU-rMjvwaBVnirXR902UvkqN_OG_eL5FLSjOctqGeKHlk',
+      VAPID_PRIVATE_KEY: 'R-PksWEe7zZJQ2Omr7jqCeG1AxsxQsvBkVtGWOpAjFU',
+      VAPID_SUBJECT: 'mailto:ops@example.com',
+    };
+    expect(loadConfig({ ...production, ...keys }).delivery.push).to.deep.equal({
+      mode: 'configured',
+      publicKey: keys.VAPID_PUBLIC_KEY,
+      privateKey: keys.VAPID_PRIVATE_KEY,
+      subject: keys.VAPID_SUBJECT,
+    });
+    expect(() => loadConfig({ ...production, VAPID_PUBLIC_KEY: keys.VAPID_PUBLIC_KEY })).to.throw(ConfigError, /VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT/);
+    expect(() => loadConfig({ ...production, OUTBOUND_ALLOW_LOOPBACK: 'true' })).to.throw(ConfigError, /OUTBOUND_ALLOW_LOOPBACK/);
+    expect(() => loadConfig({ WORKER: 'sometimes' })).to.throw(ConfigError, /WORKER/);
   });
 
   it('reads where migrations run and whether the server runs them at start', () => {

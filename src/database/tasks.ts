@@ -31,6 +31,15 @@ const taskRow = z.object({
   parent_id: z.string().nullable(),
   position: z.string(),
   recurrence: z.object({ rule: z.string(), time_zone: z.string(), basis: z.enum(['due', 'completion']) }).nullable(),
+  reminders: z.array(
+    z.object({
+      id: z.string(),
+      remind_at: z.string().optional(),
+      before_due: z.string().optional(),
+      fire_at: z.string(),
+      last_fired_at: z.string().nullable(),
+    }),
+  ),
 });
 
 export type TaskRow = z.infer<typeof taskRow>;
@@ -45,7 +54,8 @@ const taskColumns = sql.fragment`
   completed_at, created_at, updated_at, priority, tags, due_at, list_id, parent_id, position,
   case when recurrence_rule is not null then
     json_build_object('rule', recurrence_rule, 'time_zone', recurrence_time_zone, 'basis', recurrence_basis)
-  end as recurrence`;
+  end as recurrence,
+  task_reminders_json(owner_user_id, id) as reminders`;
 
 // A task's version, its `change_seq`: the owner's change clock at the write that last touched it.
 // It is the ETag, the If-Match comparand and the change feed's order, so it is returned beside the
@@ -455,7 +465,7 @@ export async function selectTaskSummary(
 
 export type SiblingGroup = { readonly listId: string | null; readonly parentId: string | null };
 
-/** The inbox's sibling group (no list, no parent): the zero UUID, as in the sibling_group column (sql/0006). */
+/** The inbox's sibling group (no list, no parent): the zero UUID, as in the sibling_group column (sql/0009). */
 const inboxGroup = '00000000-0000-0000-0000-000000000000';
 
 /** The `sibling_group` value of a group: its parent, else its list, else the inbox. */

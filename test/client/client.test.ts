@@ -2,15 +2,22 @@
 // listening on a real port. The table is keyed by operationId and typed from generated/, so an
 // operation added to the contract without a case here fails `tsc`, and a case whose call no
 // longer fits the contract fails it too.
-import { randomUUID } from 'node:crypto';
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { createTasksClient, type ProblemType, type TasksClient } from '../../src/client/index.ts';
 import type { OperationId } from '../../src/contract.ts';
-import { hs256Token, newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { hs256Token, newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
 import { contract, contractOperations } from '../support/contract.ts';
 import { existingTask, expectTask } from '../support/tasks.ts';
 
 type Case = (client: TasksClient, user: TestUser) => Promise<void>;
+
+/** What a browser's PushSubscription.toJSON() gives (a fresh P-256 key and auth secret). */
+const browserSubscription = () => ({
+  endpoint: `https://push.example.com/${randomUUID()}`,
+  expirationTime: null,
+  keys: { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') },
+});
 
 // Every problem repeats the response's X-Request-Id as request_id.
 const notFound = (instance: string, response: globalThis.Response, detail: unknown) => ({
@@ -25,7 +32,7 @@ const notFound = (instance: string, response: globalThis.Response, detail: unkno
 describe('the typed client', function () {
   let api: TestApi;
   before(async function () {
-    api = await startTestApi();
+    api = await startTestApi({ vapid: testVapid });
   });
   after(async function () {
     await api?.close();
@@ -93,6 +100,70 @@ describe('the typed client', function () {
         overdue: 0,
         due_today: 0,
       });
+    },
+    listDueReminders: async (client, user) => {
+      const fireAt = new Date(Date.now() + 3_600_000).toISOString();
+      const task = await existingTask(api, user, { reminders: [{ remind_at: fireAt }] });
+      const { data } = await client.GET('/api/reminders/due', { params: { query: { until: fireAt } } });
+      expect(data).to.deep.equal([{ reminder_id: task.reminders[0]!.id, fire_at: fireAt, task: { id: task.id, title: task.title, due_at: null } }]);
+    },
+    getPushPublicKey: async (client) => {
+      const { data } = await client.GET('/api/push/public-key');
+      expect(data).to.deep.equal({ public_key: testVapid.publicKey });
+    },
+    createPushSubscription: async (client) => {
+      const { data, response } = await client.POST('/api/push-subscriptions', { body: browserSubscription() });
+      expect(response.status).to.equal(201);
+      expect(response.headers.get('location')).to.equal(`/api/push-subscriptions/${data!.id}`);
+    },
+    listPushSubscriptions: async (client) => {
+      const { data: created } = await client.POST('/api/push-subscriptions', { body: browserSubscription() });
+      const { data } = await client.GET('/api/push-subscriptions');
+      expect(data).to.deep.equal([created]);
+    },
+    deletePushSubscription: async (client) => {
+      const { data: created } = await client.POST('/api/push-subscriptions', { body: browserSubscription() });
+      const { response } = await client.DELETE('/api/push-subscriptions/{subscription_id}', { params: { path: { subscription_id: created!.id } } });
+      expect(response.status).to.equal(204);
+    },
+    listWebhooks: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/a', events: ['task.created'] } });
+      const { secret, ...webhook } = created!;
+      expect(secret).to.match(/^whsec_/);
+      const { data } = await client.GET('/api/webhooks');
+      expect(data).to.deep.equal([webhook]);
+    },
+    createWebhook: async (client) => {
+      const { data, response } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/b', events: ['reminder.fired'] } });
+      expect(response.status).to.equal(201);
+      expect(response.headers.get('location')).to.equal(`/api/webhooks/${data!.id}`);
+    },
+    getWebhook: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/c', events: ['task.deleted'] } });
+      const { data } = await client.GET('/api/webhooks/{webhook_id}', { params: { path: { webhook_id: created!.id } } });
+      expect(data?.url).to.equal('https://hooks.example.com/c');
+    },
+    updateWebhook: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/d', events: ['task.deleted'] } });
+      const { data } = await client.PATCH('/api/webhooks/{webhook_id}', { params: { path: { webhook_id: created!.id } }, body: { events: ['task.updated'] } });
+      expect(data?.events).to.deep.equal(['task.updated']);
+    },
+    deleteWebhook: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/e', events: ['task.deleted'] } });
+      const { response } = await client.DELETE('/api/webhooks/{webhook_id}', { params: { path: { webhook_id: created!.id } } });
+      expect(response.status).to.equal(204);
+    },
+    testWebhook: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/f', events: ['task.deleted'] } });
+      const { data, response } = await client.POST('/api/webhooks/{webhook_id}/test', { params: { path: { webhook_id: created!.id } } });
+      expect(response.status).to.equal(202);
+      expect(data).to.include({ event_type: 'webhook.test', status: 'pending', attempts: 0 });
+    },
+    listWebhookDeliveries: async (client) => {
+      const { data: created } = await client.POST('/api/webhooks', { body: { url: 'https://hooks.example.com/g', events: ['task.deleted'] } });
+      const { data: ping } = await client.POST('/api/webhooks/{webhook_id}/test', { params: { path: { webhook_id: created!.id } } });
+      const { data } = await client.GET('/api/webhooks/{webhook_id}/deliveries', { params: { path: { webhook_id: created!.id } } });
+      expect(data).to.deep.equal([ping]);
     },
     clearCompletedTasks: async (client, user) => {
       await existingTask(api, user, { completed: true });

@@ -4,10 +4,10 @@
 // response: no 5xx; it conforms to the contract according to Ajv 2020 over the contract (not the
 // server's own validator); and it never carries the other user's data. Bounded in runs and time,
 // seeded: FC_SEED=<n> replays a failing run's requests.
-import { randomUUID } from 'node:crypto';
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
 import {
   contractOperations,
   contractViolations,
@@ -57,6 +57,14 @@ function valueOf(schema: Json, depth = 0): fc.Arbitrary<unknown> {
       if (schema.format === 'date') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
       const minLength = schema.minLength ?? 0;
       const maxLength = schema.maxLength ?? 1000;
+      // Strings a random generator would almost never hit (a URL, a key in base64url, an ISO 8601
+      // duration) are generated to fit; the Ajv filter in validValue still has the last word.
+      if (schema.format === 'uri') return fc.webUrl({ validSchemes: ['https'] }).filter((url) => url.length <= maxLength);
+      if (typeof schema.pattern === 'string' && /^\^(P|\[A-Za-z0-9_-\])/.test(schema.pattern)) {
+        // fast-check cannot generate lookaheads; without them it generates a superset, which Ajv then filters.
+        const generable = new RegExp(schema.pattern.replaceAll(/\(\?=[^)]*\)/g, ''));
+        return fc.stringMatching(generable).filter((text) => text.length >= minLength && text.length <= maxLength);
+      }
       return fc.oneof(
         { weight: 5, arbitrary: fc.string({ minLength, maxLength: Math.min(maxLength, Math.max(minLength, 30)), unit: 'grapheme' }) },
         { weight: 1, arbitrary: fc.constant('x'.repeat(maxLength)) },
@@ -95,6 +103,10 @@ type ParameterChoice =
   | { kind: 'other-list' }
   | { kind: 'own-completion' }
   | { kind: 'other-completion' }
+  | { kind: 'own-subscription' }
+  | { kind: 'other-subscription' }
+  | { kind: 'own-webhook' }
+  | { kind: 'other-webhook' }
   | { kind: 'self' }
   | { kind: 'other-user' }
   | { kind: 'omit' }
@@ -143,6 +155,18 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
       { weight: 2, arbitrary: fc.constant({ kind: 'other-completion' }) },
       { weight: 1, arbitrary: value(fc.uuid()) },
     );
+  } else if (parameter.in === 'path' && parameter.name === 'subscription_id') {
+    choices.push(
+      { weight: 7, arbitrary: fc.constant({ kind: 'own-subscription' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-subscription' }) },
+      { weight: 1, arbitrary: value(fc.uuid()) },
+    );
+  } else if (parameter.in === 'path' && parameter.name === 'webhook_id') {
+    choices.push(
+      { weight: 7, arbitrary: fc.constant({ kind: 'own-webhook' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-webhook' }) },
+      { weight: 1, arbitrary: value(fc.uuid()) },
+    );
   } else if (parameter.in === 'path' && parameter.name === 'user_id') {
     choices.push({ weight: 7, arbitrary: fc.constant({ kind: 'self' }) }, { weight: 2, arbitrary: fc.constant({ kind: 'other-user' }) });
   } else {
@@ -184,6 +208,8 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
     if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
     else if (parameter.name === 'list_id' && parameter.in === 'path') parameters[key] = { kind: 'own-list' };
     else if (parameter.name === 'completion_id') parameters[key] = { kind: 'own-completion' };
+    else if (parameter.name === 'subscription_id') parameters[key] = { kind: 'own-subscription' };
+    else if (parameter.name === 'webhook_id') parameters[key] = { kind: 'own-webhook' };
     else if (parameter.name === 'user_id') parameters[key] = { kind: 'self' };
     // Optional parameters are left out; a required one gets the contract's documented example.
     else if (parameter.required && parameter.example !== undefined) parameters[key] = { kind: 'value', value: parameter.example };
@@ -208,12 +234,14 @@ describe('conformance: generated requests for every operation of the contract', 
   /** Live task ids of each user, and every string that is theirs and nobody else's. */
   const liveTasks: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const liveLists: Record<'A' | 'B', string[]> = { A: [], B: [] };
+  const liveSubscriptions: Record<'A' | 'B', string[]> = { A: [], B: [] };
+  const liveWebhooks: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const secrets: Record<'A' | 'B', Set<string>> = { A: new Set(), B: new Set() };
   const successes = new Map<string, number>();
   const statusCounts = new Map<number, number>();
 
   before(async function () {
-    api = await startTestApi();
+    api = await startTestApi({ vapid: testVapid });
     for (const name of ['A', 'B'] as const) {
       users[name] = await newUser(`conformance-${name}`);
       secrets[name].add(users[name].id);
@@ -284,6 +312,34 @@ describe('conformance: generated requests for every operation of the contract', 
     secrets[name].add(task.id).add(title);
     return task.id;
   }
+  async function createSubscriptionFor(name: 'A' | 'B'): Promise<string> {
+    const endpoint = `https://push.example.com/${name}-${randomUUID()}`;
+    const keys = { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+    const response = await fetch(`${api.url}/api/push-subscriptions`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint, keys }),
+    });
+    expect(response.status).to.equal(201);
+    const { id } = (await response.json()) as { id: string };
+    liveSubscriptions[name].push(id);
+    secrets[name].add(id).add(endpoint);
+    return id;
+  }
+
+  async function createWebhookFor(name: 'A' | 'B'): Promise<string> {
+    const url = `https://hooks.example.com/${name}-${randomUUID()}`;
+    const response = await fetch(`${api.url}/api/webhooks`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ url, events: ['task.created'] }),
+    });
+    expect(response.status).to.equal(201);
+    const { id, secret } = (await response.json()) as { id: string; secret: string };
+    liveWebhooks[name].push(id);
+    secrets[name].add(id).add(url).add(secret);
+    return id;
+  }
 
   /** Completes one of `name`'s tasks and returns the id of that completion (a secret of theirs). */
   async function completionOf(name: 'A' | 'B', taskId: string | undefined): Promise<string> {
@@ -326,6 +382,14 @@ describe('conformance: generated requests for every operation of the contract', 
         return liveLists[self].at(-1) ?? (await createListFor(self));
       case 'other-list':
         return liveLists[otherOf(self)].at(-1) ?? (await createListFor(otherOf(self)));
+      case 'own-webhook':
+        return liveWebhooks[self].at(-1) ?? (await createWebhookFor(self));
+      case 'other-webhook':
+        return liveWebhooks[otherOf(self)].at(-1) ?? (await createWebhookFor(otherOf(self)));
+      case 'own-subscription':
+        return liveSubscriptions[self].at(-1) ?? (await createSubscriptionFor(self));
+      case 'other-subscription':
+        return liveSubscriptions[otherOf(self)].at(-1) ?? (await createSubscriptionFor(otherOf(self)));
       case 'value':
         return typeof choice.value === 'string' ? choice.value : JSON.stringify(choice.value);
     }
@@ -413,6 +477,11 @@ describe('conformance: generated requests for every operation of the contract', 
           if (operation.method === 'DELETE') {
             for (const name of ['A', 'B'] as const) liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
             for (const name of ['A', 'B'] as const) liveLists[name] = liveLists[name].filter((id) => !sent.url.includes(id));
+            for (const name of ['A', 'B'] as const) {
+              liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
+              liveSubscriptions[name] = liveSubscriptions[name].filter((id) => !sent.url.includes(id));
+              liveWebhooks[name] = liveWebhooks[name].filter((id) => !sent.url.includes(id));
+            }
           }
         }
       });

@@ -65,14 +65,18 @@ describe('migrations', () => {
     expect(await migrate(databaseUrl, silentLog)).to.deep.equal(shipped.map((migration) => migration.name));
 
     expect(await tablesIn(databaseUrl)).to.deep.equal([
+      'deliveries',
       'idempotency_keys',
       'list_tombstones',
       'lists',
+      'push_subscriptions',
       'schema_migrations',
       'task_change_clocks',
       'task_completions',
+      'task_reminders',
       'task_tombstones',
       'tasks',
+      'webhooks',
     ]);
     const recorded = await recordedMigrations(databaseUrl);
     expect(recorded.map(({ version, name, checksum }) => ({ version, name, checksum }))).to.deep.equal(shipped);

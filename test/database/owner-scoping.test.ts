@@ -10,7 +10,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Interceptor } from 'slonik';
 import ts from 'typescript';
-import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { createECDH, randomBytes } from 'node:crypto';
+import { newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
 import { inTestDatabase } from '../support/versions.ts';
 
 type RecordedStatement = { readonly sql: string; readonly values: readonly unknown[] };
@@ -130,7 +131,7 @@ describe("every statement on a table of users' data is scoped by owner", () => {
     // Eighty requests in a row: generous on a loaded machine.
     this.timeout(180_000);
     tables = await ownerTables();
-    api = await startTestApi({ interceptors: [recorder] });
+    api = await startTestApi({ interceptors: [recorder], vapid: testVapid });
     const alice = await newUser('alice');
     const bob = await newUser('bob');
     const nobodysTaskId = '00000000-0000-4000-8000-000000000000';
@@ -254,6 +255,49 @@ describe("every statement on a table of users' data is scoped by owner", () => {
     await send('deleteList moving its tasks', alice, 204, (http) => http.delete(`/api/lists/${otherListId}?move_tasks_to=${listId}`));
     await send('deleteTask with subtasks', alice, 204, (http) => http.delete(`/api/tasks/${parentId}`));
     await send('deleteList with its tasks', alice, 204, (http) => http.delete(`/api/lists/${listId}`));
+    // Reminders (issue 14): written with the task, rescheduled by its writes, listed when due.
+    const reminded = await send('createTask with reminders', alice, 201, (http) =>
+      http.post('/api/tasks').send({ title: 'Remind me', due_at: '2999-01-01T00:00:00Z', reminders: [{ before_due: 'PT1H' }, { remind_at: '2998-01-01T00:00:00Z' }] }),
+    );
+    await send('updateTask moving due_at and replacing reminders', alice, 200, (http) =>
+      http.patch(`/api/tasks/${reminded.body.id}`).send({ due_at: '2999-02-01T00:00:00Z', reminders: [{ id: reminded.body.reminders[0].id, before_due: 'PT2H' }] }),
+    );
+    await send('completeTask cancelling reminders', alice, 200, (http) => http.patch(`/api/tasks/${reminded.body.id}/complete`));
+    await send('listDueReminders', alice, 200, (http) => http.get('/api/reminders/due?until=2999-12-31T00%3A00%3A00Z'));
+    // Push subscriptions and webhooks (issue 14), and the events task writes put in the outbox.
+    const keys = { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+    const subscription = await send('createPushSubscription', alice, 201, (http) =>
+      http.post('/api/push-subscriptions').send({ endpoint: 'https://push.example.com/alice', keys }),
+    );
+    await send('listPushSubscriptions', alice, 200, (http) => http.get('/api/push-subscriptions'));
+    const bobsSubscription = await send('bob subscribes', bob, 201, (http) =>
+      http.post('/api/push-subscriptions').send({ endpoint: 'https://push.example.com/bob', keys }),
+    );
+    await send("deletePushSubscription of bob's", alice, 404, (http) => http.delete(`/api/push-subscriptions/${bobsSubscription.body.id}`));
+    await send('deletePushSubscription', alice, 204, (http) => http.delete(`/api/push-subscriptions/${subscription.body.id}`));
+    const webhook = await send('createWebhook', alice, 201, (http) =>
+      http.post('/api/webhooks').send({ url: 'https://hooks.example.com/alice', events: ['task.created', 'task.updated', 'task.deleted'] }),
+    );
+    const bobsWebhook = await send('bob registers a webhook', bob, 201, (http) =>
+      http.post('/api/webhooks').send({ url: 'https://hooks.example.com/bob', events: ['task.created'] }),
+    );
+    const hook = `/api/webhooks/${webhook.body.id}`;
+    await send('listWebhooks', alice, 200, (http) => http.get('/api/webhooks'));
+    await send('getWebhook', alice, 200, (http) => http.get(hook));
+    await send('updateWebhook', alice, 200, (http) => http.patch(hook).send({ enabled: true, url: 'https://hooks.example.com/alice2' }));
+    await send('createTask with a webhook listening', alice, 201, (http) => http.post('/api/tasks').send({ title: 'Evented' }));
+    await send('testWebhook', alice, 202, (http) => http.post(`${hook}/test`));
+    await send('listWebhookDeliveries', alice, 200, (http) => http.get(`${hook}/deliveries`));
+    for (const [label, request] of [
+      ['getWebhook', (http: TestApi['http']) => http.get(`/api/webhooks/${bobsWebhook.body.id}`)],
+      ['updateWebhook', (http: TestApi['http']) => http.patch(`/api/webhooks/${bobsWebhook.body.id}`).send({ enabled: true })],
+      ['testWebhook', (http: TestApi['http']) => http.post(`/api/webhooks/${bobsWebhook.body.id}/test`)],
+      ['listWebhookDeliveries', (http: TestApi['http']) => http.get(`/api/webhooks/${bobsWebhook.body.id}/deliveries`)],
+      ['deleteWebhook', (http: TestApi['http']) => http.delete(`/api/webhooks/${bobsWebhook.body.id}`)],
+    ] as const) {
+      await send(`${label} of bob's`, alice, 404, request);
+    }
+    await send('deleteWebhook', alice, 204, (http) => http.delete(hook));
     // Bob's task and list survived every attempt above.
     await send("bob reads his task", bob, 200, (http) => http.get(`/api/tasks/${bobsTaskId}`));
     await send("bob reads his list", bob, 200, (http) => http.get(`/api/lists/${bobsListId}`));
@@ -297,10 +341,27 @@ describe("every statement on a table of users' data is scoped by owner", () => {
     }
     // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 conditional, idempotent, feed,
     // summary and clear-completed requests + Bob's read; + 8 + 2 × 4 recurrence and completion-history
-    // requests; + issue 12's lists and subtasks: Bob's list, 14 on hers, 9 on Bob's, 3 deletes, Bob reading his list.
-    expect(requests).to.have.length(68 + 28);
+    // requests; + 4 of reminders, 5 of push subscriptions, 14 of webhooks (issue 14); + issue 12's lists
+    // and subtasks: Bob's list, 14 on hers, 9 on Bob's, 3 deletes, Bob reading his list.
+    expect(requests).to.have.length(91 + 28);
   });
 });
+
+/**
+ * The delivery worker's statements that work across owners on purpose (issue 14): claiming due
+ * reminders and deliveries, writing a fired batch's deliveries (each joined to its own owner's
+ * targets), pruning, and the metrics' counts. No request runs them; everything they write carries
+ * the owner of the row they claimed.
+ */
+const crossOwnerWorkerFunctions = [
+  'updateDueTaskRemindersFired',
+  'selectReminderLagSeconds',
+  'insertReminderPushDeliveries',
+  'insertReminderWebhookDeliveries',
+  'updateDueDeliveriesClaimed',
+  'selectPendingDeliveryCount',
+  'deleteFinishedDeliveries',
+];
 
 describe("the query functions on tables of users' data (src/database/)", () => {
   const folder = path.resolve(import.meta.dirname, '../../src/database');
@@ -327,7 +388,9 @@ describe("the query functions on tables of users' data (src/database/)", () => {
 
   it('take the database first and a required ownerUserId: string second whenever their SQL reads or writes such a table', async () => {
     const tables = await ownerTables();
-    const functions = (await exportedQueryFunctions()).filter(({ sql }) => tablesOf(sql, tables).length > 0);
+    const functions = (await exportedQueryFunctions())
+      .filter(({ sql }) => tablesOf(sql, tables).length > 0)
+      .filter(({ declaration }) => !crossOwnerWorkerFunctions.includes(declaration.name?.text ?? ''));
     // insertTask, selectTaskById, selectTasksPage, updateTaskById, deleteTaskById, the change clock,
     // tombstone and idempotency-key functions: more is fine, fewer means the search missed them.
     expect(functions.length).to.be.at.least(12);

@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import type { Response } from 'supertest';
 import { newUser, sharedApi, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { testDatabaseUrl, withSqlClient } from '../support/database.ts';
 import { expectProblem } from '../support/tasks.ts';
 
 const metricsToken = 'metrics-token-for-tests-0123456789';
@@ -77,6 +78,27 @@ describe('GET /metrics', () => {
     // No path ever becomes a label value.
     expect(after).not.to.include('/no/such/path');
     expect(sample(after, 'tasks_api_http_requests_in_flight')).to.equal(1);
+  });
+
+  it('reports the scheduler lag: how long the oldest due reminder has waited to fire', async () => {
+    const response = await api.http
+      .post('/api/tasks')
+      .set('Authorization', user.authorization)
+      .send({ title: 'Lagging', reminders: [{ remind_at: new Date(Date.now() + 3_600_000).toISOString() }] });
+    const reminderId = response.body.reminders[0].id as string;
+    // No worker runs in this process: make the reminder due 90 s ago, as if every worker were down.
+    await withSqlClient(testDatabaseUrl(), (client) =>
+      client.query(`update task_reminders set fire_at = now() - interval '90 seconds' where id = $1`, [reminderId]),
+    );
+    try {
+      const { text } = await scrape();
+      expect(text).to.include('# TYPE tasks_api_scheduler_lag_seconds gauge');
+      expect(text).to.include('# TYPE tasks_api_deliveries_total counter');
+      expect(text).to.include('# TYPE tasks_api_reminders_fired_total counter');
+      expect(sample(text, 'tasks_api_scheduler_lag_seconds')).to.be.within(90, 600);
+    } finally {
+      await withSqlClient(testDatabaseUrl(), (client) => client.query('update task_reminders set pending = false where id = $1', [reminderId]));
+    }
   });
 
   it('refuses a request without the token, or with another one, with 401 and a Bearer challenge', async () => {

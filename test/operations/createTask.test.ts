@@ -225,6 +225,18 @@ describe('createTask', () => {
     });
   }
 
+  it('names an unknown field called like an Object.prototype member (constructor, toString) as not allowed, not with a 500', async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+
+    const response = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Valid', constructor: 1, toString: 'x' });
+
+    expectContractViolation(response, '/api/tasks', [
+      { path: '/body/constructor', keyword: 'not_allowed' },
+      { path: '/body/toString', keyword: 'not_allowed' },
+    ]);
+  });
+
   it('says what is wrong with each field in a sentence a person can be shown, beside its path and keyword', async () => {
     const api = await sharedApi();
     const user = await newUser();

@@ -8,6 +8,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app.ts';
 import { createAuthenticator, type AuthOptions } from '../../src/auth.ts';
 import type { RateLimits, TrustProxy } from '../../src/config.ts';
+import type { VapidKeys } from '../../src/contract.ts';
 import { createDatabasePool, type DatabasePool } from '../../src/database/pool.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { silentLog, testDatabaseUrl } from './database.ts';
@@ -39,6 +40,17 @@ export type TestApiOptions = {
   readonly maxPoolSize?: number;
   /** Where the pool warns (a pooler that lost a named statement); default: nowhere. */
   readonly poolLog?: Logger;
+  /** Web Push's keys (default: none, push off); `testVapid` is a fixed pair. */
+  readonly vapid?: VapidKeys;
+  /** Outbound calls (push, webhooks) may go to loopback: the tests' receivers. */
+  readonly allowLoopback?: boolean;
+};
+
+/** A VAPID key pair for tests (generated once with web-push's generateVAPIDKeys). */
+export const testVapid: VapidKeys = {
+  publicKey: 'BJTc3yytPh0bpgg1djUuVMlD4glDHH2k1BoJEe1jChCU-rMjvwaBVnirXR902UvkqN_OG_eL5FLSjOctqGeKHlk',
+  privateKey: 'R-PksWEe7zZJQ2Omr7jqCeG1AxsxQsvBkVtGWOpAjFU',
+  subject: 'mailto:tests@tasks-api.example',
 };
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -48,7 +60,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     log: options.poolLog,
   });
   const app = createApp({
-    context: { db: pool, isShuttingDown: options.isShuttingDown ?? (() => false) },
+    context: { db: pool, isShuttingDown: options.isShuttingDown ?? (() => false), vapid: options.vapid, allowLoopback: options.allowLoopback },
     authenticate: createAuthenticator(options.auth ?? { secret: { secret: testSecret, issuer: undefined, audience: undefined } }),
     log: options.log ?? silentLog,
     bodyLimitBytes: options.bodyLimitBytes ?? 65_536,

@@ -36,6 +36,7 @@ const taskProperties = [
   'position',
   'priority',
   'recurrence',
+  'reminders',
   'status',
   'tags',
   'title',
@@ -82,6 +83,8 @@ export type ExpectedTask = {
   readonly position?: string;
   /** Default: null (the task does not recur). */
   readonly recurrence?: Recurrence | null;
+  /** Default: none. */
+  readonly reminders?: Task['reminders'];
 };
 
 /** A manual-order position: an opaque fractional-indexing key. */
@@ -120,6 +123,7 @@ export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(task.position).to.be.a('string').and.match(positionPattern);
   if (expected.position !== undefined) expect(task.position).to.equal(expected.position);
   expect(task.recurrence).to.deep.equal(expected.recurrence ?? null);
+  expect(task.reminders).to.deep.equal(expected.reminders ?? []);
   return task;
 }
 
