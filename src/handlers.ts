@@ -348,7 +348,7 @@ const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, par
     // A deleted task leaves no trace: its completions (and its subtasks') go with it.
     await deleteTaskCompletionsOfTasks(tx, ownerUserId, [params.task_id, ...subtaskIds]);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
-    await recordTaskEvents(tx, ownerUserId, 'task.deleted', [{ id: params.task_id }]);
+    await recordTaskEvents(tx, ownerUserId, 'task.deleted', [params.task_id, ...subtaskIds].map((id) => ({ id })));
   });
   return { status: 204 };
 };

@@ -19,12 +19,13 @@ import {
 } from './database/lists.ts';
 import { classifyDatabaseError } from './database/errors.ts';
 import { advanceChangeClock, insertTaskTombstones, purgeExpiredTaskTombstones } from './database/task-changes.ts';
-import {
-  deleteTasksInList, moveTasksOfList, selectLastSiblingPosition, selectTopLevelTaskIdsInList } from './database/tasks.ts';
+import { deleteTaskCompletionsOfTasks } from './database/task-completions.ts';
+import { deleteTasksInList, moveTasksOfList, selectLastSiblingPosition, selectTopLevelTaskIdsInList } from './database/tasks.ts';
 import { idempotently } from './idempotency.ts';
 import { gapAmong, needsRenumbering, positionIn, renumbered } from './manual-order.ts';
 import { listNotFound, ProblemError } from './problems.ts';
 import { listResult, writeExistingList } from './versions.ts';
+import { recordTaskEvents } from './webhooks.ts';
 import { generateNKeysBetween } from 'fractional-indexing';
 
 const uniqueViolation = '23505';
@@ -122,15 +123,19 @@ export const deleteList: AuthenticatedHandler<'deleteList'> = async ({ ownerUser
       const list = await selectListById(tx, ownerUserId, listId);
       if (!list) return null;
       if (query.move_tasks_to === undefined) {
+        // As deleteTask does for each: a tombstone, no completions left behind, a task.deleted event.
         const deletedIds = await deleteTasksInList(tx, ownerUserId, listId);
         await insertTaskTombstones(tx, ownerUserId, deletedIds, write.changeSeq);
+        await deleteTaskCompletionsOfTasks(tx, ownerUserId, deletedIds);
+        await recordTaskEvents(tx, ownerUserId, 'task.deleted', deletedIds.map((id) => ({ id })));
       } else {
         const destination = await destinationList(tx, ownerUserId, query.move_tasks_to, listId);
         // Below the tasks already at the destination's top level, in their order; subtasks follow their parents.
         const topLevel = await selectTopLevelTaskIdsInList(tx, ownerUserId, listId);
         const last = await selectLastSiblingPosition(tx, ownerUserId, { listId: destination, parentId: null });
         const positions = topLevel.length === 0 ? [] : generateNKeysBetween(last, null, topLevel.length);
-        await moveTasksOfList(tx, ownerUserId, listId, destination, topLevel.map((id, place) => ({ id, position: positions[place]! })), write.changeSeq);
+        const moved = await moveTasksOfList(tx, ownerUserId, listId, destination, topLevel.map((id, place) => ({ id, position: positions[place]! })), write.changeSeq);
+        await recordTaskEvents(tx, ownerUserId, 'task.updated', moved);
       }
       return (await deleteListById(tx, ownerUserId, listId, write)) ? write.changeSeq : null;
     });

@@ -24,9 +24,11 @@ import {
   type PlacementRow,
   type SiblingGroup,
   type TaskPlacement,
+  type TaskRow,
 } from './database/tasks.ts';
 import { ProblemError } from './problems.ts';
 import { taskResult, writeExistingTask } from './versions.ts';
+import { recordTaskEvents } from './webhooks.ts';
 
 /** Past this length a placement renumbers its sibling group (the bound on every key's length). */
 export const longestPosition = 24;
@@ -195,8 +197,9 @@ const sameIds = (a: readonly string[], b: readonly string[]) => a.length === b.l
 
 export const moveTask: AuthenticatedHandler<'moveTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
   const taskId = params.task_id;
-  const row = await db.transaction((tx) =>
-    writeExistingTask(tx, ownerUserId, taskId, headers['if-match'], async (write) => {
+  return db.transaction(async (tx) => {
+    let relisted: readonly TaskRow[] = [];
+    const row = await writeExistingTask(tx, ownerUserId, taskId, headers['if-match'], async (write) => {
       const moving = await selectTaskPlacement(tx, ownerUserId, taskId);
       if (!moving) return null;
       const destination = await destinationOf(tx, ownerUserId, { listId: body.list_id, parentId: body.parent_id }, moving);
@@ -205,10 +208,14 @@ export const moveTask: AuthenticatedHandler<'moveTask'> = async ({ ownerUserId, 
       const moved = await updateTaskPlacement(tx, ownerUserId, moving.id, { ...destination, position }, write);
       // Its subtasks come along: a new list for each, and new ancestors when it changed parent.
       if (moved && (destination.listId !== moving.list_id || !sameIds(destination.ancestorIds, moving.ancestor_ids))) {
-        await updateSubtasksPlacement(tx, ownerUserId, moving.id, destination.listId, destination.ancestorIds, moving.ancestor_ids.length, write.changeSeq);
+        relisted = await updateSubtasksPlacement(tx, ownerUserId, moving.id, destination.listId, destination.ancestorIds, moving.ancestor_ids.length, write.changeSeq);
       }
       return moved;
-    }),
-  );
-  return taskResult(200, row);
+    });
+    const result = taskResult(200, row);
+    // Webhooks hear of the moved task and of subtasks that changed list with it; siblings renumbered
+    // to make room only changed order, which the change feed carries for clients that show it.
+    await recordTaskEvents(tx, ownerUserId, 'task.updated', [result.body, ...relisted]);
+    return result;
+  });
 };

@@ -71,6 +71,8 @@ const versionedTaskRow = taskRow.extend({
   recurrence_anchor: z.string().nullable(),
   recurrence_index: z.number(),
 });
+// A subtask carried along by a move, and whether the move changed its list (see updateSubtasksPlacement).
+const relistedTaskRow = taskRow.extend({ relisted: z.boolean() });
 export type VersionedTaskRow = z.infer<typeof versionedTaskRow>;
 
 /** How a write on an existing task is stamped and guarded (see database/task-changes.ts). */
@@ -580,6 +582,7 @@ export async function updateTaskPlacement(
  * Carries a moved task's subtasks along: their list becomes `listId`, and the moved task's old
  * ancestors (the first `oldAncestorCount` entries of theirs) become `newAncestorIds`. Only a
  * subtask whose list changes is a visible change (stamped, in the feed); ancestors are bookkeeping.
+ * Returns those visible changes: the subtasks whose list changed, as they are now.
  */
 export async function updateSubtasksPlacement(
   db: CommonQueryMethods,
@@ -589,14 +592,16 @@ export async function updateSubtasksPlacement(
   newAncestorIds: readonly string[],
   oldAncestorCount: number,
   changeSeq: string,
-): Promise<void> {
-  await db.query(sql.type(z.object({}))`
+): Promise<readonly TaskRow[]> {
+  const subtasks = await db.any(sql.type(relistedTaskRow)`
     update tasks
     set ancestor_ids = ${sql.array([...newAncestorIds], 'uuid')} || ancestor_ids[${oldAncestorCount + 1}:],
         change_seq = case when list_id is distinct from ${listId}::uuid then ${changeSeq} else change_seq end,
         updated_at = case when list_id is distinct from ${listId}::uuid then now() else updated_at end,
         list_id = ${listId}::uuid
-    where owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids @> array[${taskId}::uuid]`);
+    where owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids @> array[${taskId}::uuid]
+    returning ${taskColumns}, change_seq = ${changeSeq} as relisted`);
+  return subtasks.filter((subtask) => subtask.relisted).map(({ relisted: _relisted, ...task }) => task);
 }
 
 /** How many ancestors the deepest task in a task's subtree has (0 when it has no subtasks). */
@@ -631,7 +636,7 @@ export async function selectTopLevelTaskIdsInList(db: CommonQueryMethods, ownerU
     order by position, id`);
 }
 
-/** Moves every task of list `from` to list `to` (null: the inbox), top-level ones to the positions given. */
+/** Moves every task of list `from` to list `to` (null: the inbox), top-level ones to the positions given; returns them as moved. */
 export async function moveTasksOfList(
   db: CommonQueryMethods,
   ownerUserId: string,
@@ -639,12 +644,13 @@ export async function moveTasksOfList(
   to: string | null,
   topLevelPositions: readonly { readonly id: string; readonly position: string }[],
   changeSeq: string,
-): Promise<void> {
+): Promise<readonly TaskRow[]> {
   const ids = sql.array(topLevelPositions.map((entry) => entry.id), 'uuid');
   const positions = sql.array(topLevelPositions.map((entry) => entry.position), 'text');
-  await db.query(sql.type(z.object({}))`
+  return db.any(sql.type(taskRow)`
     update tasks
     set list_id = ${to}::uuid, position = coalesce((${positions})[array_position(${ids}, id)], position),
         updated_at = now(), change_seq = ${changeSeq}
-    where owner_user_id = ${ownerUserId} and list_id = ${from}`);
+    where owner_user_id = ${ownerUserId} and list_id = ${from}
+    returning ${taskColumns}`);
 }

@@ -264,6 +264,21 @@ describe('deleteList', () => {
     expect((await listAllTasksAs(api, user)).map((task) => task.id).sort()).to.deep.equal([inKept.id, inInbox.id].sort());
   });
 
+  it("takes its tasks' completion history with them: nothing of theirs stays in GET /api/completions", async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const doomed = await createListAs(api, user, { name: 'Doomed' });
+    const inList = await createTaskAs(api, user, { title: 'Done in the list', list_id: doomed.id });
+    const inInbox = await createTaskAs(api, user, { title: 'Done in the inbox' });
+    for (const task of [inList, inInbox]) expect((await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user))).status).to.equal(200);
+
+    expect((await api.http.delete(`/api/lists/${doomed.id}`).set(bearer(user))).status).to.equal(204);
+
+    const history = await api.http.get('/api/completions').set(bearer(user));
+    expect(history.status).to.equal(200);
+    expect(history.body.map((completion: { task_id: string }) => completion.task_id)).to.deep.equal([inInbox.id]);
+  });
+
   it('moves the tasks to another list with move_tasks_to, below the tasks already there, in their order, subtasks under their parents', async () => {
     const api = await sharedApi();
     const user = await newUser();
