@@ -10,7 +10,7 @@ import { pingDatabase } from './database/pool.ts';
 import { documentationHandlers } from './docs.ts';
 import { selectListById } from './database/lists.ts';
 import { createList, deleteList, getList, listLists, moveList, updateList } from './lists.ts';
-import { moveTask, placementOfNewTask, unknownList, unknownParent } from './manual-order.ts';
+import { moveTask, placementOfNewTask, positionIn, unknownList, unknownParent } from './manual-order.ts';
 import {
   deleteCompletedTasks,
   deleteSubtasksOf,
@@ -22,15 +22,17 @@ import {
   selectTaskSummary,
   selectTasksPage,
   updateTaskById,
+  type NewTask,
   type StatusChange,
   type TaskChanges,
   type TaskFilters,
 } from './database/tasks.ts';
+import { deleteTaskWithClock, insertTaskWithClock, selectTaskInsertionPoint, updateTaskWithClock } from './database/task-writes.ts';
 import type { CommonQueryMethods } from 'slonik';
 import { advanceChangeClock, insertTaskTombstones, purgeExpiredTaskTombstones } from './database/task-changes.ts';
 import { idempotently } from './idempotency.ts';
 import { listTaskChanges } from './change-feed.ts';
-import { taskResult, writeExistingTask } from './versions.ts';
+import { expectedVersions, oneStatementResult, taskResult, writeExistingTask } from './versions.ts';
 import { ProblemError, retryAfterSeconds, taskNotFound } from './problems.ts';
 import { checkNewSeries, normaliseRecurrence, recurrenceNeedsDueDate } from './recurrence.ts';
 import {
@@ -216,8 +218,23 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
   return { status: 200, body: [...page.tasks], headers };
 };
 
-// Every write runs in a transaction that first advances the owner's change clock (its value stamps
-// the rows written: their version, their ETag, their place in the change feed).
+// Every write first advances the owner's change clock (its value stamps the rows written: their
+// version, their ETag, their place in the change feed), in a transaction or, for the common writes
+// that need nothing else, in one statement (database/task-writes.ts), which falls back to the
+// transaction whenever it cannot stand in for it.
+
+/**
+ * A new top-level task in the inbox in two round trips: where it goes (the first sibling's position
+ * and the clock), then the write, which checks that the clock has not moved meanwhile. Undefined
+ * when it has (or an event must be recorded): the transaction does it then.
+ */
+async function insertInboxTask(db: CommonQueryMethods, ownerUserId: string, task: Omit<NewTask, 'placement'>) {
+  const inbox = { listId: null, parentId: null };
+  const point = await selectTaskInsertionPoint(db, ownerUserId, inbox);
+  const placement = { ...inbox, ancestorIds: [], position: positionIn({ previous: null, next: point.first_position }) };
+  return oneStatementResult(await insertTaskWithClock(db, ownerUserId, { ...task, placement }, point.last_seq));
+}
+
 const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, body, headers, requestPath }, { db }) => {
   const status = initialStatus(statusChange(body));
   const request = { method: 'POST', path: requestPath, body };
@@ -232,6 +249,12 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
   };
   const reminders = reminderDefinitions(body.reminders);
   if (task.recurrence) checkNewSeries(task.recurrence, task.dueAt);
+  // Without a completion to record, reminders to schedule or a place to look up, no transaction is needed.
+  const plain = status !== 'completed' && !reminders?.length && body.list_id === undefined && body.parent_id === undefined;
+  if (plain && headers['idempotency-key'] === undefined) {
+    const row = await insertInboxTask(db, ownerUserId, task);
+    if (row) return taskResult(201, row, { Location: `${requestPath}/${row.id}` });
+  }
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
     const placement = await placementOfNewTask(tx, ownerUserId, { listId: body.list_id, parentId: body.parent_id }, changeSeq);
@@ -301,6 +324,11 @@ async function changeTask(
   changes: TaskChanges,
   reminders: ReturnType<typeof reminderDefinitions>,
 ) {
+  // What reminders and the series follow does not change: one statement, unless the task needs more.
+  if (reminders === undefined && changes.dueAt === undefined && changes.recurrence === undefined) {
+    const row = oneStatementResult(await updateTaskWithClock(db, ownerUserId, taskId, changes, expectedVersions(ifMatch)));
+    if (row) return taskResult(200, row);
+  }
   return db.transaction(async (tx) => {
     // After the write settled its completion: a recurring task rolled forward moves its reminders.
     const row = await scheduleTaskReminders(tx, ownerUserId, await writeTaskChanges(tx, ownerUserId, taskId, ifMatch, changes), reminders);
@@ -338,6 +366,9 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
 };
 
 const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params, headers }, { db }) => {
+  if (oneStatementResult(await deleteTaskWithClock(db, ownerUserId, params.task_id, expectedVersions(headers['if-match'])))) {
+    return { status: 204 };
+  }
   await db.transaction(async (tx) => {
     // Its subtasks go with it (each with a tombstone); a 404 or 412 on the task itself rolls that back.
     const { changeSeq, subtaskIds } = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
@@ -356,6 +387,10 @@ const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, par
 const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId, params, body, headers, requestPath }, { db }) => {
   const status: StatusChange = body === undefined ? { kind: 'toggle' } : { kind: body.completed ? 'complete' : 'reopen' };
   const request = { method: 'PATCH', path: requestPath, body };
+  if (headers['idempotency-key'] === undefined) {
+    const row = oneStatementResult(await updateTaskWithClock(db, ownerUserId, params.task_id, { status }, expectedVersions(headers['if-match'])));
+    if (row) return taskResult(200, row);
+  }
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const written = await writeTaskChanges(tx, ownerUserId, params.task_id, headers['if-match'], { status });
     // Completing cancels the task's pending reminders (a recurring task rolled forward moves them);

@@ -6,6 +6,8 @@ import type { List, Task } from './contract.ts';
 import { advanceChangeClock } from './database/task-changes.ts';
 import { selectTaskById, type TaskWrite, type VersionedTaskRow } from './database/tasks.ts';
 import { selectListById, type VersionedListRow } from './database/lists.ts';
+import { databaseTooSlow } from './database/deadlines.ts';
+import type { OneStatementDelete, OneStatementWrite } from './database/task-writes.ts';
 import { listNotFound, ProblemError, taskNotFound } from './problems.ts';
 
 const etagOf = (version: string) => `"${version}"`;
@@ -22,7 +24,7 @@ function entityTags(header: string): 'any' | EntityTag[] {
 }
 
 /** The versions an If-Match header allows; undefined for `*` (the task only has to exist). */
-function expectedVersions(ifMatch: string | undefined): readonly string[] | undefined {
+export function expectedVersions(ifMatch: string | undefined): readonly string[] | undefined {
   if (ifMatch === undefined) return undefined;
   const tags = entityTags(ifMatch);
   if (tags === 'any') return undefined;
@@ -78,6 +80,31 @@ async function writeExisting<T>(
   if (written !== null) return written;
   if (versions !== undefined && (await exists())) throw preconditionFailed(what);
   throw notFound();
+}
+
+/**
+ * What a one-statement write (database/task-writes.ts) answers: its row (true for a delete); 404 or
+ * 412 as writeExistingTask would; undefined when the write has to run as a transaction after all.
+ */
+export function oneStatementResult(written: OneStatementWrite): VersionedTaskRow | undefined;
+export function oneStatementResult(written: OneStatementDelete): true | undefined;
+export function oneStatementResult(written: OneStatementWrite | OneStatementDelete): VersionedTaskRow | true | undefined {
+  switch (written.outcome) {
+    case 'written': {
+      if (!('id' in written)) return true;
+      const { outcome: _outcome, ...row } = written;
+      return row;
+    }
+    case 'not-found':
+      throw taskNotFound();
+    case 'changed':
+      throw preconditionFailed('task');
+    // The caller's deadline has passed (it has answered 503 already); nothing was written.
+    case 'late':
+      throw databaseTooSlow();
+    case 'retry':
+      return undefined;
+  }
 }
 
 /** A task response: the row without its version (which goes to the ETag header) and series position. */

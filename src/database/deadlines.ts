@@ -22,7 +22,7 @@ export const transactionStatementTimeoutMs = 10_000;
 // SET takes no bind parameters: the value is a literal (a constant of ours, not input).
 const setTransactionLimits = sql.unsafe`set local statement_timeout = ${sql.literalValue(`${transactionStatementTimeoutMs}ms`)}`;
 
-const databaseTooSlow = () => new ConnectionError(`The database did not answer within ${databaseDeadlineMs} ms.`);
+export const databaseTooSlow = () => new ConnectionError(`The database did not answer within ${databaseDeadlineMs} ms.`);
 
 function withDeadline<T>(work: Promise<T>, onExpiry: () => void): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -101,6 +101,11 @@ export async function selectPendingDeliveryCount(db: CommonQueryMethods): Promis
     where status = 'pending'`);
 }
 
+/** True when none of the owner's enabled webhooks wants any of `eventTypes`: a write then has no event to put in the outbox. */
+export const noWebhookWants = (ownerUserId: string, eventTypes: readonly string[]) => sql.fragment`not exists (
+    select 1 from webhooks w
+    where w.owner_user_id = ${ownerUserId} and w.disabled_at is null and w.events && ${sql.array([...eventTypes], 'text')})`;
+
 /**
  * Writes one webhook delivery per event and enabled webhook of the owner subscribed to
  * `eventType`, in the transaction of the write the events describe (so a rolled-back write sends

@@ -14,11 +14,14 @@ import type { FeedPosition } from './tasks.ts';
 // object the first time it parses a row (~0.1 ms), so a schema made per call is compiled per call.
 const advancedClockRow = z.object({ last_seq: z.string() });
 
+/** The upsert that advances the owner's clock (also the first CTE of database/task-writes.ts's statements). */
+export const clockAdvance = (ownerUserId: string) => sql.fragment`
+    insert into task_change_clocks (owner_user_id, last_seq) values (${ownerUserId}, 1)
+    on conflict (owner_user_id) do update set last_seq = task_change_clocks.last_seq + 1`;
+
 /** Advances the owner's change clock and returns its new value; the row stays locked until commit. */
 export async function advanceChangeClock(db: CommonQueryMethods, ownerUserId: string): Promise<string> {
-  return db.oneFirst(sql.type(advancedClockRow)`
-    insert into task_change_clocks (owner_user_id, last_seq) values (${ownerUserId}, 1)
-    on conflict (owner_user_id) do update set last_seq = task_change_clocks.last_seq + 1
+  return db.oneFirst(sql.type(advancedClockRow)`${clockAdvance(ownerUserId)}
     returning last_seq::text as last_seq`);
 }
 

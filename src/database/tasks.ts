@@ -1,7 +1,7 @@
 // Task queries: one SQL statement each, and every one takes the owner and puts
 // `owner_user_id = ${ownerUserId}` in its WHERE (or VALUES). There is no query on `tasks` that
 // could reach another user's row, so isolation does not depend on handlers remembering to check.
-import { sql, type CommonQueryMethods } from 'slonik';
+import { sql, type CommonQueryMethods, type ValueExpression } from 'slonik';
 import { z } from 'zod';
 import type { Priority, RowFitsContract, Task, TaskStatus } from '../contract.ts';
 import type { Recurrence, WallTime } from '../recurrence.ts';
@@ -49,7 +49,7 @@ true satisfies RowFitsContract<TaskRow, Task>;
 
 // The one column list every statement returns: JSON property names, with the owner column exposed
 // as `user_id` and `completed` derived from `status`.
-const taskColumns = sql.fragment`
+export const taskColumns = sql.fragment`
   id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
   completed_at, created_at, updated_at, priority, tags, due_at, list_id, parent_id, position,
   case when recurrence_rule is not null then
@@ -64,9 +64,9 @@ const taskColumns = sql.fragment`
 // Beside it, where a recurring task's series stands (see src/recurrence.ts), which the write path
 // needs and responses leave out: the current occurrence's wall-clock time (null: due_at's own
 // local time) and number.
-const versionColumn = sql.fragment`change_seq::text as version,
+export const versionColumn = sql.fragment`change_seq::text as version,
   to_char(recurrence_anchor, 'YYYY-MM-DD"T"HH24:MI:SS.MS') as recurrence_anchor, recurrence_index`;
-const versionedTaskRow = taskRow.extend({
+export const versionedTaskRow = taskRow.extend({
   version: z.string(),
   recurrence_anchor: z.string().nullable(),
   recurrence_index: z.number(),
@@ -85,7 +85,7 @@ export type TaskWrite = {
 
 // The version check sits in the same statement as the write: there is no window between
 // "it is still version 41" and the UPDATE/DELETE for another writer to slip into.
-const versionCondition = (write: TaskWrite) =>
+export const versionCondition = (write: Pick<TaskWrite, 'expectedVersions'>) =>
   write.expectedVersions === undefined
     ? sql.fragment`true`
     : sql.fragment`change_seq = any(${sql.array([...write.expectedVersions], 'int8')})`;
@@ -110,6 +110,19 @@ export type TaskPlacement = {
   readonly position: string;
 };
 
+// The columns a new task is written with, and their values (the VALUES of insertTask, the SELECT
+// list of insertTaskWithClock); `changeSeq` is a bound value or the clock's CTE column.
+export const newTaskColumns = sql.fragment`owner_user_id, title, description, status, completed_at, priority, tags, due_at,
+  recurrence_rule, recurrence_time_zone, recurrence_basis, change_seq, list_id, parent_id, ancestor_ids, position`;
+
+export const newTaskValues = (ownerUserId: string, task: NewTask, changeSeq: ValueExpression) => sql.fragment`
+  ${ownerUserId}, ${task.title}, ${task.description}, ${task.status},
+  case when ${task.status} = 'completed' then now() end,
+  ${task.priority}, ${sql.array(task.tags, 'text')}, ${task.dueAt}::timestamptz,
+  ${task.recurrence?.rule ?? null}, ${task.recurrence?.time_zone ?? null}, ${task.recurrence?.basis ?? null}, ${changeSeq},
+  ${task.placement.listId}::uuid, ${task.placement.parentId}::uuid, ${sql.array([...task.placement.ancestorIds], 'uuid')},
+  ${task.placement.position}`;
+
 export async function insertTask(
   db: CommonQueryMethods,
   ownerUserId: string,
@@ -117,15 +130,8 @@ export async function insertTask(
   changeSeq: string,
 ): Promise<VersionedTaskRow> {
   return db.one(sql.type(versionedTaskRow)`
-    insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at,
-                       recurrence_rule, recurrence_time_zone, recurrence_basis, change_seq,
-                       list_id, parent_id, ancestor_ids, position)
-    values (${ownerUserId}, ${task.title}, ${task.description}, ${task.status},
-            case when ${task.status} = 'completed' then now() end,
-            ${task.priority}, ${sql.array(task.tags, 'text')}, ${task.dueAt}::timestamptz,
-            ${task.recurrence?.rule ?? null}, ${task.recurrence?.time_zone ?? null}, ${task.recurrence?.basis ?? null}, ${changeSeq},
-            ${task.placement.listId}::uuid, ${task.placement.parentId}::uuid, ${sql.array([...task.placement.ancestorIds], 'uuid')},
-            ${task.placement.position})
+    insert into tasks (${newTaskColumns})
+    values (${newTaskValues(ownerUserId, task, changeSeq)})
     returning ${taskColumns}, ${versionColumn}`);
 }
 
@@ -303,6 +309,35 @@ function newStatus(change: StatusChange | undefined) {
 }
 
 /**
+ * The SET list of a write of `changes` (and only those), stamped with `changeSeq` (a bound value, or
+ * the clock's CTE column in updateTaskWithClock). Columns come from this fixed list only; values
+ * are always bound parameters.
+ */
+export function taskAssignments(changes: TaskChanges, changeSeq: ValueExpression) {
+  const status = newStatus(changes.status);
+  return sql.join(
+    [
+      changes.title !== undefined && sql.fragment`title = ${changes.title}`,
+      changes.description !== undefined && sql.fragment`description = ${changes.description}`,
+      changes.priority !== undefined && sql.fragment`priority = ${changes.priority}`,
+      changes.tags !== undefined && sql.fragment`tags = ${sql.array(changes.tags, 'text')}`,
+      changes.dueAt !== undefined && sql.fragment`due_at = ${changes.dueAt}::timestamptz`,
+      changes.recurrence !== undefined && sql.fragment`recurrence_rule = ${changes.recurrence?.rule ?? null}`,
+      changes.recurrence !== undefined && sql.fragment`recurrence_time_zone = ${changes.recurrence?.time_zone ?? null}`,
+      changes.recurrence !== undefined && sql.fragment`recurrence_basis = ${changes.recurrence?.basis ?? null}`,
+      changes.recurrence !== undefined && sql.fragment`recurrence_index = 1`,
+      (changes.recurrence !== undefined || changes.dueAt !== undefined) && sql.fragment`recurrence_anchor = null`,
+      sql.fragment`status = ${status}`,
+      // SET expressions see the row as it was, so `completed_at` survives re-completing a task.
+      sql.fragment`completed_at = case when ${status} = 'completed' then coalesce(completed_at, now()) end`,
+      sql.fragment`updated_at = now()`,
+      sql.fragment`change_seq = ${changeSeq}`,
+    ].filter((assignment) => assignment !== false),
+    sql.fragment`, `,
+  );
+}
+
+/**
  * Applies the changes given (and only those); returns null when the owner has no such task or it
  * is not at one of the expected versions.
  */
@@ -313,27 +348,8 @@ export async function updateTaskById(
   changes: TaskChanges,
   write: TaskWrite,
 ): Promise<VersionedTaskRow | null> {
-  const status = newStatus(changes.status);
-  // Columns come from this fixed list only; values are always bound parameters.
-  const assignments = [
-    changes.title !== undefined && sql.fragment`title = ${changes.title}`,
-    changes.description !== undefined && sql.fragment`description = ${changes.description}`,
-    changes.priority !== undefined && sql.fragment`priority = ${changes.priority}`,
-    changes.tags !== undefined && sql.fragment`tags = ${sql.array(changes.tags, 'text')}`,
-    changes.dueAt !== undefined && sql.fragment`due_at = ${changes.dueAt}::timestamptz`,
-    changes.recurrence !== undefined && sql.fragment`recurrence_rule = ${changes.recurrence?.rule ?? null}`,
-    changes.recurrence !== undefined && sql.fragment`recurrence_time_zone = ${changes.recurrence?.time_zone ?? null}`,
-    changes.recurrence !== undefined && sql.fragment`recurrence_basis = ${changes.recurrence?.basis ?? null}`,
-    changes.recurrence !== undefined && sql.fragment`recurrence_index = 1`,
-    (changes.recurrence !== undefined || changes.dueAt !== undefined) && sql.fragment`recurrence_anchor = null`,
-    sql.fragment`status = ${status}`,
-    // SET expressions see the row as it was, so `completed_at` survives re-completing a task.
-    sql.fragment`completed_at = case when ${status} = 'completed' then coalesce(completed_at, now()) end`,
-    sql.fragment`updated_at = now()`,
-    sql.fragment`change_seq = ${write.changeSeq}`,
-  ].filter((assignment) => assignment !== false);
   return db.maybeOne(sql.type(versionedTaskRow)`
-    update tasks set ${sql.join(assignments, sql.fragment`, `)}
+    update tasks set ${taskAssignments(changes, write.changeSeq)}
     where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
     returning ${taskColumns}, ${versionColumn}`);
 }
@@ -473,7 +489,7 @@ const inboxGroup = '00000000-0000-0000-0000-000000000000';
 /** The `sibling_group` value of a group: its parent, else its list, else the inbox. */
 export const siblingGroupKey = (group: SiblingGroup): string => group.parentId ?? group.listId ?? inboxGroup;
 
-const inGroup = (group: SiblingGroup) => sql.fragment`sibling_group = ${siblingGroupKey(group)}::uuid`;
+export const inGroup = (group: SiblingGroup) => sql.fragment`sibling_group = ${siblingGroupKey(group)}::uuid`;
 
 const placementRow = z.object({
   id: z.string(),

@@ -1,0 +1,218 @@
+// Task writes in one statement: the change clock, the write and its bookkeeping as data-modifying
+// CTEs, one round trip instead of a transaction's five to ten (BEGIN, SET LOCAL, the clock, the
+// write, the bookkeeping, COMMIT). One statement is one implicit transaction, so it is as atomic as
+// the transaction it replaces, and it takes the same locks in the same order: the `clock` CTE is
+// the upsert of advanceChangeClock, and every row the statement writes is joined to `gate`, which
+// reads `clock`, so no task row is locked before the owner's clock row (see task-changes.ts).
+//
+// What a single statement cannot do is read after waiting: all of it reads one snapshot, taken when
+// it starts, before it may wait for the clock row that another write of the owner holds. So it
+// checks that it waited for nobody: the clock it advanced must be exactly one past the clock in its
+// snapshot (for a create, one past the clock its caller read beside the sibling position). Then no
+// write of the owner committed after the snapshot, and what the statement read (the task, its
+// version, its reminders, the owner's webhooks and tombstones) is what a transaction holding the
+// clock would read. Otherwise (`retry`) it writes nothing but the clock tick, and the caller runs
+// the write as the transaction it always was. The same happens when the write needs more than these
+// statements do (`plain` false): webhook events to put in the outbox, reminders to reschedule, a
+// recurring task to roll forward, expired tombstones to purge. A skipped clock value is harmless:
+// versions and feed positions only need to grow.
+//
+// Time: these statements run outside a transaction, so no SET LOCAL statement_timeout bounds them
+// (deadlines.ts); the caller's deadline does, and a statement that obtained the clock only after
+// that deadline (`late`) writes nothing, so a write its caller was told failed (503) does not
+// commit later.
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import { databaseDeadlineMs } from './deadlines.ts';
+import { noWebhookWants } from './deliveries.ts';
+import { clockAdvance, tombstoneRetention } from './task-changes.ts';
+import {
+  inGroup,
+  newTaskColumns,
+  newTaskValues,
+  taskAssignments,
+  taskColumns,
+  versionColumn,
+  versionCondition,
+  versionedTaskRow,
+  type NewTask,
+  type SiblingGroup,
+  type TaskChanges,
+} from './tasks.ts';
+
+// Module constants: zod compiles a parser per schema object, on its first row.
+const writtenRow = versionedTaskRow.extend({ outcome: z.literal('written') });
+const unwrittenRow = z.object({ outcome: z.enum(['not-found', 'changed', 'retry', 'late']) });
+const writeOutcomeRow = z.union([writtenRow, unwrittenRow]);
+const deleteOutcomeRow = z.object({ outcome: z.enum(['written', 'not-found', 'changed', 'retry', 'late']) });
+const insertionPointRow = z.object({ last_seq: z.string(), first_position: z.string().nullable() });
+
+/**
+ * What a one-statement write came to: `written` (with the row, for inserts and updates), `not-found`
+ * (404) or `changed` (412) exactly as the transaction would answer, `retry` (run the transaction),
+ * or `late` (the caller's deadline had passed).
+ */
+export type OneStatementWrite = z.infer<typeof writeOutcomeRow>;
+export type OneStatementDelete = z.infer<typeof deleteOutcomeRow>;
+
+/** The `clock` CTE, and whether it got the clock too late for its caller: every statement here starts with these. */
+const clock = (ownerUserId: string) => sql.fragment`clock as (${clockAdvance(ownerUserId)}
+    returning last_seq
+  )`;
+const late = sql.fragment`clock_timestamp() > statement_timestamp() + ${databaseDeadlineMs} * interval '1 millisecond'`;
+
+/** Nobody wrote for the owner since this statement's snapshot: its clock is one past the snapshot's. */
+const clockInSnapshotFollowed = (ownerUserId: string) =>
+  sql.fragment`clock.last_seq = coalesce((select c.last_seq from task_change_clocks c where c.owner_user_id = ${ownerUserId}), 0) + 1`;
+
+/** The outcome of a write on an existing task, from `gate` and whether it wrote. */
+const existingTaskOutcome = (wrote: ReturnType<typeof sql.fragment>) => sql.fragment`case
+    when ${wrote} then 'written' when gate.late then 'late' when not gate.fresh then 'retry'
+    when not gate.found then 'not-found' when not gate.matched then 'changed' else 'retry' end`;
+
+const proceeds = sql.fragment`gate.fresh and not gate.late and gate.matched and gate.plain`;
+
+/**
+ * The owner's clock as of now and the first position of a sibling group: what a new task's place at
+ * the top is computed from, and the clock insertTaskWithClock checks that nothing moved since.
+ */
+export async function selectTaskInsertionPoint(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  group: SiblingGroup,
+): Promise<z.infer<typeof insertionPointRow>> {
+  return db.one(sql.type(insertionPointRow)`
+    select coalesce((select c.last_seq from task_change_clocks c where c.owner_user_id = ${ownerUserId}), 0)::text as last_seq,
+           (select position from tasks where owner_user_id = ${ownerUserId} and ${inGroup(group)} order by position, id limit 1) as first_position`);
+}
+
+/**
+ * Creates a task whose position was computed from selectTaskInsertionPoint's answer, when the clock
+ * is still `expectedClock` and no webhook wants task.created; `retry` otherwise.
+ */
+export async function insertTaskWithClock(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  task: NewTask,
+  expectedClock: string,
+): Promise<OneStatementWrite> {
+  return db.one(sql.type(writeOutcomeRow)`
+    with ${clock(ownerUserId)},
+    gate as (
+      select clock.last_seq, ${late} as late, clock.last_seq = ${expectedClock}::int8 + 1 as fresh,
+             ${noWebhookWants(ownerUserId, ['task.created'])} as plain
+      from clock
+    ),
+    written as (
+      insert into tasks (${newTaskColumns})
+      select ${newTaskValues(ownerUserId, task, sql.fragment`gate.last_seq`)}
+      from gate where gate.fresh and not gate.late and gate.plain
+      returning ${taskColumns}, ${versionColumn}
+    )
+    select case when written.id is not null then 'written' when gate.late then 'late' else 'retry' end as outcome, written.*
+    from gate left join written on true`);
+}
+
+/**
+ * Writes `changes` to the owner's task at one of `expectedVersions` (undefined: any), and settles
+ * a change of completion as settleCompletion does for a task that does not recur (a completion
+ * recorded, or the latest one taken back). `retry` when the task recurs and its completion may
+ * change, has reminders, or the owner has a webhook for the event; the caller checks that `changes`
+ * moves nothing reminders or the series follow (due date, recurrence).
+ */
+export async function updateTaskWithClock(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  changes: TaskChanges,
+  expectedVersions: readonly string[] | undefined,
+): Promise<OneStatementWrite> {
+  const completion = changes.status !== undefined;
+  return db.one(sql.type(writeOutcomeRow)`
+    with ${clock(ownerUserId)},
+    gate as (
+      select clock.last_seq, ${late} as late, ${clockInSnapshotFollowed(ownerUserId)} as fresh,
+             target.id is not null as found, coalesce(target.matched, false) as matched,
+             coalesce(target.completed, false) as was_completed,
+             coalesce(target.plain, false) and ${noWebhookWants(ownerUserId, completion ? ['task.updated', 'task.completed'] : ['task.updated'])} as plain
+      from clock left join (
+        select id, status = 'completed' as completed, ${versionCondition({ expectedVersions })} as matched,
+               ${completion ? sql.fragment`recurrence_rule is null` : sql.fragment`true`} and not exists (
+                 select 1 from task_reminders r where r.owner_user_id = ${ownerUserId} and r.task_id = ${taskId}) as plain
+        from tasks where owner_user_id = ${ownerUserId} and id = ${taskId}
+      ) target on true
+    ),
+    written as (
+      update tasks set ${taskAssignments(changes, sql.fragment`gate.last_seq`)}
+      from gate
+      where tasks.owner_user_id = ${ownerUserId} and tasks.id = ${taskId} and ${versionCondition({ expectedVersions })} and ${proceeds}
+      returning ${taskColumns}, ${versionColumn}
+    )${
+      completion
+        ? sql.fragment`,
+    completed as (
+      insert into task_completions (owner_user_id, task_id, occurrence_due_at, occurrence_anchor, occurrence_index, change_seq)
+      select ${ownerUserId}, written.id, written.due_at, null, written.recurrence_index, gate.last_seq
+      from written, gate where written.status = 'completed' and not gate.was_completed
+    ),
+    reopened as (
+      delete from task_completions using written, gate
+      where task_completions.owner_user_id = ${ownerUserId} and task_completions.id = (
+          select c.id from task_completions c where c.owner_user_id = ${ownerUserId} and c.task_id = ${taskId}
+          order by c.change_seq desc limit 1)
+        and written.status <> 'completed' and gate.was_completed
+    )`
+        : sql.fragment``
+    }
+    select ${existingTaskOutcome(sql.fragment`written.id is not null`)} as outcome, written.*
+    from gate left join written on true`);
+}
+
+/**
+ * Deletes the owner's task at one of `expectedVersions` (undefined: any) with its subtasks, leaving
+ * a tombstone for each and removing their completions, as deleteTask's transaction does. `retry`
+ * when the owner has a webhook for task.deleted or tombstones old enough to purge.
+ */
+export async function deleteTaskWithClock(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  expectedVersions: readonly string[] | undefined,
+): Promise<OneStatementDelete> {
+  return db.one(sql.type(deleteOutcomeRow)`
+    with ${clock(ownerUserId)},
+    gate as (
+      select clock.last_seq, ${late} as late, ${clockInSnapshotFollowed(ownerUserId)} as fresh,
+             target.id is not null as found, coalesce(target.matched, false) as matched,
+             ${noWebhookWants(ownerUserId, ['task.deleted'])} and not exists (
+               select 1 from task_tombstones t
+               where t.owner_user_id = ${ownerUserId} and t.deleted_at < now() - ${tombstoneRetention}::interval) as plain
+      from clock left join (
+        select id, ${versionCondition({ expectedVersions })} as matched from tasks
+        where owner_user_id = ${ownerUserId} and id = ${taskId}
+      ) target on true
+    ),
+    subtasks as (
+      delete from tasks using gate
+      where tasks.owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids && ${sql.array([taskId], 'uuid')}
+        and ${proceeds}
+      returning tasks.id
+    ),
+    deleted as (
+      delete from tasks using gate
+      where tasks.owner_user_id = ${ownerUserId} and tasks.id = ${taskId} and ${versionCondition({ expectedVersions })} and ${proceeds}
+      returning tasks.id
+    ),
+    gone as (select id from deleted union all select id from subtasks),
+    tombstones as (
+      insert into task_tombstones (owner_user_id, task_id, change_seq)
+      select ${ownerUserId}, gone.id, gate.last_seq from gone, gate
+    ),
+    completions as (
+      delete from task_completions
+      where owner_user_id = ${ownerUserId} and task_id in (select id from gone)
+    )
+    select ${existingTaskOutcome(sql.fragment`exists (select 1 from deleted)`)} as outcome
+    from gate`);
+}
+
