@@ -18,9 +18,12 @@
 // versions and feed positions only need to grow.
 //
 // Time: these statements run outside a transaction, so no SET LOCAL statement_timeout bounds them
-// (deadlines.ts); the caller's deadline does, and a statement that obtained the clock only after
-// that deadline (`late`) writes nothing, so a write its caller was told failed (503) does not
-// commit later.
+// (deadlines.ts); the caller's deadline does (a 503 after 5 s). A statement whose caller has given
+// up still runs to its end on the server, and, unlike a transaction, commits without its caller.
+// One that waited for a write that committed is stale and writes nothing anyway; one that obtained
+// the clock after the deadline for another reason (the write it waited for rolled back, a stalled
+// server) is `late` and writes nothing either, so a write whose caller was answered 503 does not
+// happen later.
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { databaseDeadlineMs } from './deadlines.ts';

@@ -1,0 +1,179 @@
+// The common writes run as one statement (src/database/task-writes.ts) instead of a transaction,
+// and fall back to the transaction whenever the statement cannot stand in for it. These tests pin
+// both halves: how many statements each write sends (the statements are recorded as the API sends
+// them), and what happens when another write of the same owner holds the change clock meanwhile
+// (the statement's snapshot is then stale: it must write nothing and let the transaction write,
+// once) or holds it past the caller's deadline (nothing may be written after the 503).
+import { expect } from 'chai';
+import type { Interceptor } from 'slonik';
+import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { testDatabaseUrl, withSqlClient } from '../support/database.ts';
+import { bearer } from '../support/tasks.ts';
+import { feedPage, inTestDatabase } from '../support/versions.ts';
+
+let api: TestApi;
+let recording: string[] | undefined;
+
+const recorder: Interceptor = {
+  name: 'statement-recorder',
+  beforeQueryExecution: (_context, query) => {
+    recording?.push(query.sql.trim().split(/\s+/, 1)[0]!.toLowerCase());
+    return null;
+  },
+};
+
+/** What `work` returned, and the first word of every statement the API sent while it ran. */
+async function recorded<T>(work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
+  recording = [];
+  try {
+    const result = await work();
+    return { result, statements: recording };
+  } finally {
+    recording = undefined;
+  }
+}
+
+const statementsOf = async (work: () => Promise<unknown>) => (await recorded(work)).statements;
+
+const task = async (user: TestUser, body: Record<string, unknown> = { title: 'A task' }) => {
+  const response = await api.http.post('/api/tasks').set(bearer(user)).send(body);
+  expect(response.status, response.text).to.equal(201);
+  return response.body as { id: string; title: string };
+};
+
+/**
+ * Runs `request` while another transaction has advanced the owner's change clock and not committed:
+ * the request's statement waits for the clock row until that write ends (`holdMs` later, with
+ * `end`). Returns the request's response and the clock value the other write took.
+ */
+async function whileClockHeld<T>(
+  user: TestUser,
+  holdMs: number,
+  request: () => Promise<T>,
+  end: 'commit' | 'rollback' = 'commit',
+): Promise<{ response: T; heldSeq: number }> {
+  return withSqlClient(testDatabaseUrl(), async (other) => {
+    await other.query('begin');
+    const { rows } = await other.query(
+      `insert into task_change_clocks (owner_user_id, last_seq) values ($1, 1)
+       on conflict (owner_user_id) do update set last_seq = task_change_clocks.last_seq + 1 returning last_seq::int as seq`,
+      [user.id],
+    );
+    const pending = request();
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
+    await other.query(end);
+    return { response: await pending, heldSeq: rows[0].seq as number };
+  });
+}
+
+before(async () => {
+  api = await startTestApi({ interceptors: [recorder] });
+});
+
+after(async () => {
+  await api?.close();
+});
+
+describe('createTask in one statement', () => {
+  it('sends a read and one write, no transaction, for a new task in the inbox', async () => {
+    const user = await newUser();
+    await task(user);
+    expect(await statementsOf(() => task(user, { title: 'Second' }))).to.deep.equal(['select', 'with']);
+  });
+
+  it('falls back to the transaction when another write of the owner commits between its read and its write, and creates the task once', async () => {
+    const user = await newUser();
+    await task(user);
+    const { response, heldSeq } = await whileClockHeld(user, 300, () => recorded(() => api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Raced' })));
+
+    expect(response.result.status, response.result.text).to.equal(201);
+    // The one-statement write first, then the transaction (which starts with SET LOCAL).
+    expect(response.statements.slice(0, 3)).to.deep.equal(['select', 'with', 'set']);
+    const rows = await inTestDatabase(`select change_seq::int as seq from tasks where owner_user_id = $1 and title = 'Raced'`, [user.id]);
+    expect(rows).to.have.length(1);
+    expect(rows[0]!.seq).to.be.greaterThan(heldSeq);
+  });
+});
+
+describe('updateTask in one statement', () => {
+  it('sends one statement, no transaction, for a change of its text or completion', async () => {
+    const user = await newUser();
+    const { id } = await task(user);
+    expect(await statementsOf(() => api.http.patch(`/api/tasks/${id}`).set(bearer(user)).send({ title: 'Renamed', completed: true }))).to.deep.equal([
+      'with',
+    ]);
+  });
+
+  it('falls back to the transaction when another write of the owner commits while it waits, and writes once, after it', async () => {
+    const user = await newUser();
+    const { id } = await task(user);
+    const { response, heldSeq } = await whileClockHeld(user, 300, () =>
+      recorded(() => api.http.patch(`/api/tasks/${id}`).set(bearer(user)).send({ title: 'Raced' })),
+    );
+
+    expect(response.result.status, response.result.text).to.equal(200);
+    expect(response.result.body.title).to.equal('Raced');
+    expect(Number(String(response.result.headers.etag).slice(1, -1))).to.be.greaterThan(heldSeq);
+    expect(response.statements.slice(0, 2)).to.deep.equal(['with', 'set']);
+    const feed = await feedPage(api, user);
+    expect(feed.changes.map((change) => (change.deleted ? 'deleted' : change.task.title))).to.deep.equal(['Raced']);
+  });
+
+  it('writes nothing when it obtains the clock only after its caller was answered 503', async function () {
+    // The clock is held past the 5 s database deadline by a write that then rolls back, so the
+    // statement's snapshot is still current when it gets the clock: only the deadline stops it.
+    this.timeout(20_000);
+    const user = await newUser();
+    const { id } = await task(user, { title: 'Before' });
+    const { response } = await whileClockHeld(
+      user,
+      6_000,
+      async () => api.http.patch(`/api/tasks/${id}`).set(bearer(user)).send({ title: 'Too late' }),
+      'rollback',
+    );
+    expect(response.status, response.text).to.equal(503);
+    // The abandoned statement runs once the clock is free; give it time to.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const rows = await inTestDatabase(`select title from tasks where owner_user_id = $1 and id = $2`, [user.id, id]);
+    expect(rows).to.deep.equal([{ title: 'Before' }]);
+  });
+});
+
+describe('completeTask in one statement', () => {
+  it('sends one statement, no transaction, for a task that does not recur', async () => {
+    const user = await newUser();
+    const { id } = await task(user);
+    expect(await statementsOf(() => api.http.patch(`/api/tasks/${id}/complete`).set(bearer(user)))).to.deep.equal(['with']);
+  });
+
+  it('falls back to the transaction when another write of the owner commits while it waits, and records the completion once', async () => {
+    const user = await newUser();
+    const { id } = await task(user);
+    const { response } = await whileClockHeld(user, 300, async () => api.http.patch(`/api/tasks/${id}/complete`).set(bearer(user)));
+
+    expect(response.status, response.text).to.equal(200);
+    expect(response.body.status).to.equal('completed');
+    const completions = await api.http.get(`/api/tasks/${id}/completions`).set(bearer(user));
+    expect(completions.status).to.equal(200);
+    expect(completions.body).to.have.length(1);
+  });
+});
+
+describe('deleteTask in one statement', () => {
+  it('sends one statement, no transaction, when there is no webhook to tell and no tombstone to purge', async () => {
+    const user = await newUser();
+    const { id } = await task(user);
+    expect(await statementsOf(() => api.http.delete(`/api/tasks/${id}`).set(bearer(user)))).to.deep.equal(['with']);
+  });
+
+  it('falls back to the transaction when another write of the owner commits while it waits, and leaves one tombstone', async () => {
+    const user = await newUser();
+    const { id } = await task(user);
+    const { response } = await whileClockHeld(user, 300, async () => api.http.delete(`/api/tasks/${id}`).set(bearer(user)));
+
+    expect(response.status, response.text).to.equal(204);
+    const tombstones = await inTestDatabase(`select task_id::text as id from task_tombstones where owner_user_id = $1`, [user.id]);
+    expect(tombstones).to.deep.equal([{ id }]);
+  });
+});
