@@ -338,32 +338,31 @@ async function changeTask(
   });
 }
 
-const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
-  const changes = {
+/**
+ * The changes a replace (PUT) or an update (PATCH) asks for: only the fields sent, except that a
+ * replace also clears a description it leaves out. Priority, tags, due date and recurrence change
+ * only when sent, on a replace too: a frontend that predates them keeps them.
+ */
+function taskChangesOf(
+  body: HandlerInput<'replaceTask'>['body'] | HandlerInput<'updateTask'>['body'],
+  kind: 'replace' | 'update',
+): TaskChanges {
+  return {
     title: body.title,
-    description: body.description ?? null,
+    description: kind === 'replace' ? (body.description ?? null) : body.description,
     status: statusChange(body),
-    // Unlike the text, these change only when sent: a frontend that predates them keeps them.
     priority: body.priority,
     tags: body.tags && normaliseTags(body.tags),
     dueAt: body.due_at,
     recurrence: body.recurrence === undefined ? undefined : body.recurrence && normaliseRecurrence(body.recurrence),
   };
-  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes, reminderDefinitions(body.reminders));
-};
+}
 
-const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
-  const changes = {
-    title: body.title,
-    description: body.description,
-    status: statusChange(body),
-    priority: body.priority,
-    tags: body.tags && normaliseTags(body.tags),
-    dueAt: body.due_at,
-    recurrence: body.recurrence === undefined ? undefined : body.recurrence && normaliseRecurrence(body.recurrence),
-  };
-  return changeTask(db, ownerUserId, params.task_id, headers['if-match'], changes, reminderDefinitions(body.reminders));
-};
+const replaceTask: AuthenticatedHandler<'replaceTask'> = async ({ ownerUserId, params, body, headers }, { db }) =>
+  changeTask(db, ownerUserId, params.task_id, headers['if-match'], taskChangesOf(body, 'replace'), reminderDefinitions(body.reminders));
+
+const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, params, body, headers }, { db }) =>
+  changeTask(db, ownerUserId, params.task_id, headers['if-match'], taskChangesOf(body, 'update'), reminderDefinitions(body.reminders));
 
 const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params, headers }, { db }) => {
   if (oneStatementResult(await deleteTaskWithClock(db, ownerUserId, params.task_id, expectedVersions(headers['if-match'])))) {
