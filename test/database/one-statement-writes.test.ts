@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type { Interceptor } from 'slonik';
 import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
-import { testDatabaseUrl, withSqlClient } from '../support/database.ts';
+import { testDatabaseUrl, throughPgBouncer, withSqlClient } from '../support/database.ts';
 import { bearer } from '../support/tasks.ts';
 import { feedPage, inTestDatabase } from '../support/versions.ts';
 
@@ -67,7 +67,9 @@ async function whileClockHeld<T>(
 }
 
 before(async () => {
-  api = await startTestApi({ interceptors: [recorder] });
+  // Through PgBouncer 1.18 a lost named statement is sent again, unnamed (prepared-statements.ts),
+  // which the recorder would count twice: there, statements are unnamed from the start.
+  api = await startTestApi({ interceptors: [recorder], preparedStatements: !throughPgBouncer });
 });
 
 after(async () => {

@@ -40,6 +40,8 @@ export type TestApiOptions = {
   readonly maxPoolSize?: number;
   /** Where the pool warns (a pooler that lost a named statement); default: nowhere. */
   readonly poolLog?: Logger;
+  /** Named prepared statements (default true, as the server). */
+  readonly preparedStatements?: boolean;
   /** Web Push's keys (default: none, push off); `testVapid` is a fixed pair. */
   readonly vapid?: VapidKeys;
   /** Outbound calls (push, webhooks) may go to loopback: the tests' receivers. */
@@ -58,6 +60,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     maxPoolSize: options.maxPoolSize ?? 5,
     interceptors: options.interceptors,
     log: options.poolLog,
+    preparedStatements: options.preparedStatements,
   });
   const app = createApp({
     context: { db: pool, isShuttingDown: options.isShuttingDown ?? (() => false), vapid: options.vapid, allowLoopback: options.allowLoopback },
