@@ -127,6 +127,26 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
     });
   });
 
+  it('never fires a reminder that undoing a completion moved back into the past (not retroactively)', async () => {
+    startWorker();
+    const user = await newUser();
+    const hook = await register(user, ['reminder.fired']);
+    // Overdue by two hours, a reminder 15 minutes before: its time had passed when it was set.
+    const overdue = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 2 * 3_600_000).toISOString();
+    const task = await createTaskAs(api, user, { title: 'Undone', due_at: overdue, recurrence: { rule: 'FREQ=DAILY', time_zone: 'UTC' }, reminders: [{ before_due: 'PT15M' }] });
+    expect((await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user))).body.due_at).not.to.equal(overdue);
+    const [completion] = (await api.http.get(`/api/tasks/${task.id}/completions`).set(bearer(user))).body as { id: string }[];
+    const undone = await api.http.delete(`/api/tasks/${task.id}/completions/${completion!.id}`).set(bearer(user));
+    expect(undone.body.due_at).to.equal(overdue);
+    // A reminder that does fire, after several polls: by then the undone one would have fired too.
+    const control = await createTaskAs(api, user, { title: 'Control', reminders: [{ remind_at: secondsFromNow(1) }] });
+    await eventually('the control reminder', () => (at(hook.path).length >= 1 ? true : undefined));
+    await sleep(300);
+    expect(events(hook.path, hook.secret).map((event) => (event.data as { reminder_id: string }).reminder_id)).to.deep.equal([control.reminders[0]!.id]);
+    const read = (await api.http.get(`/api/tasks/${task.id}`).set(bearer(user))).body;
+    expect(read.reminders[0]).to.deep.include({ fire_at: new Date(Date.parse(overdue) - 15 * 60_000).toISOString(), last_fired_at: null });
+  });
+
   it('retries a failing delivery with backoff under the same webhook-id, showing attempts, status and the next retry', async () => {
     startWorker({ retryBaseMs: 400 });
     const user = await newUser();
