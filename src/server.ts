@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   }
 
   const vapid = await vapidKeysFor(config);
-  if (config.delivery.push.mode === 'off') log.warn('Web Push is off: set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT to turn it on');
+  if (config.delivery.push.mode === 'off') log.warn('Web Push is off (PUSH=off): reminders reach webhooks and GET /api/reminders/due only');
   const { delivery } = config;
   if (delivery.worker !== 'off') {
     worker = startDeliveryWorker({
