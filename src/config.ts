@@ -189,7 +189,7 @@ export type DeliveryConfig = {
   /**
    * Where reminders are fired and deliveries made: `on` in every API process (the default), `off`
    * in none of them (a separate `WORKER=only` process does it), `only`: this process does nothing
-   * else (no HTTP server).
+   * else (no API; on HOST and PORT it serves /health, /ready and /metrics only).
    */
   readonly worker: 'on' | 'off' | 'only';
   /** How often the worker looks for due reminders and deliveries when it last found none. */
