@@ -149,7 +149,7 @@ async function seed(databaseUrl: string, userIds: readonly string[]): Promise<st
   try {
     const domain = settings.mix === 'domain';
     await client.query(
-      `insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at, priority, tags, due_at)
+      `insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at, priority, tags, due_at, position)
        select u.id,
               'Seeded task ' || n || case when $3 then ' ' || (array['report', 'invoice', 'meeting', 'garden', 'review'])[n % 5 + 1] else '' end,
               case when n % 3 = 0 then null else 'Seeded by make bench, task ' || n end,
@@ -158,8 +158,12 @@ async function seed(databaseUrl: string, userIds: readonly string[]): Promise<st
               now() - (n * interval '36 hours') - (random() * interval '1 hour'), now() - (n * interval '36 hours'),
               case when $3 then (array['low', 'medium', 'high'])[n % 3 + 1] else 'medium' end,
               case when $3 then case when n % 3 = 0 then array['home', 'errands'] else array['work'] end else '{}' end,
-              case when $3 and n % 2 = 0 then now() + ((n - 50) * interval '1 day') end
-       from unnest($1::text[]) as u(id), generate_series(1, $2) as n`,
+              case when $3 and n % 2 = 0 then now() + ((n - 50) * interval '1 day') end,
+              -- A distinct manual-order key per task of a user ('d' and n in four base-62 digits, as sql/0009 gives).
+              'd' || substr(b.digits, (n / 238328) % 62 + 1, 1) || substr(b.digits, (n / 3844) % 62 + 1, 1)
+                  || substr(b.digits, (n / 62) % 62 + 1, 1) || substr(b.digits, n % 62 + 1, 1)
+       from unnest($1::text[]) as u(id), generate_series(1, $2) as n,
+            (select '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'::text as digits) as b`,
       [userIds, settings.tasksPerUser, domain],
     );
     await client.query('vacuum analyze tasks');

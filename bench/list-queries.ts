@@ -12,6 +12,9 @@
 // date), so `recurring=true` is a case for every sort; the completion history holds about
 // 1,300,000 completions (three per recurring task, one per completed task), read per task and
 // across all tasks (first and deep pages, and "this week").
+// Manual order (issue 12): a list of 10,000 tasks and a subtask tree's children with sort=position
+// (first and deep page), and BENCH_MOVES (1,000) consecutive moves between the same two neighbours
+// (server time p95 against BENCH_MOVE_TARGET_MS, 5, and the longest position they produced).
 // Each case is requested BENCH_REPEAT times (default 30), one at a time.
 // Server time is from the request's arrival to the end of its response, measured in this process
 // around the app; the round trip is what the HTTP client saw.
@@ -39,6 +42,7 @@ import { createLogger } from '../src/logger.ts';
 
 const repeat = Number(process.env.BENCH_REPEAT ?? 30);
 const targetMs = Number(process.env.BENCH_TARGET_MS ?? 20);
+const moveTargetMs = Number(process.env.BENCH_MOVE_TARGET_MS ?? 5);
 const printAllPlans = process.env.BENCH_PLANS === 'all';
 const reusedDirectory = process.env.BENCH_DATA;
 const onlyCases = process.env.BENCH_CASES;
@@ -128,7 +132,7 @@ try {
         from draws d
       )
       insert into tasks (owner_user_id, title, description, status, completed_at, created_at, updated_at, priority, tags, due_at,
-                         recurrence_rule, recurrence_time_zone, recurrence_basis)
+                         recurrence_rule, recurrence_time_zone, recurrence_basis, position)
       select owner,
              initcap(w.list[1 + floor(w1 * cardinality(w.list))::int]) || ' ' || w.list[1 + floor(w2 * cardinality(w.list))::int] || ' ' || w.list[1 + floor(w3 * cardinality(w.list))::int],
              case when r_description < 0.5 then null
@@ -147,8 +151,12 @@ try {
              case when r_due < 0.6 and r_recur < 0.5 then
                (array['FREQ=DAILY', 'FREQ=WEEKLY;BYDAY=MO,WE', 'FREQ=MONTHLY;BYMONTHDAY=-1'])[1 + floor(r_recur * 6)::int] end,
              case when r_due < 0.6 and r_recur < 0.5 then 'Europe/Paris' end,
-             case when r_due < 0.6 and r_recur < 0.5 then 'due' end
-      from shaped, words w, tag_names t`,
+             case when r_due < 0.6 and r_recur < 0.5 then 'due' end,
+             -- A distinct fractional-indexing key per task ('d' and i in four base-62 digits), as migration 0009 gives.
+             'd' || substr(digits, (i / 238328) % 62 + 1, 1) || substr(digits, (i / 3844) % 62 + 1, 1)
+                 || substr(digits, (i / 62) % 62 + 1, 1) || substr(digits, i % 62 + 1, 1)
+      from shaped, words w, tag_names t,
+           (select '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'::text as digits) as base62`,
     );
     // The completion history: three completions of each recurring task (its last three
     // occurrences) and one of each completed task; change_seq unique, as the clock makes it.
@@ -169,6 +177,33 @@ try {
     await admin.query('vacuum analyze tasks');
     await admin.query('vacuum analyze task_completions');
   }
+  // Manual order (issue 12): one list of the heavy user's holding 10,000 of their tasks, and one of
+  // their inbox tasks with 50 subtasks. Made once per data folder (a kept one already has them).
+  const manualListName = 'Manual order';
+  let manualListId = (await admin.query<{ id: string }>('select id from lists where owner_user_id = $1 and name = $2', [heavyUser, manualListName])).rows[0]?.id;
+  if (manualListId === undefined) {
+    manualListId = (
+      await admin.query<{ id: string }>("insert into lists (owner_user_id, name, position, change_seq) values ($1, $2, 'a0', 1) returning id", [
+        heavyUser,
+        manualListName,
+      ])
+    ).rows[0]!.id;
+    await admin.query(
+      'update tasks set list_id = $2 where id in (select id from tasks where owner_user_id = $1 and list_id is null and parent_id is null order by id limit 10000)',
+      [heavyUser, manualListId],
+    );
+    const parentId = (await admin.query<{ id: string }>('select id from tasks where owner_user_id = $1 and list_id is null order by id limit 1', [heavyUser])).rows[0]!.id;
+    await admin.query(
+      `update tasks set parent_id = $2, ancestor_ids = array[$2::uuid]
+       where id in (select id from tasks where owner_user_id = $1 and list_id is null and id <> $2 order by id limit 50)`,
+      [heavyUser, parentId],
+    );
+    await admin.query('vacuum analyze tasks');
+  }
+  const treeParentId = (
+    await admin.query<{ id: string }>('select parent_id as id from tasks where owner_user_id = $1 and parent_id is not null limit 1', [heavyUser])
+  ).rows[0]!.id;
+
   const { rows: sizes } = await admin.query<{ table: string; indexes: string; heavy: string; recurring: string; completions: string; heavy_completions: string }>(
     `select pg_size_pretty(pg_table_size('tasks')) as table, pg_size_pretty(pg_indexes_size('tasks')) as indexes,
             (select count(*) from tasks where owner_user_id = $1)::text as heavy,
@@ -318,6 +353,41 @@ try {
     const deep = await deepUrl(query);
     await measure(name, deep.url, deep.page);
   }
+  const manualCases: [string, string][] = [
+    ['sort=position, a list of 10,000 tasks', `list_id=${manualListId}&parent_id=none&sort=position`],
+    ["sort=position, a subtask tree's children", `parent_id=${treeParentId}&sort=position`],
+  ];
+  for (const [name, query] of manualCases) {
+    if (!selected(name)) continue;
+    await measure(name, `/api/tasks?${query}&limit=${pageSize}`, 1);
+    const deep = await deepUrl(query);
+    await measure(name, deep.url, deep.page);
+  }
+
+  // 1,000 consecutive moves between the same two neighbours of the 10,000-task list: X and Y take
+  // turns being dropped right after A, so each lands in the gap the previous one just halved (the
+  // worst case for key growth; the group is renumbered when a key would pass 24 characters).
+  const moveCount = Number(process.env.BENCH_MOVES ?? 1000);
+  const moveServerMs: number[] = [];
+  let longestPosition = 0;
+  if (selected('moves between two neighbours')) {
+    const first = await fetch(`${base}/api/tasks?list_id=${manualListId}&parent_id=none&sort=position&limit=4`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const [anchor, , x, y] = (await first.json()) as { id: string }[];
+    for (let move = 0; move < moveCount; move += 1) {
+      const moved = move % 2 === 0 ? x! : y!;
+      const response = await fetch(`${base}/api/tasks/${moved.id}/move`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ after_id: anchor!.id }),
+      });
+      const body = (await response.json()) as { position: string };
+      if (response.status !== 200) throw new Error(`move: ${response.status} ${JSON.stringify(body)}`);
+      moveServerMs.push(serverMs);
+      longestPosition = Math.max(longestPosition, body.position.length);
+    }
+  }
   for (const [name, collection, query] of histories) {
     if (!selected(name)) continue;
     await measure(name, `${collection}?${query}${query ? '&' : ''}limit=${pageSize}`, 1);
@@ -345,6 +415,16 @@ try {
       `${result.name.padEnd(58)} ${String(result.page).padStart(4)} ${String(result.rows).padStart(5)} ${fmt(percentile(result.server, 50))}  ${fmt(p95)}   ${fmt(
         percentile(result.roundTrip, 50),
       )}  ${fmt(percentile(result.roundTrip, 95))} ${databaseMs.padStart(6)} ${String(pages).padStart(8)}  ${access.slice(0, 60)}${slow ? `  ⚠ p95 ≥ ${targetMs} ms` : ''}${scan ? '  ⚠ SEQ SCAN' : ''}`,
+    );
+  }
+  if (moveServerMs.length > 0) {
+    const moveP95 = percentile(moveServerMs, 95);
+    const slowMoves = moveP95 > moveTargetMs;
+    if (slowMoves) failures += 1;
+    console.log(
+      `\n${moveServerMs.length} moves between the same two neighbours: server p50 ${percentile(moveServerMs, 50).toFixed(1)} ms, ` +
+        `p95 ${moveP95.toFixed(1)} ms, max ${Math.max(...moveServerMs).toFixed(1)} ms; longest position ${longestPosition} characters` +
+        `${slowMoves ? `  ⚠ p95 > ${moveTargetMs} ms` : ''}`,
     );
   }
   const allServer = results.flatMap((result) => result.server);

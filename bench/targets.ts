@@ -126,8 +126,9 @@ const taskColumns = `id, owner_user_id as user_id, title, description, status = 
 const statements = {
   list: `select ${taskColumns} from tasks where owner_user_id = $1 order by created_at desc, id desc limit $2 offset $3`,
   get: `select ${taskColumns} from tasks where owner_user_id = $1 and id = $2`,
-  create: `insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at)
-    values ($1, $2, $3, $4, case when $5 = 'completed' then now() end, $6, $7::text[], $8::timestamptz) returning ${taskColumns}`,
+  // The floor places every new task at one fixed manual-order key: finding the neighbour's key is the product's work, not the floor's.
+  create: `insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at, position)
+    values ($1, $2, $3, $4, case when $5 = 'completed' then now() end, $6, $7::text[], $8::timestamptz, 'a0') returning ${taskColumns}`,
   update: `update tasks set title = $1, status = status,
     completed_at = case when status = 'completed' then coalesce(completed_at, now()) end, updated_at = now()
     where owner_user_id = $2 and id = $3 returning ${taskColumns}`,

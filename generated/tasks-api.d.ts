@@ -659,6 +659,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{task_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a task (drag and drop, another list, another parent)
+         * @description Places the task, and its subtasks with it, at a new place. The destination group of
+         *     siblings is, in this order: the children of `parent_id` when it is a task id (the task
+         *     then lives in that parent's list; a `list_id` that differs from it gets `422`); the top
+         *     level of `list_id` (null: the inbox) when only `list_id` is sent, or when `parent_id` is
+         *     null; otherwise the task's own group (a reorder). Within the group it goes right after
+         *     `after_id` or right before `before_id` (each must be a sibling at the destination,
+         *     `422` otherwise); with neither, to the top.
+         *
+         *     Only the moved task is rewritten (a new `position` between its neighbours'), plus its
+         *     subtasks' `list_id` when the list changes. When positions between two neighbours have
+         *     grown long, the group is renumbered: every renumbered task reaches the change feed.
+         *     Moves are serialised per user, so two devices moving tasks in one list at the same time
+         *     never produce two tasks with the same position, and neither move is lost. A parent that
+         *     would be its own ancestor, or a tree deeper than four levels, gets `422`.
+         */
+        post: operations["moveTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my lists
+         * @description Every list of the caller's (at most 500), in their manual order (`position`). Tasks not
+         *     in any list are in the inbox (`list_id` null), which is not a list.
+         */
+        get: operations["listLists"];
+        put?: never;
+        /**
+         * Create a list
+         * @description Creates a list at the top of the caller's lists. The name is trimmed and must be unique
+         *     among the caller's lists ignoring case (`409` otherwise). At most 500 lists per user
+         *     (`422` past it).
+         */
+        post: operations["createList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The list's id.
+                 * @example 7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        /** Get one of my lists */
+        get: operations["getList"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a list and its tasks (or move them)
+         * @description Deletes the list and, in the same transaction, every task in it (subtasks included); each
+         *     deletion reaches the change feed as a tombstone. With `move_tasks_to`, the tasks move
+         *     instead, to the top level of that list (or `inbox`) below the tasks already there, in
+         *     their order, subtasks under their parents.
+         */
+        delete: operations["deleteList"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename or recolour a list
+         * @description Only the fields sent change. A name another of the caller's lists has (ignoring case) gets `409`.
+         */
+        patch: operations["updateList"];
+        trace?: never;
+    };
+    "/api/lists/{list_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The list's id.
+                 * @example 7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reorder a list (drag and drop)
+         * @description Places the list right after `after_id` or right before `before_id` (another of the
+         *     caller's lists, `422` otherwise); with neither, at the top. Only the moved list is
+         *     rewritten, unless positions have grown long and the lists are renumbered (each renumbered
+         *     list reaches the change feed).
+         */
+        post: operations["moveList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -809,6 +938,114 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description Where the item stands among its siblings in manual order: an opaque key that sorts
+         *     byte by byte (compare with `<`, not a locale-aware comparison). Change it with the move
+         *     operations, never by hand.
+         * @example a0V
+         */
+        Position: string;
+        /**
+         * @description 1–100 characters once leading and trailing whitespace is trimmed (the API trims it), no NUL.
+         * @example Groceries
+         */
+        ListName: string;
+        /**
+         * @description One of a small palette (the frontend picks the shades), or null for none.
+         * @example green
+         * @enum {string|null}
+         */
+        ListColor: "red" | "orange" | "yellow" | "green" | "teal" | "blue" | "purple" | "pink" | "gray" | null;
+        /**
+         * @example {
+         *       "id": "7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6",
+         *       "name": "Groceries",
+         *       "color": "green",
+         *       "position": "a0",
+         *       "created_at": "2026-11-23T18:00:00.000Z",
+         *       "updated_at": "2026-11-23T18:00:00.000Z"
+         *     }
+         */
+        List: {
+            /** Format: uuid */
+            readonly id: string;
+            /** @description Trimmed; unique among the owner's lists ignoring case. */
+            name: string;
+            color: components["schemas"]["ListColor"];
+            position: components["schemas"]["Position"];
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Changes on every write to the list (not when its tasks change).
+             */
+            updated_at: string;
+        };
+        ListCreate: {
+            name: components["schemas"]["ListName"];
+            color?: components["schemas"]["ListColor"];
+        };
+        ListUpdate: {
+            name?: components["schemas"]["ListName"];
+            color?: components["schemas"]["ListColor"];
+        };
+        /** @description Send at most one of `after_id` and `before_id`; neither moves the list to the top. */
+        ListMove: {
+            /**
+             * Format: uuid
+             * @description Place the list right after this one.
+             */
+            after_id?: string;
+            /**
+             * Format: uuid
+             * @description Place the list right before this one.
+             */
+            before_id?: string;
+        };
+        /** @description Where to put the task; see moveTask. At most one of `after_id` and `before_id`. */
+        TaskMove: {
+            /**
+             * Format: uuid
+             * @description The destination list (null for the inbox).
+             */
+            list_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The new parent task (null for the top level).
+             */
+            parent_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Place the task right after this sibling.
+             */
+            after_id?: string;
+            /**
+             * Format: uuid
+             * @description Place the task right before this sibling.
+             */
+            before_id?: string;
+        };
+        /** @description A list created or updated since the position (`include=lists` only). */
+        ListUpserted: {
+            /** @constant */
+            kind: "list";
+            /** Format: uuid */
+            id: string;
+            /** @constant */
+            deleted: false;
+            list: components["schemas"]["List"];
+        };
+        /** @description A tombstone for a list deleted since the position (`include=lists` only). */
+        ListDeleted: {
+            /** @constant */
+            kind: "list";
+            /** Format: uuid */
+            id: string;
+            /** @constant */
+            deleted: true;
+            /** Format: date-time */
+            deleted_at: string;
+        };
+        /**
          * @example {
          *       "changes": [
          *         {
@@ -827,6 +1064,9 @@ export interface components {
          *             "priority": "medium",
          *             "tags": [],
          *             "due_at": null,
+         *             "list_id": null,
+         *             "parent_id": null,
+         *             "position": "a0",
          *             "recurrence": null,
          *             "reminders": []
          *           }
@@ -849,7 +1089,7 @@ export interface components {
             /** @description True when more changes follow right away; call again with `next_since`. */
             has_more: boolean;
         };
-        TaskChange: components["schemas"]["TaskUpserted"] | components["schemas"]["TaskDeleted"];
+        TaskChange: components["schemas"]["TaskUpserted"] | components["schemas"]["TaskDeleted"] | components["schemas"]["ListUpserted"] | components["schemas"]["ListDeleted"];
         /** @description A task created or updated since the position; `task` is its current state. */
         TaskUpserted: {
             /** Format: uuid */
@@ -984,6 +1224,9 @@ export interface components {
          *           "last_fired_at": null
          *         }
          *       ],
+         *       "list_id": null,
+         *       "parent_id": null,
+         *       "position": "a0",
          *       "recurrence": null
          *     }
          */
@@ -1020,6 +1263,18 @@ export interface components {
             recurrence: components["schemas"]["Recurrence"] | null;
             /** @description The task's reminders (none by default), in the order given. */
             reminders: components["schemas"]["Reminder"][];
+            /**
+             * Format: uuid
+             * @description The list the task is in; null for the inbox. A subtask is always in its parent's list.
+             */
+            list_id: string | null;
+            /**
+             * Format: uuid
+             * @description The task this is a subtask of; null at the top level. At most four levels. Completing a
+             *     parent leaves its subtasks as they are; deleting it deletes them.
+             */
+            parent_id: string | null;
+            position: components["schemas"]["Position"];
         };
         /**
          * @description An RFC 5545 RRULE value (without `RRULE:`), limited to `FREQ` (`DAILY`, `WEEKLY`,
@@ -1348,6 +1603,18 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
+            /**
+             * Format: uuid
+             * @description The list to create the task in (null or omitted: the inbox, or the parent's list).
+             *     Another user's list, or one that does not exist, gets `422`.
+             */
+            list_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Create it as a subtask of this task (null or omitted: top level). It joins the parent's
+             *     list; a different `list_id` gets `422`, as does a parent already four levels deep.
+             */
+            parent_id?: string | null;
             recurrence?: components["schemas"]["RecurrenceInput"];
             reminders?: components["schemas"]["ReminderInputs"];
         };
@@ -1388,7 +1655,7 @@ export interface components {
          *     for people, `GET /problems/{slug}`. Each value's `x-status` is the HTTP status it comes
          *     with. New types may be added; a client should treat an unknown type by its status.
          */
-        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/path-not-found" | "/problems/completion-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/completion-not-latest" | "/problems/recurrence-ended" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/recurrence-rule-unsupported" | "/problems/recurrence-rule-invalid" | "/problems/recurrence-needs-due-date" | "/problems/recurrence-never-occurs" | "/problems/recurrence-too-complex" | "/problems/task-not-recurring" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/push-not-configured" | "/problems/push-subscription-not-found" | "/problems/webhook-not-found" | "/problems/reminder-needs-due-date" | "/problems/reminder-too-early" | "/problems/reminder-id-repeated" | "/problems/push-endpoint-refused" | "/problems/push-keys-invalid" | "/problems/webhook-url-refused" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
+        ProblemType: string & ("/problems/malformed-json" | "/problems/malformed-request" | "/problems/token-missing" | "/problems/token-expired" | "/problems/token-malformed" | "/problems/token-signature-invalid" | "/problems/token-key-unknown" | "/problems/token-key-embedded" | "/problems/token-algorithm-refused" | "/problems/token-not-yet-valid" | "/problems/token-issue-time-invalid" | "/problems/token-expiry-missing" | "/problems/token-issuer-refused" | "/problems/token-audience-refused" | "/problems/token-subject-invalid" | "/problems/token-invalid" | "/problems/metrics-token-required" | "/problems/user-path-mismatch" | "/problems/task-not-found" | "/problems/list-not-found" | "/problems/path-not-found" | "/problems/completion-not-found" | "/problems/method-not-allowed" | "/problems/request-timeout" | "/problems/idempotency-key-in-flight" | "/problems/list-name-taken" | "/problems/completion-not-latest" | "/problems/recurrence-ended" | "/problems/feed-position-expired" | "/problems/task-changed" | "/problems/list-changed" | "/problems/body-too-large" | "/problems/uri-too-long" | "/problems/unsupported-media-type" | "/problems/validation-failed" | "/problems/completion-status-conflict" | "/problems/cursor-with-offset" | "/problems/cursor-invalid" | "/problems/cursor-mismatch" | "/problems/unknown-time-zone" | "/problems/idempotency-key-reused" | "/problems/feed-position-invalid" | "/problems/nul-character" | "/problems/too-many-lists" | "/problems/list-unknown" | "/problems/parent-unknown" | "/problems/parent-in-another-list" | "/problems/subtask-cycle" | "/problems/subtasks-too-deep" | "/problems/neighbour-not-sibling" | "/problems/position-sort-needs-siblings" | "/problems/move-tasks-to-invalid" | "/problems/recurrence-rule-unsupported" | "/problems/recurrence-rule-invalid" | "/problems/recurrence-needs-due-date" | "/problems/recurrence-never-occurs" | "/problems/recurrence-too-complex" | "/problems/task-not-recurring" | "/problems/rate-limited" | "/problems/headers-too-large" | "/problems/push-not-configured" | "/problems/push-subscription-not-found" | "/problems/webhook-not-found" | "/problems/reminder-needs-due-date" | "/problems/reminder-too-early" | "/problems/reminder-id-repeated" | "/problems/push-endpoint-refused" | "/problems/push-keys-invalid" | "/problems/webhook-url-refused" | "/problems/internal-error" | "/problems/database-unavailable" | "/problems/token-issuer-unavailable" | "/problems/shutting-down");
         /** @description An RFC 9457 problem document. */
         Problem: {
             type: components["schemas"]["ProblemType"];
@@ -1453,6 +1720,69 @@ export interface components {
         FieldErrorKeyword: "required" | "not_allowed" | "wrong_type" | "not_one_of" | "too_long" | "too_short" | "too_many" | "too_few" | "duplicate" | "empty" | "too_small" | "too_large" | "invalid_format" | "blank" | "contains_nul" | "conflict" | "mismatch" | "reused" | "unknown" | "invalid";
     };
     responses: {
+        /** @description The list. */
+        ListOk: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["List"];
+            };
+        };
+        /** @description The list was created. */
+        ListCreated: {
+            headers: {
+                Location: components["headers"]["Location"];
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["List"];
+            };
+        };
+        /** @description No list with this id belongs to the caller (`/problems/list-not-found`). */
+        ListNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/list-not-found",
+                 *       "title": "List not found",
+                 *       "status": 404,
+                 *       "detail": "List not found.",
+                 *       "instance": "/api/lists/7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6",
+                 *       "request_id": "6f1c7f2a-0b9f-4d52-8c1e-4a579d432f6f"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description Another of the caller's lists already has this name, ignoring case
+         *     (`/problems/list-name-taken`), or a request with the same `Idempotency-Key` is still being
+         *     processed (`/problems/idempotency-key-in-flight`).
+         */
+        ListConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/list-name-taken",
+                 *       "title": "List name already used",
+                 *       "status": 409,
+                 *       "detail": "You already have a list with this name (names are compared ignoring case).",
+                 *       "instance": "/api/lists",
+                 *       "request_id": "6f1c7f2a-0b9f-4d52-8c1e-4a579d432f6f"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No problem type has this slug. */
         NoSuchProblemType: {
             headers: {
@@ -1883,6 +2213,36 @@ export interface components {
     };
     parameters: {
         /**
+         * @description The list's id.
+         * @example 7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6
+         */
+        ListId: string;
+        /**
+         * @description Only tasks in this list (a list id of the caller's), or `inbox` for tasks in no list. An
+         *     id that is not one of the caller's lists gets `422`.
+         * @example inbox
+         */
+        ListFilter: string;
+        /**
+         * @description Only the subtasks right under this task (a task id of the caller's), or `none` for
+         *     top-level tasks only. An id that is not one of the caller's tasks gets `422`.
+         * @example none
+         */
+        ParentFilter: string;
+        /**
+         * @description Instead of deleting the list's tasks, move them to this list (another list id of the
+         *     caller's) or to the `inbox`. Any other id gets `422`.
+         * @example inbox
+         */
+        MoveTasksTo: string;
+        /**
+         * @description `lists`: the feed also carries the caller's lists (changes and deletions, `kind: "list"`),
+         *     in the same order as the tasks. A position is bound to the choice: a `next_since` from a
+         *     feed without lists gets `422` with `include=lists`, and the other way round.
+         * @example lists
+         */
+        ChangesInclude: "lists";
+        /**
          * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
          *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
          *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
@@ -2039,10 +2399,11 @@ export interface components {
          * @description The order: a field, ascending, or `-field` for descending. Ties are broken by id, so the
          *     order is total. `due_at` puts tasks without a due date last in both directions;
          *     `priority` ranks low < medium < high (`-priority`: high first, newest first within a
-         *     priority); `title` ignores case.
+         *     priority); `title` ignores case. `position` is the manual order of one group of siblings: send it with
+         *     `parent_id` (a task id, or `none` together with `list_id`), otherwise `422`.
          * @example due_at
          */
-        Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+        Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title" | "position" | "-position";
         /**
          * @description Where the page starts: copy it from a `rel="next"` link, never build one. Bound to the
          *     sort, the filters and the caller it was issued for.
@@ -2051,6 +2412,42 @@ export interface components {
         Cursor: string;
     };
     requestBodies: {
+        TaskMove: {
+            content: {
+                "application/json": components["schemas"]["TaskMove"];
+            };
+        };
+        ListCreate: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Groceries",
+                 *       "color": "green"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ListCreate"];
+            };
+        };
+        ListUpdate: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Shopping"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ListUpdate"];
+            };
+        };
+        ListMove: {
+            content: {
+                /**
+                 * @example {
+                 *       "after_id": "7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ListMove"];
+            };
+        };
         TaskCreate: {
             content: {
                 "application/json": components["schemas"]["TaskCreate"];
@@ -2191,6 +2588,18 @@ export interface operations {
                  */
                 overdue?: components["parameters"]["Overdue"];
                 /**
+                 * @description Only tasks in this list (a list id of the caller's), or `inbox` for tasks in no list. An
+                 *     id that is not one of the caller's lists gets `422`.
+                 * @example inbox
+                 */
+                list_id?: components["parameters"]["ListFilter"];
+                /**
+                 * @description Only the subtasks right under this task (a task id of the caller's), or `none` for
+                 *     top-level tasks only. An id that is not one of the caller's tasks gets `422`.
+                 * @example none
+                 */
+                parent_id?: components["parameters"]["ParentFilter"];
+                /**
                  * @description Only recurring tasks (`true`) or only tasks that do not recur (`false`).
                  * @example true
                  */
@@ -2199,7 +2608,8 @@ export interface operations {
                  * @description The order: a field, ascending, or `-field` for descending. Ties are broken by id, so the
                  *     order is total. `due_at` puts tasks without a due date last in both directions;
                  *     `priority` ranks low < medium < high (`-priority`: high first, newest first within a
-                 *     priority); `title` ignores case.
+                 *     priority); `title` ignores case. `position` is the manual order of one group of siblings: send it with
+                 *     `parent_id` (a task id, or `none` together with `list_id`), otherwise `422`.
                  * @example due_at
                  */
                 sort?: components["parameters"]["Sort"];
@@ -2724,7 +3134,8 @@ export interface operations {
                  * @description The order: a field, ascending, or `-field` for descending. Ties are broken by id, so the
                  *     order is total. `due_at` puts tasks without a due date last in both directions;
                  *     `priority` ranks low < medium < high (`-priority`: high first, newest first within a
-                 *     priority); `title` ignores case.
+                 *     priority); `title` ignores case. `position` is the manual order of one group of siblings: send it with
+                 *     `parent_id` (a task id, or `none` together with `list_id`), otherwise `422`.
                  * @example due_at
                  */
                 sort?: components["parameters"]["Sort"];
@@ -3059,6 +3470,13 @@ export interface operations {
                  * @example 100
                  */
                 limit?: components["parameters"]["ChangesLimit"];
+                /**
+                 * @description `lists`: the feed also carries the caller's lists (changes and deletions, `kind: "list"`),
+                 *     in the same order as the tasks. A position is bound to the choice: a `next_since` from a
+                 *     feed without lists gets `422` with `include=lists`, and the other way round.
+                 * @example lists
+                 */
+                include?: components["parameters"]["ChangesInclude"];
             };
             header?: never;
             path?: never;
@@ -3093,6 +3511,12 @@ export interface operations {
                  * @example Europe/Paris
                  */
                 tz?: components["parameters"]["TimeZone"];
+                /**
+                 * @description Only tasks in this list (a list id of the caller's), or `inbox` for tasks in no list. An
+                 *     id that is not one of the caller's lists gets `422`.
+                 * @example inbox
+                 */
+                list_id?: components["parameters"]["ListFilter"];
             };
             header?: never;
             path?: never;
@@ -3557,6 +3981,271 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["WebhookNotFound"];
             414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    moveTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0b9f7d52-8c1e-4a57-9d43-2f6f1c7f2a10
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["TaskMove"];
+        responses: {
+            200: components["responses"]["TaskOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listLists: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's lists, in manual order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header): a unique value the client
+                 *     chooses per intended write, e.g. a UUID, as a structured-field string (`"…"`) or bare;
+                 *     1–255 visible ASCII characters, no `"` or `\` inside. The first request with a key is
+                 *     processed and its response stored for 24 hours; the same key from the same user with the
+                 *     same request (method, path, body) gets that response again (status, body, `Location`,
+                 *     `ETag`) without writing anything. The same key with a different request gets `422`; a
+                 *     retry while the first request is still being processed gets `409`. Keys are per user. A
+                 *     request that fails (4xx/5xx) stores nothing, so its retry is processed afresh.
+                 * @example "8e03978e-40d5-43e8-bc93-6894a57f9324"
+                 */
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["ListCreate"];
+        responses: {
+            201: components["responses"]["ListCreated"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ListConflict"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description ETags the client already has (comma-separated, weak or strong, or `*`). When one matches
+                 *     the task's current ETag the answer is `304` with no body (RFC 9110 §13.1.2). A value that
+                 *     is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-none-match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The list's id.
+                 * @example 7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ListOk"];
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ListNotFound"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteList: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Instead of deleting the list's tasks, move them to this list (another list id of the
+                 *     caller's) or to the `inbox`. Any other id gets `422`.
+                 * @example inbox
+                 */
+                move_tasks_to?: components["parameters"]["MoveTasksTo"];
+            };
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The list's id.
+                 * @example 7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list was deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ListNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The list's id.
+                 * @example 7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["ListUpdate"];
+        responses: {
+            200: components["responses"]["ListOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ListNotFound"];
+            409: components["responses"]["ListConflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    moveList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only write if the task is still at this version (RFC 9110 §13.1.1): one or more strong
+                 *     ETags from an earlier response, comma-separated, or `*` (any current version). When none
+                 *     matches the task's current ETag, nothing is written and the answer is `412`. Weak ETags
+                 *     (`W/"…"`) never match. A task that does not exist (or is someone else's) is `404` whatever
+                 *     this header says. Without the header the write happens unconditionally, as before. A value
+                 *     that is not `*` or a list of entity tags gets `422`.
+                 * @example "42"
+                 */
+                "if-match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The list's id.
+                 * @example 7d0f4e2a-1b3c-4d5e-8f60-718293a4b5c6
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["ListMove"];
+        responses: {
+            200: components["responses"]["ListOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ListNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];

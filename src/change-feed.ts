@@ -11,6 +11,7 @@ import {
   type ChangeClock,
 } from './database/task-changes.ts';
 import { selectTasksChangedAfter, type FeedPosition } from './database/tasks.ts';
+import { selectListsChangedAfter, selectListTombstonesAfter } from './database/lists.ts';
 import { ProblemError } from './problems.ts';
 
 type Page = HandlerResult<'listTaskChanges'>['body'];
@@ -25,21 +26,23 @@ const tokenSchema = z.strictObject({
   s: z.string().regex(/^(0|[1-9][0-9]{0,17})$/),
   i: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
   t: z.number().int().positive(),
+  // Present (1) on positions of a feed that carries lists: a position binds the choice.
+  l: z.literal(1).optional(),
 });
 
 type Position = FeedPosition & { readonly issuedAt: number };
 
-const encodePosition = (position: FeedPosition) =>
-  encodeOpaqueToken({ v: 1, s: position.changeSeq, i: position.id, t: Date.now() });
+const encodePosition = (position: FeedPosition, withLists: boolean) =>
+  encodeOpaqueToken({ v: 1, s: position.changeSeq, i: position.id, t: Date.now(), ...(withLists ? { l: 1 } : {}) });
 
 const notIssuedHere = () =>
   new ProblemError('feed-position-invalid', 'since is not a position this feed issued; send back next_since unchanged, or omit since.', {
     errors: [{ path: '/query/since', keyword: 'invalid', message: 'The since parameter is not a position this feed issued.' }],
   });
 
-function decodePosition(since: string): Position {
+function decodePosition(since: string, withLists: boolean): Position {
   const token = decodeOpaqueToken(since, tokenSchema);
-  if (!token || token.t > Date.now() + 60_000) throw notIssuedHere();
+  if (!token || token.t > Date.now() + 60_000 || (token.l === 1) !== withLists) throw notIssuedHere();
   return { changeSeq: token.s, id: token.i, issuedAt: token.t };
 }
 
@@ -60,7 +63,9 @@ const feedOrder = (a: Entry, b: Entry) => (a.seq !== b.seq ? (a.seq < b.seq ? -1
 
 export const listTaskChanges: AuthenticatedHandler<'listTaskChanges'> = async ({ ownerUserId, query }, { db }) => {
   const { limit = 100, since } = query;
-  const after = since === undefined ? undefined : decodePosition(since);
+  // Lists only for clients that ask: existing clients see exactly the task feed they always saw.
+  const withLists = query.include === 'lists';
+  const after = since === undefined ? undefined : decodePosition(since, withLists);
   // One snapshot for the clock and both reads: "up to date through last_seq" is then exactly true.
   return db.transaction(async (tx) => {
     await beginConsistentRead(tx);
@@ -70,9 +75,23 @@ export const listTaskChanges: AuthenticatedHandler<'listTaskChanges'> = async ({
       await selectTasksChangedAfter(tx, ownerUserId, after, limit + 1),
       await selectTaskTombstonesAfter(tx, ownerUserId, after, limit + 1),
     ];
+    // Lists share the owner's change clock with tasks, so one (change_seq, id) order merges all four.
+    const [lists, listTombstones] = withLists
+      ? [await selectListsChangedAfter(tx, ownerUserId, after, limit + 1), await selectListTombstonesAfter(tx, ownerUserId, after, limit + 1)]
+      : [[], []];
     const entries: Entry[] = [
       ...tasks.map(({ change_seq, ...task }) => ({ seq: BigInt(change_seq), id: task.id, change: { id: task.id, deleted: false as const, task } })),
       ...tombstones.map(({ change_seq, id, deleted_at }) => ({ seq: BigInt(change_seq), id, change: { id, deleted: true as const, deleted_at } })),
+      ...lists.map(({ change_seq, ...list }) => ({
+        seq: BigInt(change_seq),
+        id: list.id,
+        change: { kind: 'list' as const, id: list.id, deleted: false as const, list },
+      })),
+      ...listTombstones.map(({ change_seq, id, deleted_at }) => ({
+        seq: BigInt(change_seq),
+        id,
+        change: { kind: 'list' as const, id, deleted: true as const, deleted_at },
+      })),
     ].sort(feedOrder);
     const page = entries.slice(0, limit);
     const hasMore = entries.length > limit;
@@ -80,7 +99,7 @@ export const listTaskChanges: AuthenticatedHandler<'listTaskChanges'> = async ({
     const next = hasMore && last ? { changeSeq: String(last.seq), id: last.id } : { changeSeq: clock.last_seq, id: endOfSeq };
     return {
       status: 200,
-      body: { changes: page.map((entry) => entry.change), next_since: encodePosition(next), has_more: hasMore },
+      body: { changes: page.map((entry) => entry.change), next_since: encodePosition(next, withLists), has_more: hasMore },
     };
   });
 };

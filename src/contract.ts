@@ -8,6 +8,7 @@ import type { DatabasePool } from './database/pool.ts';
 export const contractPath = path.resolve(import.meta.dirname, '../openapi/tasks-api.yaml');
 
 export type Task = components['schemas']['Task'];
+export type List = components['schemas']['List'];
 export type TaskStatus = components['schemas']['TaskStatus'];
 export type Priority = components['schemas']['Priority'];
 export type Recurrence = components['schemas']['Recurrence'];

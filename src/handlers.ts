@@ -5,11 +5,17 @@
 import type { AuthenticatedHandler, HandlerInput, HandlerMap, HandlerResult, TaskSort, TaskStatus } from './contract.ts';
 import { cursorBinding, decodeCursor, encodeCursor } from './cursors.ts';
 import { classifyDatabaseError } from './database/errors.ts';
-import { positionOf, priorityRanking, type SortField } from './database/task-sorts.ts';
+import { positionOf, priorityRanking, sortsWithinSiblings, type SortField } from './database/task-sorts.ts';
 import { pingDatabase } from './database/pool.ts';
 import { documentationHandlers } from './docs.ts';
+import { selectListById } from './database/lists.ts';
+import { createList, deleteList, getList, listLists, moveList, updateList } from './lists.ts';
+import { moveTask, placementOfNewTask, unknownList, unknownParent } from './manual-order.ts';
 import {
   deleteCompletedTasks,
+  deleteSubtasksOf,
+  selectTaskPlacement,
+  siblingGroupKey,
   deleteTaskById,
   insertTask,
   selectTaskById,
@@ -124,6 +130,8 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     dueBefore: query.due_before,
     dueAfter: query.due_after,
     overdue: query.overdue,
+    listId: query.list_id === undefined ? undefined : query.list_id === 'inbox' ? null : query.list_id.toLowerCase(),
+    parentId: query.parent_id === undefined ? undefined : query.parent_id === 'none' ? null : query.parent_id.toLowerCase(),
     recurring: query.recurring,
   };
   const parameters = [
@@ -135,10 +143,32 @@ function listFilters(query: ListQuery): { filters: TaskFilters; parameters: UrlP
     ...asParameters('due_after', query.due_after),
     ...asParameters('due_before', query.due_before),
     ...asParameters('overdue', query.overdue),
+    ...asParameters('list_id', filters.listId === null ? 'inbox' : filters.listId),
+    ...asParameters('parent_id', filters.parentId === null ? 'none' : filters.parentId),
     ...asParameters('recurring', query.recurring),
   ];
   return { filters, parameters };
 }
+
+/**
+ * Checks that the list and parent a query names are the caller's (422 otherwise, whether they
+ * do not exist or are someone else's), and adds the parent's list to the filters: the children
+ * of a task are one sibling group, which the manual-order index reads by (list_id, parent_id).
+ */
+async function withOwnGroups(db: CommonQueryMethods, ownerUserId: string, filters: TaskFilters): Promise<TaskFilters> {
+  if (filters.listId && (await selectListById(db, ownerUserId, filters.listId)) === null) throw unknownList('/query/list_id');
+  if (!filters.parentId) return filters;
+  const parent = await selectTaskPlacement(db, ownerUserId, filters.parentId);
+  if (!parent) throw unknownParent('/query/parent_id');
+  // A different list_id than the parent's leaves nothing to list; keep it so the answer says so.
+  return filters.listId === undefined ? { ...filters, listId: parent.list_id } : filters;
+}
+
+/** Filters that fix one sibling group name it by its `sibling_group` too, so its index is read in manual order. */
+const withSiblingGroup = (filters: TaskFilters): TaskFilters =>
+  filters.listId === undefined || filters.parentId === undefined
+    ? filters
+    : { ...filters, siblingGroup: siblingGroupKey({ listId: filters.listId, parentId: filters.parentId }) };
 
 const urlQuery = (parameters: readonly UrlParameter[]) =>
   parameters.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
@@ -151,9 +181,19 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
       errors: [{ path: '/query/offset', keyword: 'conflict', message: 'Send either offset or cursor, not both.' }],
     });
   }
-  const { filters, parameters } = listFilters(query);
+  const { filters: asked, parameters } = listFilters(query);
   if (sort !== defaultSort) parameters.push(['sort', sort]);
   const order = { field: sort.replace(/^-/, '') as SortField, descending: sort.startsWith('-') };
+  const filters = withSiblingGroup(await withOwnGroups(db, ownerUserId, asked));
+  if (sortsWithinSiblings(order.field) && (filters.parentId === undefined || filters.listId === undefined)) {
+    throw new ProblemError('position-sort-needs-siblings', 'sort=position orders one group of siblings: send parent_id (a task id, or none together with list_id).', {
+      errors: [
+        filters.parentId === undefined
+          ? { path: '/query/parent_id', keyword: 'required', message: 'With sort=position, send parent_id (a task id, or none).' }
+          : { path: '/query/list_id', keyword: 'required', message: 'With sort=position and parent_id=none, send list_id (a list id, or inbox).' },
+      ],
+    });
+  }
   const binding = cursorBinding(ownerUserId, urlQuery(parameters));
   const after = cursor === undefined ? undefined : decodeCursor(cursor, binding, order.field);
 
@@ -194,7 +234,8 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
   if (task.recurrence) checkNewSeries(task.recurrence, task.dueAt);
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
-    const inserted = await insertTask(tx, ownerUserId, task, changeSeq);
+    const placement = await placementOfNewTask(tx, ownerUserId, { listId: body.list_id, parentId: body.parent_id }, changeSeq);
+    const inserted = await insertTask(tx, ownerUserId, { ...task, placement }, changeSeq);
     // Created completed: that is a completion too (recorded; a recurring task moves on).
     const settled = await settleCompletion(tx, ownerUserId, false, inserted, changeSeq);
     const row = await scheduleTaskReminders(tx, ownerUserId, settled, reminders);
@@ -298,14 +339,16 @@ const updateTask: AuthenticatedHandler<'updateTask'> = async ({ ownerUserId, par
 
 const deleteTask: AuthenticatedHandler<'deleteTask'> = async ({ ownerUserId, params, headers }, { db }) => {
   await db.transaction(async (tx) => {
-    const changeSeq = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) =>
-      (await deleteTaskById(tx, ownerUserId, params.task_id, write)) ? write.changeSeq : null,
-    );
-    await insertTaskTombstones(tx, ownerUserId, [params.task_id], changeSeq);
-    // A deleted task leaves no trace: its completions go with it.
-    await deleteTaskCompletionsOfTasks(tx, ownerUserId, [params.task_id]);
+    // Its subtasks go with it (each with a tombstone); a 404 or 412 on the task itself rolls that back.
+    const { changeSeq, subtaskIds } = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
+      const subtaskIds = await deleteSubtasksOf(tx, ownerUserId, [params.task_id]);
+      return (await deleteTaskById(tx, ownerUserId, params.task_id, write)) ? { changeSeq: write.changeSeq, subtaskIds } : null;
+    });
+    await insertTaskTombstones(tx, ownerUserId, [params.task_id, ...subtaskIds], changeSeq);
+    // A deleted task leaves no trace: its completions (and its subtasks') go with it.
+    await deleteTaskCompletionsOfTasks(tx, ownerUserId, [params.task_id, ...subtaskIds]);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
-    await recordTaskEvents(tx, ownerUserId, 'task.deleted', [{ id: params.task_id }]);
+    await recordTaskEvents(tx, ownerUserId, 'task.deleted', [params.task_id, ...subtaskIds].map((id) => ({ id })));
   });
   return { status: 204 };
 };
@@ -326,7 +369,9 @@ const completeTask: AuthenticatedHandler<'completeTask'> = async ({ ownerUserId,
 const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async ({ ownerUserId }, { db }) =>
   db.transaction(async (tx) => {
     const changeSeq = await advanceChangeClock(tx, ownerUserId);
-    const deletedIds = await deleteCompletedTasks(tx, ownerUserId);
+    // A completed task's subtasks go with it, completed or not.
+    const completedIds = await deleteCompletedTasks(tx, ownerUserId);
+    const deletedIds = [...completedIds, ...(await deleteSubtasksOf(tx, ownerUserId, completedIds))];
     await insertTaskTombstones(tx, ownerUserId, deletedIds, changeSeq);
     await deleteTaskCompletionsOfTasks(tx, ownerUserId, deletedIds);
     await purgeExpiredTaskTombstones(tx, ownerUserId);
@@ -336,8 +381,10 @@ const clearCompletedTasks: AuthenticatedHandler<'clearCompletedTasks'> = async (
 
 const getTaskSummary: AuthenticatedHandler<'getTaskSummary'> = async ({ ownerUserId, query }, { db }) => {
   const timeZone = query.tz ?? 'UTC';
+  const listId = query.list_id === undefined ? undefined : query.list_id === 'inbox' ? null : query.list_id.toLowerCase();
+  if (listId && (await selectListById(db, ownerUserId, listId)) === null) throw unknownList('/query/list_id');
   // PostgreSQL's own zone database decides what a zone name means, so it also decides which exist.
-  const counts = await selectTaskSummary(db, ownerUserId, timeZone).catch((error: unknown) => {
+  const counts = await selectTaskSummary(db, ownerUserId, timeZone, listId).catch((error: unknown) => {
     // invalid_parameter_value: "time zone … not recognized"
     if (classifyDatabaseError(error).kind !== 'invalid-parameter-value') throw error;
     throw new ProblemError('unknown-time-zone', `Unknown time zone "${timeZone}"; use an IANA name such as Europe/Paris.`, {
@@ -361,6 +408,13 @@ export const handlers: HandlerMap = {
   listTaskChanges,
   getTaskSummary,
   clearCompletedTasks,
+  moveTask,
+  listLists,
+  createList,
+  getList,
+  updateList,
+  deleteList,
+  moveList,
   listTaskCompletions,
   undoTaskCompletion,
   skipTaskOccurrence,

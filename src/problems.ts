@@ -37,15 +37,18 @@ export const problemTypes = {
   'metrics-token-required': { status: 401, title: 'Metrics token required' },
   'user-path-mismatch': { status: 403, title: 'User id in the path is not the caller' },
   'task-not-found': { status: 404, title: 'Task not found' },
+  'list-not-found': { status: 404, title: 'List not found' },
   'path-not-found': { status: 404, title: 'Nothing at this path' },
   'completion-not-found': { status: 404, title: 'Completion not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed on this path' },
   'request-timeout': { status: 408, title: 'Request did not arrive in time' },
   'idempotency-key-in-flight': { status: 409, title: 'Idempotency-Key still in use' },
+  'list-name-taken': { status: 409, title: 'List name already used' },
   'completion-not-latest': { status: 409, title: 'Not the latest completion' },
   'recurrence-ended': { status: 409, title: 'Series has no further occurrence' },
   'feed-position-expired': { status: 410, title: 'Change feed position too old' },
   'task-changed': { status: 412, title: 'Task changed since the ETag sent' },
+  'list-changed': { status: 412, title: 'List changed since the ETag sent' },
   'body-too-large': { status: 413, title: 'Request body too large' },
   'uri-too-long': { status: 414, title: 'URL too long' },
   'unsupported-media-type': { status: 415, title: 'Body is not application/json' },
@@ -58,6 +61,15 @@ export const problemTypes = {
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key used for another request' },
   'feed-position-invalid': { status: 422, title: 'Not a change feed position' },
   'nul-character': { status: 422, title: 'Text contains a NUL character' },
+  'too-many-lists': { status: 422, title: 'Too many lists' },
+  'list-unknown': { status: 422, title: 'Not one of your lists' },
+  'parent-unknown': { status: 422, title: 'Not one of your tasks' },
+  'parent-in-another-list': { status: 422, title: "list_id differs from the parent's list" },
+  'subtask-cycle': { status: 422, title: 'Task placed under itself' },
+  'subtasks-too-deep': { status: 422, title: 'Subtasks nested too deep' },
+  'neighbour-not-sibling': { status: 422, title: 'Neighbour is not a sibling' },
+  'position-sort-needs-siblings': { status: 422, title: 'sort=position needs one sibling group' },
+  'move-tasks-to-invalid': { status: 422, title: 'move_tasks_to is not another of your lists' },
   'recurrence-rule-unsupported': { status: 422, title: 'Recurrence rule outside the supported subset' },
   'recurrence-rule-invalid': { status: 422, title: 'Recurrence rule not valid' },
   'recurrence-needs-due-date': { status: 422, title: 'Recurring task without a due date' },
@@ -104,6 +116,7 @@ export class ProblemError extends Error {
 }
 
 export const taskNotFound = () => new ProblemError('task-not-found', 'Task not found.');
+export const listNotFound = () => new ProblemError('list-not-found', 'List not found.');
 
 export const retryAfterSeconds = '5';
 

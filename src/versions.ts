@@ -2,10 +2,11 @@
 // entity tag, so it changes on every write, even two in the same millisecond. If-Match guards a
 // write in the same SQL statement as the write itself (database/tasks.ts `versionCondition`).
 import type { CommonQueryMethods } from 'slonik';
-import type { Task } from './contract.ts';
+import type { List, Task } from './contract.ts';
 import { advanceChangeClock } from './database/task-changes.ts';
 import { selectTaskById, type TaskWrite, type VersionedTaskRow } from './database/tasks.ts';
-import { ProblemError, taskNotFound } from './problems.ts';
+import { selectListById, type VersionedListRow } from './database/lists.ts';
+import { listNotFound, ProblemError, taskNotFound } from './problems.ts';
 
 const etagOf = (version: string) => `"${version}"`;
 
@@ -30,8 +31,10 @@ function expectedVersions(ifMatch: string | undefined): readonly string[] | unde
   return tags.filter((tag) => !tag.weak && /^[0-9]{1,18}$/.test(tag.opaque)).map((tag) => tag.opaque);
 }
 
-const preconditionFailed = () =>
-  new ProblemError('task-changed', 'The task has changed since the version in If-Match; nothing was written.');
+const preconditionFailed = (what: 'task' | 'list') =>
+  what === 'task'
+    ? new ProblemError('task-changed', 'The task has changed since the version in If-Match; nothing was written.')
+    : new ProblemError('list-changed', 'The list has changed since the version in If-Match; nothing was written.');
 
 /**
  * Runs one write on an existing task inside the caller's transaction: advances the owner's change
@@ -46,12 +49,35 @@ export async function writeExistingTask<T>(
   ifMatch: string | undefined,
   write: (write: TaskWrite) => Promise<T | null>,
 ): Promise<T> {
+  return writeExisting(tx, ownerUserId, ifMatch, write, async () => (await selectTaskById(tx, ownerUserId, taskId)) !== null, taskNotFound, 'task');
+}
+
+/** writeExistingTask for a list (lists share the owner's change clock and the ETag scheme). */
+export async function writeExistingList<T>(
+  tx: CommonQueryMethods,
+  ownerUserId: string,
+  listId: string,
+  ifMatch: string | undefined,
+  write: (write: TaskWrite) => Promise<T | null>,
+): Promise<T> {
+  return writeExisting(tx, ownerUserId, ifMatch, write, async () => (await selectListById(tx, ownerUserId, listId)) !== null, listNotFound, 'list');
+}
+
+async function writeExisting<T>(
+  tx: CommonQueryMethods,
+  ownerUserId: string,
+  ifMatch: string | undefined,
+  write: (write: TaskWrite) => Promise<T | null>,
+  exists: () => Promise<boolean>,
+  notFound: () => ProblemError,
+  what: 'task' | 'list',
+): Promise<T> {
   const changeSeq = await advanceChangeClock(tx, ownerUserId);
   const versions = expectedVersions(ifMatch);
   const written = await write({ changeSeq, expectedVersions: versions });
   if (written !== null) return written;
-  if (versions !== undefined && (await selectTaskById(tx, ownerUserId, taskId)) !== null) throw preconditionFailed();
-  throw taskNotFound();
+  if (versions !== undefined && (await exists())) throw preconditionFailed(what);
+  throw notFound();
 }
 
 /** A task response: the row without its version (which goes to the ETag header) and series position. */
@@ -62,4 +88,14 @@ export function taskResult<S extends 200 | 201>(
 ): { readonly status: S; readonly body: Task; readonly headers: Readonly<Record<string, string>> } {
   const { version, recurrence_anchor: _anchor, recurrence_index: _index, ...task } = row;
   return { status, body: task, headers: { ...headers, ETag: etagOf(version) } };
+}
+
+/** A list response: the row without its version, which goes to the ETag header. */
+export function listResult<S extends 200 | 201>(
+  status: S,
+  row: VersionedListRow,
+  headers: Readonly<Record<string, string>> = {},
+): { readonly status: S; readonly body: List; readonly headers: Readonly<Record<string, string>> } {
+  const { version, ...list } = row;
+  return { status, body: list, headers: { ...headers, ETag: etagOf(version) } };
 }

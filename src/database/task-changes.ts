@@ -66,7 +66,7 @@ export async function selectTaskTombstonesAfter(
 }
 
 /** How long a deletion stays in the feed. */
-const tombstoneRetention = '30 days';
+export const tombstoneRetention = '30 days';
 
 /**
  * Deletes the owner's tombstones older than the retention, remembering the highest change_seq it

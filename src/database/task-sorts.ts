@@ -43,6 +43,7 @@ const columns = {
   due_at: { cast: sql.fragment`timestamptz`, check: timestamp.nullable() },
   priority: { cast: sql.fragment`text`, check: z.enum(priorityRanking) },
   title: { cast: sql.fragment`text`, check: z.string().min(1).max(500).regex(/^[^\u0000]*$/) },
+  position: { cast: sql.fragment`text`, check: z.string().regex(/^[0-9A-Za-z]{2,100}$/) },
 } as const;
 
 type Column = keyof typeof columns;
@@ -57,6 +58,8 @@ export type SortFacts = {
   readonly key: (column: (name: Column) => Fragment, descending: boolean) => readonly Fragment[];
   /** The index that serves the order, read forwards (ascending) or backwards (descending). */
   readonly index: (descending: boolean) => string;
+  /** The order only means something within one sibling group: listTasks requires list_id and parent_id fixed. */
+  readonly withinSiblings?: true;
 };
 
 const infinity = (descending: boolean) => (descending ? sql.fragment`'-infinity'::timestamptz` : sql.fragment`'infinity'::timestamptz`);
@@ -89,7 +92,18 @@ export const sortFields = {
     key: (column) => [sql.fragment`lower(${column('title')})`, column('id')],
     index: () => 'tasks_owner_title_idx',
   },
+  position: {
+    // Manual order within one sibling group: listTasks requires the group (list_id, parent_id) to
+    // be fixed, so the index is read from that group's first entry. Keys compare byte by byte
+    // (the column is collate "C").
+    columns: ['position', 'id'],
+    key: (column) => [column('position'), column('id')],
+    index: () => 'tasks_owner_siblings_position_idx',
+    withinSiblings: true,
+  },
 } as const satisfies Record<string, SortFacts>;
+
+export const sortsWithinSiblings = (field: SortField): boolean => (sortFields[field] as SortFacts).withinSiblings === true;
 
 export type SortField = keyof typeof sortFields;
 

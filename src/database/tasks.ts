@@ -8,6 +8,10 @@ import type { Recurrence, WallTime } from '../recurrence.ts';
 import { plannedForItsValues } from './prepared-statements.ts';
 import { keyOfPosition, keyOfRows, priorityRank, priorityRanking, type ListPosition, type TaskOrder } from './task-sorts.ts';
 
+// Row schemas of the one-column statements (module constants: zod compiles each once).
+const positionRow = z.object({ position: z.string() });
+const depthRow = z.object({ depth: z.number() });
+
 // Row schemas are module constants, never built per call: zod compiles a parser for each schema
 // object the first time it parses a row (~0.1 ms), so a schema made per call is compiled per call.
 const taskRow = z.object({
@@ -23,6 +27,9 @@ const taskRow = z.object({
   priority: z.enum(priorityRanking),
   tags: z.array(z.string()),
   due_at: z.string().nullable(),
+  list_id: z.string().nullable(),
+  parent_id: z.string().nullable(),
+  position: z.string(),
   recurrence: z.object({ rule: z.string(), time_zone: z.string(), basis: z.enum(['due', 'completion']) }).nullable(),
   reminders: z.array(
     z.object({
@@ -44,7 +51,7 @@ true satisfies RowFitsContract<TaskRow, Task>;
 // as `user_id` and `completed` derived from `status`.
 const taskColumns = sql.fragment`
   id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
-  completed_at, created_at, updated_at, priority, tags, due_at,
+  completed_at, created_at, updated_at, priority, tags, due_at, list_id, parent_id, position,
   case when recurrence_rule is not null then
     json_build_object('rule', recurrence_rule, 'time_zone', recurrence_time_zone, 'basis', recurrence_basis)
   end as recurrence,
@@ -64,6 +71,8 @@ const versionedTaskRow = taskRow.extend({
   recurrence_anchor: z.string().nullable(),
   recurrence_index: z.number(),
 });
+// A subtask carried along by a move, and whether the move changed its list (see updateSubtasksPlacement).
+const relistedTaskRow = taskRow.extend({ relisted: z.boolean() });
 export type VersionedTaskRow = z.infer<typeof versionedTaskRow>;
 
 /** How a write on an existing task is stamped and guarded (see database/task-changes.ts). */
@@ -88,7 +97,17 @@ export type NewTask = {
   readonly priority: Priority;
   readonly tags: readonly string[];
   readonly dueAt: string | null;
+  readonly placement: TaskPlacement;
   readonly recurrence?: Recurrence | null;
+};
+
+/** Where a task sits: its list (null: inbox), its parent (null: top level) and ancestors, its key among its siblings. */
+export type TaskPlacement = {
+  readonly listId: string | null;
+  readonly parentId: string | null;
+  /** The chain of parents, root first (parentId last). */
+  readonly ancestorIds: readonly string[];
+  readonly position: string;
 };
 
 export async function insertTask(
@@ -99,11 +118,14 @@ export async function insertTask(
 ): Promise<VersionedTaskRow> {
   return db.one(sql.type(versionedTaskRow)`
     insert into tasks (owner_user_id, title, description, status, completed_at, priority, tags, due_at,
-                       recurrence_rule, recurrence_time_zone, recurrence_basis, change_seq)
+                       recurrence_rule, recurrence_time_zone, recurrence_basis, change_seq,
+                       list_id, parent_id, ancestor_ids, position)
     values (${ownerUserId}, ${task.title}, ${task.description}, ${task.status},
             case when ${task.status} = 'completed' then now() end,
             ${task.priority}, ${sql.array(task.tags, 'text')}, ${task.dueAt}::timestamptz,
-            ${task.recurrence?.rule ?? null}, ${task.recurrence?.time_zone ?? null}, ${task.recurrence?.basis ?? null}, ${changeSeq})
+            ${task.recurrence?.rule ?? null}, ${task.recurrence?.time_zone ?? null}, ${task.recurrence?.basis ?? null}, ${changeSeq},
+            ${task.placement.listId}::uuid, ${task.placement.parentId}::uuid, ${sql.array([...task.placement.ancestorIds], 'uuid')},
+            ${task.placement.position})
     returning ${taskColumns}, ${versionColumn}`);
 }
 
@@ -130,6 +152,12 @@ export type TaskFilters = {
   readonly dueBefore?: string;
   readonly dueAfter?: string;
   readonly overdue?: boolean;
+  /** A list id, or null for the inbox; undefined: any. */
+  readonly listId?: string | null;
+  /** A task id (its subtasks), or null for top-level tasks; undefined: any. */
+  readonly parentId?: string | null;
+  /** One sibling group's `sibling_group` value (set when list and parent are both fixed): what the manual-order index reads. */
+  readonly siblingGroup?: string;
   readonly recurring?: boolean;
 };
 
@@ -151,6 +179,10 @@ function searchCondition(words: readonly string[]) {
   return sql.fragment`search_vector @@ to_tsquery('simple', ${asTsquery(complete, false)}) and (search_vector @@ to_tsquery('simple', ${asTsquery(words.slice(-1), true)})) is true`;
 }
 
+/** `column = value`, or `column is null`: the form an index reads as an equality either way. */
+const sameColumn = (column: 'list_id' | 'parent_id', value: string | null) =>
+  value === null ? sql.fragment`${sql.identifier([column])} is null` : sql.fragment`${sql.identifier([column])} = ${value}::uuid`;
+
 function filterConditions(filters: TaskFilters) {
   const overdue = sql.fragment`(due_at < now() and status <> 'completed')`;
   return [
@@ -164,6 +196,9 @@ function filterConditions(filters: TaskFilters) {
     filters.dueAfter !== undefined && sql.fragment`due_at >= ${filters.dueAfter}::timestamptz`,
     filters.overdue === true && overdue,
     filters.overdue === false && sql.fragment`not coalesce(${overdue}, false)`,
+    filters.listId !== undefined && sameColumn('list_id', filters.listId),
+    filters.parentId !== undefined && sameColumn('parent_id', filters.parentId),
+    filters.siblingGroup !== undefined && sql.fragment`sibling_group = ${filters.siblingGroup}::uuid`,
     filters.recurring === true && sql.fragment`recurrence_rule is not null`,
     filters.recurring === false && sql.fragment`recurrence_rule is null`,
   ].filter((condition) => condition !== false && condition !== undefined);
@@ -405,7 +440,12 @@ type TaskSummaryRow = z.infer<typeof taskSummaryRow>;
  * Counts by status, overdue and due today, where "today" is the current calendar day in `timeZone`
  * (an unknown zone fails with SQLSTATE 22023).
  */
-export async function selectTaskSummary(db: CommonQueryMethods, ownerUserId: string, timeZone: string): Promise<TaskSummaryRow> {
+export async function selectTaskSummary(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  timeZone: string,
+  listId?: string | null,
+): Promise<TaskSummaryRow> {
   // Midnight today in the zone, as an instant: the local date at the zone, then back to timestamptz.
   // CASE rather than FILTER (WHERE …): one WHERE per statement keeps the owner-scoping check simple.
   const todayStart = sql.fragment`(date_trunc('day', now() at time zone ${timeZone}) at time zone ${timeZone})`;
@@ -419,5 +459,198 @@ export async function selectTaskSummary(db: CommonQueryMethods, ownerUserId: str
            count(case when status <> 'completed' and due_at < now() then 1 end)::int as overdue,
            count(case when status <> 'completed' and due_at >= ${todayStart} and due_at < ${tomorrowStart} then 1 end)::int as due_today
     from tasks
-    where owner_user_id = ${ownerUserId}`);
+    where owner_user_id = ${ownerUserId}${listId === undefined ? sql.fragment`` : sql.fragment` and ${sameColumn('list_id', listId)}`}`);
+}
+
+// Subtasks and manual order. A sibling group is (list_id, parent_id); its order is `position`
+// (collate "C", fractional-indexing keys: see src/manual-order.ts).
+
+export type SiblingGroup = { readonly listId: string | null; readonly parentId: string | null };
+
+/** The inbox's sibling group (no list, no parent): the zero UUID, as in the sibling_group column (sql/0009). */
+const inboxGroup = '00000000-0000-0000-0000-000000000000';
+
+/** The `sibling_group` value of a group: its parent, else its list, else the inbox. */
+export const siblingGroupKey = (group: SiblingGroup): string => group.parentId ?? group.listId ?? inboxGroup;
+
+const inGroup = (group: SiblingGroup) => sql.fragment`sibling_group = ${siblingGroupKey(group)}::uuid`;
+
+const placementRow = z.object({
+  id: z.string(),
+  list_id: z.string().nullable(),
+  parent_id: z.string().nullable(),
+  ancestor_ids: z.array(z.string()),
+  position: z.string(),
+});
+export type PlacementRow = z.infer<typeof placementRow>;
+
+/** Where one of the owner's tasks sits (null when the owner has no such task). */
+export async function selectTaskPlacement(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<PlacementRow | null> {
+  return db.maybeOne(sql.type(placementRow)`
+    select id, list_id, parent_id, ancestor_ids::text[] as ancestor_ids, position from tasks
+    where owner_user_id = ${ownerUserId} and id = ${taskId}`);
+}
+
+/** The first sibling's position after `after` (after none: the first of the group), the moved task left out. */
+export async function selectNextSiblingPosition(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  group: SiblingGroup,
+  after: string | null,
+  movedTaskId: string | null,
+): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(positionRow)`
+    select position from tasks
+    where owner_user_id = ${ownerUserId} and ${inGroup(group)}
+      and ${after === null ? sql.fragment`true` : sql.fragment`position > ${after}`}
+      and id <> ${movedTaskId ?? '00000000-0000-0000-0000-000000000000'}::uuid
+    order by position, id
+    limit 1`);
+}
+
+/** The last sibling's position before `before`, the moved task left out. */
+export async function selectPreviousSiblingPosition(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  group: SiblingGroup,
+  before: string,
+  movedTaskId: string | null,
+): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(positionRow)`
+    select position from tasks
+    where owner_user_id = ${ownerUserId} and ${inGroup(group)} and position < ${before}
+      and id <> ${movedTaskId ?? '00000000-0000-0000-0000-000000000000'}::uuid
+    order by position desc, id desc
+    limit 1`);
+}
+
+/** The last position in a sibling group (null when it is empty). */
+export async function selectLastSiblingPosition(db: CommonQueryMethods, ownerUserId: string, group: SiblingGroup): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(positionRow)`
+    select position from tasks
+    where owner_user_id = ${ownerUserId} and ${inGroup(group)}
+    order by position desc, id desc
+    limit 1`);
+}
+
+/** A sibling group's ids in order, the moved task left out (for renumbering it). */
+export async function selectSiblingIds(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  group: SiblingGroup,
+  movedTaskId: string,
+): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(idRow)`
+    select id from tasks
+    where owner_user_id = ${ownerUserId} and ${inGroup(group)} and id <> ${movedTaskId}::uuid
+    order by position, id`);
+}
+
+/** Gives tasks new positions (a renumbering), each one a write stamped with `changeSeq`. */
+export async function updateTaskPositions(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  positions: readonly { readonly id: string; readonly position: string }[],
+  changeSeq: string,
+): Promise<void> {
+  if (positions.length === 0) return;
+  await db.query(sql.type(z.object({}))`
+    update tasks set position = renumbered.position, updated_at = now(), change_seq = ${changeSeq}
+    from unnest(${sql.array(positions.map((entry) => entry.id), 'uuid')}, ${sql.array(positions.map((entry) => entry.position), 'text')})
+      as renumbered (id, position)
+    where owner_user_id = ${ownerUserId} and tasks.id = renumbered.id`);
+}
+
+/** Moves one task (not its subtasks); null when it is gone or not at an expected version. */
+export async function updateTaskPlacement(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  placement: TaskPlacement,
+  write: TaskWrite,
+): Promise<VersionedTaskRow | null> {
+  return db.maybeOne(sql.type(versionedTaskRow)`
+    update tasks
+    set list_id = ${placement.listId}::uuid, parent_id = ${placement.parentId}::uuid,
+        ancestor_ids = ${sql.array([...placement.ancestorIds], 'uuid')}, position = ${placement.position},
+        updated_at = now(), change_seq = ${write.changeSeq}
+    where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
+    returning ${taskColumns}, ${versionColumn}`);
+}
+
+/**
+ * Carries a moved task's subtasks along: their list becomes `listId`, and the moved task's old
+ * ancestors (the first `oldAncestorCount` entries of theirs) become `newAncestorIds`. Only a
+ * subtask whose list changes is a visible change (stamped, in the feed); ancestors are bookkeeping.
+ * Returns those visible changes: the subtasks whose list changed, as they are now.
+ */
+export async function updateSubtasksPlacement(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  listId: string | null,
+  newAncestorIds: readonly string[],
+  oldAncestorCount: number,
+  changeSeq: string,
+): Promise<readonly TaskRow[]> {
+  const subtasks = await db.any(sql.type(relistedTaskRow)`
+    update tasks
+    set ancestor_ids = ${sql.array([...newAncestorIds], 'uuid')} || ancestor_ids[${oldAncestorCount + 1}:],
+        change_seq = case when list_id is distinct from ${listId}::uuid then ${changeSeq} else change_seq end,
+        updated_at = case when list_id is distinct from ${listId}::uuid then now() else updated_at end,
+        list_id = ${listId}::uuid
+    where owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids @> array[${taskId}::uuid]
+    returning ${taskColumns}, change_seq = ${changeSeq} as relisted`);
+  return subtasks.filter((subtask) => subtask.relisted).map(({ relisted: _relisted, ...task }) => task);
+}
+
+/** How many ancestors the deepest task in a task's subtree has (0 when it has no subtasks). */
+export async function selectDeepestSubtaskDepth(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<number> {
+  return db.oneFirst(sql.type(depthRow)`
+    select coalesce(max(cardinality(ancestor_ids)), 0)::int as depth from tasks
+    where owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids @> array[${taskId}::uuid]`);
+}
+
+/** Deletes every subtask (at any depth) of these tasks; returns their ids (for the tombstones). */
+export async function deleteSubtasksOf(db: CommonQueryMethods, ownerUserId: string, taskIds: readonly string[]): Promise<readonly string[]> {
+  if (taskIds.length === 0) return [];
+  return db.anyFirst(sql.type(idRow)`
+    delete from tasks
+    where owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids && ${sql.array([...taskIds], 'uuid')}
+    returning id`);
+}
+
+/** Deletes every task in a list; returns their ids. */
+export async function deleteTasksInList(db: CommonQueryMethods, ownerUserId: string, listId: string): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(idRow)`
+    delete from tasks
+    where owner_user_id = ${ownerUserId} and list_id = ${listId}
+    returning id`);
+}
+
+/** A list's top-level tasks, in manual order. */
+export async function selectTopLevelTaskIdsInList(db: CommonQueryMethods, ownerUserId: string, listId: string): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(idRow)`
+    select id from tasks
+    where owner_user_id = ${ownerUserId} and list_id = ${listId} and parent_id is null
+    order by position, id`);
+}
+
+/** Moves every task of list `from` to list `to` (null: the inbox), top-level ones to the positions given; returns them as moved. */
+export async function moveTasksOfList(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  from: string,
+  to: string | null,
+  topLevelPositions: readonly { readonly id: string; readonly position: string }[],
+  changeSeq: string,
+): Promise<readonly TaskRow[]> {
+  const ids = sql.array(topLevelPositions.map((entry) => entry.id), 'uuid');
+  const positions = sql.array(topLevelPositions.map((entry) => entry.position), 'text');
+  return db.any(sql.type(taskRow)`
+    update tasks
+    set list_id = ${to}::uuid, position = coalesce((${positions})[array_position(${ids}, id)], position),
+        updated_at = now(), change_seq = ${changeSeq}
+    where owner_user_id = ${ownerUserId} and list_id = ${from}
+    returning ${taskColumns}`);
 }

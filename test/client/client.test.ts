@@ -170,6 +170,53 @@ describe('the typed client', function () {
       const { data } = await client.POST('/api/tasks/clear-completed');
       expect(data).to.deep.equal({ deleted: 1 });
     },
+    moveTask: async (client, user) => {
+      const first = await existingTask(api, user, { title: 'First' });
+      const second = await existingTask(api, user, { title: 'Second' });
+      // Newest first: second, first. Dropping the second after the first reverses them.
+      const { data, response } = await client.POST('/api/tasks/{task_id}/move', {
+        params: { path: { task_id: second.id } },
+        body: { after_id: first.id },
+      });
+      expect(response.status).to.equal(200);
+      expect(data?.position! > first.position).to.equal(true);
+    },
+    listLists: async (client) => {
+      const created = await client.POST('/api/lists', { body: { name: 'Listed', color: 'teal' } });
+      const { data } = await client.GET('/api/lists');
+      expect(data).to.deep.equal([created.data]);
+    },
+    createList: async (client) => {
+      const { data, response } = await client.POST('/api/lists', { body: { name: ' Groceries ' } });
+      expect(response.status).to.equal(201);
+      expect(data?.name).to.equal('Groceries');
+      expect(response.headers.get('location')).to.equal(`/api/lists/${data?.id}`);
+    },
+    getList: async (client) => {
+      const created = await client.POST('/api/lists', { body: { name: 'Read me' } });
+      const { data } = await client.GET('/api/lists/{list_id}', { params: { path: { list_id: created.data!.id } } });
+      expect(data).to.deep.equal(created.data);
+    },
+    updateList: async (client) => {
+      const created = await client.POST('/api/lists', { body: { name: 'Old' } });
+      const { data } = await client.PATCH('/api/lists/{list_id}', { params: { path: { list_id: created.data!.id } }, body: { name: 'New', color: 'red' } });
+      expect([data?.name, data?.color]).to.deep.equal(['New', 'red']);
+    },
+    deleteList: async (client) => {
+      const created = await client.POST('/api/lists', { body: { name: 'Doomed' } });
+      const { response } = await client.DELETE('/api/lists/{list_id}', {
+        params: { path: { list_id: created.data!.id }, query: { move_tasks_to: 'inbox' } },
+      });
+      expect(response.status).to.equal(204);
+    },
+    moveList: async (client) => {
+      const first = await client.POST('/api/lists', { body: { name: 'First' } });
+      const second = await client.POST('/api/lists', { body: { name: 'Second' } });
+      await client.POST('/api/lists/{list_id}/move', { params: { path: { list_id: first.data!.id } }, body: {} });
+      const { data } = await client.GET('/api/lists');
+      expect(data?.map((list) => list.name)).to.deep.equal(['First', 'Second']);
+      expect(second.response.status).to.equal(201);
+    },
     listTaskCompletions: async (client, user) => {
       const task = await existingTask(api, user);
       await client.PATCH('/api/tasks/{task_id}/complete', { params: { path: { task_id: task.id } } });

@@ -99,6 +99,8 @@ const invalidJson: fc.Arbitrary<unknown> = fc.oneof(
 type ParameterChoice =
   | { kind: 'own-task' }
   | { kind: 'other-task' }
+  | { kind: 'own-list' }
+  | { kind: 'other-list' }
   | { kind: 'own-completion' }
   | { kind: 'other-completion' }
   | { kind: 'own-subscription' }
@@ -114,7 +116,12 @@ type GeneratedRequest = {
   actor: Actor;
   parameters: Record<string, ParameterChoice>;
   body: { kind: 'omit' } | { kind: 'json'; value: unknown } | { kind: 'raw'; text: string };
+  /** For each id a body may carry (list_id, parent_id, after_id, before_id): one of the actor's, one of the other user's, or as generated. */
+  bodyIds: Record<BodyIdField, 'own' | 'other' | 'as-generated'>;
 };
+
+const bodyIdFields = ['list_id', 'parent_id', 'after_id', 'before_id'] as const;
+type BodyIdField = (typeof bodyIdFields)[number];
 
 const garbageString = fc.string({ minLength: 1, maxLength: 40 }).filter((text) => text !== '.' && text !== '..');
 const headerSafeGarbage = fc.stringMatching(/^[\x21-\x7e]{1,40}$/);
@@ -128,6 +135,19 @@ function parameterChoice(parameter: ContractParameter): fc.Arbitrary<ParameterCh
       { weight: 7, arbitrary: fc.constant({ kind: 'own-task' }) },
       { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
       { weight: 1, arbitrary: value(fc.uuid()) },
+    );
+  } else if (parameter.name === 'list_id' || parameter.name === 'move_tasks_to') {
+    // Not validValue: random strings almost never match `inbox` or a UUID, and its filter would spin.
+    choices.push(
+      { weight: 5, arbitrary: fc.constant({ kind: 'own-list' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-list' }) },
+      { weight: 2, arbitrary: value(fc.oneof(fc.constant('inbox'), fc.uuid())) },
+    );
+  } else if (parameter.name === 'parent_id') {
+    choices.push(
+      { weight: 5, arbitrary: fc.constant({ kind: 'own-task' }) },
+      { weight: 2, arbitrary: fc.constant({ kind: 'other-task' }) },
+      { weight: 2, arbitrary: value(fc.oneof(fc.constant('none'), fc.uuid())) },
     );
   } else if (parameter.in === 'path' && parameter.name === 'completion_id') {
     choices.push(
@@ -174,7 +194,10 @@ function requestArbitrary(operation: ContractOperation): fc.Arbitrary<GeneratedR
     );
   }
   if (!operation.requestBody?.required) bodyChoices.push({ weight: operation.requestBody ? 1 : 10, arbitrary: fc.constant({ kind: 'omit' as const }) });
-  return fc.record({ actor, parameters, body: fc.oneof(...bodyChoices) });
+  const bodyIds = fc.record(
+    Object.fromEntries(bodyIdFields.map((field) => [field, fc.constantFrom('own' as const, 'other' as const, 'as-generated' as const)])),
+  ) as fc.Arbitrary<GeneratedRequest['bodyIds']>;
+  return fc.record({ actor, parameters, body: fc.oneof(...bodyChoices), bodyIds });
 }
 
 /** The happy path every run includes: user A, their own task, the contract's own example body. */
@@ -183,6 +206,7 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
   for (const parameter of operation.parameters) {
     const key = `${parameter.in}:${parameter.name}`;
     if (parameter.name === 'task_id') parameters[key] = { kind: 'own-task' };
+    else if (parameter.name === 'list_id' && parameter.in === 'path') parameters[key] = { kind: 'own-list' };
     else if (parameter.name === 'completion_id') parameters[key] = { kind: 'own-completion' };
     else if (parameter.name === 'subscription_id') parameters[key] = { kind: 'own-subscription' };
     else if (parameter.name === 'webhook_id') parameters[key] = { kind: 'own-webhook' };
@@ -191,13 +215,14 @@ function exampleRequest(operation: ContractOperation): GeneratedRequest {
     else if (parameter.required && parameter.example !== undefined) parameters[key] = { kind: 'value', value: parameter.example };
     else parameters[key] = { kind: 'omit' };
   }
-  if (!operation.requestBody) return { actor: 'A', parameters, body: { kind: 'omit' } };
+  const bodyIds = { list_id: 'own', parent_id: 'own', after_id: 'own', before_id: 'own' } as const;
+  if (!operation.requestBody) return { actor: 'A', parameters, body: { kind: 'omit' }, bodyIds };
   const media: Json = schemaAt(operation.requestBody.schemaPointer.replace(/\/schema$/, ''));
   const example = media.example ?? Object.values<Json>(media.examples ?? {})[0]?.value;
   if (example === undefined || !validatorAt(operation.requestBody.schemaPointer)(example)) {
     throw new Error(`${operation.operationId}: the contract's request body example is missing or does not fit its schema`);
   }
-  return { actor: 'A', parameters, body: { kind: 'json', value: example } };
+  return { actor: 'A', parameters, body: { kind: 'json', value: example }, bodyIds };
 }
 
 // ---- the run -------------------------------------------------------------------------------
@@ -208,6 +233,7 @@ describe('conformance: generated requests for every operation of the contract', 
   const users = {} as Record<'A' | 'B', TestUser>;
   /** Live task ids of each user, and every string that is theirs and nobody else's. */
   const liveTasks: Record<'A' | 'B', string[]> = { A: [], B: [] };
+  const liveLists: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const liveSubscriptions: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const liveWebhooks: Record<'A' | 'B', string[]> = { A: [], B: [] };
   const secrets: Record<'A' | 'B', Set<string>> = { A: new Set(), B: new Set() };
@@ -220,6 +246,7 @@ describe('conformance: generated requests for every operation of the contract', 
       users[name] = await newUser(`conformance-${name}`);
       secrets[name].add(users[name].id);
       for (let i = 0; i < 2; i += 1) await createTaskFor(name);
+      for (let i = 0; i < 2; i += 1) await createListFor(name);
     }
     console.log(`      fast-check seed ${seed} (replay: FC_SEED=${seed} make integration SPEC=test/conformance)`);
   });
@@ -244,6 +271,33 @@ describe('conformance: generated requests for every operation of the contract', 
     return task.id;
   }
 
+  async function createListFor(name: 'A' | 'B'): Promise<string> {
+    const listName = `${name}'s list ${randomUUID()}`;
+    const response = await fetch(`${api.url}/api/lists`, {
+      method: 'POST',
+      headers: { authorization: users[name].authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: listName }),
+    });
+    expect(response.status).to.equal(201);
+    const list = (await response.json()) as { id: string };
+    liveLists[name].push(list.id);
+    secrets[name].add(list.id).add(listName);
+    return list.id;
+  }
+
+  /**
+   * An id for a body field: a list for list_id, and for a list's neighbours (moveList); a task
+   * otherwise. Never the id the path names (moving an item next to itself is a refusal, not a path).
+   */
+  async function bodyId(field: BodyIdField, whose: 'A' | 'B', path: string): Promise<string> {
+    const isList = field === 'list_id' || (path.startsWith('/api/lists/') && field !== 'parent_id');
+    const live = isList ? liveLists[whose] : liveTasks[whose];
+    const found = live.find((id) => !path.includes(id));
+    if (found) return found;
+    return isList ? createListFor(whose) : createTaskFor(whose);
+  }
+
+  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
   /** A recurring task (issue 13's operations need one to succeed), due in the future. */
   async function createRecurringTaskFor(name: 'A' | 'B'): Promise<string> {
     const title = `${name}'s private recurring task ${randomUUID()}`;
@@ -303,7 +357,6 @@ describe('conformance: generated requests for every operation of the contract', 
     return latest!.id;
   }
 
-  const otherOf = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A');
   /** Operations that succeed only on a recurring task: their happy path gets a fresh one. */
   const needsRecurringTask = new Set(['skipTaskOccurrence', 'listTaskOccurrences', 'undoTaskCompletion']);
 
@@ -325,6 +378,10 @@ describe('conformance: generated requests for every operation of the contract', 
         return liveTasks[self].at(-1) ?? (await createTaskFor(self));
       case 'other-task':
         return liveTasks[otherOf(self)].at(-1) ?? (await createTaskFor(otherOf(self)));
+      case 'own-list':
+        return liveLists[self].at(-1) ?? (await createListFor(self));
+      case 'other-list':
+        return liveLists[otherOf(self)].at(-1) ?? (await createListFor(otherOf(self)));
       case 'own-webhook':
         return liveWebhooks[self].at(-1) ?? (await createWebhookFor(self));
       case 'other-webhook':
@@ -355,6 +412,16 @@ describe('conformance: generated requests for every operation of the contract', 
     if (generated.actor === 'A' || generated.actor === 'B') headers.authorization = users[generated.actor].authorization;
     if (generated.actor === 'forged') headers.authorization = 'Bearer not.a.jwt';
     let body: string | undefined;
+    if (generated.body.kind === 'json' && generated.body.value !== null && typeof generated.body.value === 'object' && !Array.isArray(generated.body.value)) {
+      const self = generated.actor === 'B' ? 'B' : 'A';
+      const value = { ...(generated.body.value as Json) };
+      for (const field of bodyIdFields) {
+        const choice = generated.bodyIds[field];
+        if (typeof value[field] !== 'string' || choice === 'as-generated') continue;
+        value[field] = await bodyId(field, choice === 'own' ? self : otherOf(self), path);
+      }
+      generated = { ...generated, body: { kind: 'json', value } };
+    }
     if (generated.body.kind !== 'omit') {
       headers['content-type'] = 'application/json';
       body = generated.body.kind === 'json' ? JSON.stringify(generated.body.value) : generated.body.text;
@@ -403,7 +470,13 @@ describe('conformance: generated requests for every operation of the contract', 
               secrets[generated.actor].add(task.id);
             }
           }
+          // Deletions the URL does not name (a list's tasks, clear-completed): start afresh.
+          if ((operation.operationId === 'deleteList' || operation.operationId === 'clearCompletedTasks') && generated.actor !== 'anonymous' && generated.actor !== 'forged') {
+            liveTasks[generated.actor] = [];
+          }
           if (operation.method === 'DELETE') {
+            for (const name of ['A', 'B'] as const) liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
+            for (const name of ['A', 'B'] as const) liveLists[name] = liveLists[name].filter((id) => !sent.url.includes(id));
             for (const name of ['A', 'B'] as const) {
               liveTasks[name] = liveTasks[name].filter((id) => !sent.url.includes(id));
               liveSubscriptions[name] = liveSubscriptions[name].filter((id) => !sent.url.includes(id));

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { migrate, MigrationError, migrationsDirectory } from '../../src/database/migrations.ts';
 import { newUser, startTestApi } from '../support/api.ts';
-import { bearer, expectTask } from '../support/tasks.ts';
+import type { Task } from '../../src/contract.ts';
+import { bearer, expectTask, nextLinkOf } from '../support/tasks.ts';
 import { createEmptyDatabase, silentLog, testDatabaseUrl, withSqlClient } from '../support/database.ts';
 
 /** The migrations in sql/, as the database should record them. */
@@ -66,6 +67,8 @@ describe('migrations', () => {
     expect(await tablesIn(databaseUrl)).to.deep.equal([
       'deliveries',
       'idempotency_keys',
+      'list_tombstones',
+      'lists',
       'push_subscriptions',
       'schema_migrations',
       'task_change_clocks',
@@ -115,6 +118,11 @@ describe('migrations', () => {
       { column_name: 'recurrence_basis', data_type: 'text', is_nullable: 'YES' },
       { column_name: 'recurrence_anchor', data_type: 'timestamp without time zone', is_nullable: 'YES' },
       { column_name: 'recurrence_index', data_type: 'integer', is_nullable: 'NO' },
+      { column_name: 'list_id', data_type: 'uuid', is_nullable: 'YES' },
+      { column_name: 'parent_id', data_type: 'uuid', is_nullable: 'YES' },
+      { column_name: 'ancestor_ids', data_type: 'ARRAY', is_nullable: 'NO' },
+      { column_name: 'position', data_type: 'text', is_nullable: 'NO' },
+      { column_name: 'sibling_group', data_type: 'uuid', is_nullable: 'NO' },
     ]);
     const listIndex = indexes.find((index) => index.indexname === 'tasks_owner_created_idx');
     expect(listIndex?.indexdef).to.equal(
@@ -160,6 +168,60 @@ describe('migrations', () => {
       const searched = await api.http.get('/api/tasks?q=upgr&priority=medium').set(bearer(user));
       expect(searched.status, searched.text).to.equal(200);
       expect(searched.body).to.deep.equal([read.body]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('puts tasks that existed before lists into the inbox, at the top level, in manual order as they were listed (newest first)', async () => {
+    const beforeLists = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-sql-'));
+    temporaryDirectories.push(beforeLists);
+    const shipped = await shippedMigrations();
+    const listsMigration = shipped.findIndex(({ name }) => name.includes('_lists_subtasks_manual_order'));
+    for (const { name } of shipped.slice(0, listsMigration)) await cp(path.join(migrationsDirectory, name), path.join(beforeLists, name));
+    const databaseUrl = await createEmptyDatabase('migrate_before_lists');
+    await migrate(databaseUrl, silentLog, beforeLists);
+    const [user, other] = [await newUser(), await newUser()];
+    // 70 tasks (more than 62: the keys' base-62 digits carry) with distinct creation times, and
+    // two with the same time (the id breaks the tie, as in the newest-first list); another user's.
+    await withSqlClient(databaseUrl, async (client) => {
+      await client.query(
+        `insert into tasks (owner_user_id, title, created_at, updated_at)
+         select $1, 'Task ' || n, timestamptz '2026-01-01' + n * interval '1 minute', timestamptz '2026-01-01' + n * interval '1 minute'
+         from generate_series(1, 70) as n`,
+        [user.id],
+      );
+      await client.query(
+        "insert into tasks (owner_user_id, title, created_at, updated_at) values ($1, 'Tie A', '2026-01-01T00:30:00Z', '2026-01-01T00:30:00Z'), ($1, 'Tie B', '2026-01-01T00:30:00Z', '2026-01-01T00:30:00Z'), ($2, 'Other', now(), now())",
+        [user.id, other.id],
+      );
+    });
+
+    await migrate(databaseUrl, silentLog);
+
+    const api = await startTestApi({ databaseUrl });
+    try {
+      const all = async (url: string) => {
+        const tasks: Task[] = [];
+        for (let next: string | undefined = url; next; ) {
+          const response = await api.http.get(next).set(bearer(user));
+          expect(response.status, response.text).to.equal(200);
+          tasks.push(...(response.body as Task[]));
+          next = nextLinkOf(response);
+        }
+        return tasks;
+      };
+      const newestFirst = await all('/api/tasks?limit=50');
+      const manual = await all('/api/tasks?list_id=inbox&parent_id=none&sort=position&limit=50');
+      expect(newestFirst).to.have.length(72);
+      expect(manual).to.deep.equal(newestFirst);
+      for (const task of manual) expect([task.list_id, task.parent_id]).to.deep.equal([null, null]);
+      // A new task goes on top of them, and one can be dropped between two of them.
+      const created = await api.http.post('/api/tasks').set(bearer(user)).send({ title: 'After the upgrade' });
+      const moved = await api.http.post(`/api/tasks/${manual[5]!.id}/move`).set(bearer(user)).send({ after_id: manual[0]!.id });
+      expect([created.status, moved.status]).to.deep.equal([201, 200]);
+      const after = await all('/api/tasks?list_id=inbox&parent_id=none&sort=position&limit=50');
+      expect(after.map((task) => task.id).slice(0, 3)).to.deep.equal([created.body.id, manual[0]!.id, manual[5]!.id]);
     } finally {
       await api.close();
     }

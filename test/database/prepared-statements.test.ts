@@ -10,6 +10,9 @@ import { createDatabasePool, type DatabasePool } from '../../src/database/pool.t
 import { insertTask, selectTaskById, selectTasksPage } from '../../src/database/tasks.ts';
 import { directDatabaseUrl, testDatabaseUrl } from '../support/database.ts';
 
+// Where these tasks go: the inbox's top level (the handlers pick a real position; here one key is enough).
+const inbox = { listId: null, parentId: null, ancestorIds: [], position: 'a0' } as const;
+
 const preparedRow = z.object({ name: z.string(), statement: z.string() });
 
 async function preparedStatements(pool: DatabasePool) {
@@ -27,7 +30,7 @@ describe('prepared statements', () => {
   it('prepares each distinct statement once per connection, under a name derived from its text', async () => {
     pool = await createDatabasePool(directDatabaseUrl(testDatabaseUrl()), { maxPoolSize: 1 });
     const owner = `prepared-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null }, '1');
+    const task = await insertTask(pool, owner, { title: 'Prepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null, placement: inbox }, '1');
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
     expect(await selectTaskById(pool, owner, randomUUID())).to.equal(null);
 
@@ -43,7 +46,7 @@ describe('prepared statements', () => {
     const { version: _version, recurrence_anchor: _anchor, recurrence_index: _index, ...task } = await insertTask(
       pool,
       owner,
-      { title: 'Listed', description: null, status: 'pending', priority: 'high', tags: ['x'], dueAt: null },
+      { title: 'Listed', description: null, status: 'pending', priority: 'high', tags: ['x'], dueAt: null, placement: inbox },
       '1',
     );
     const query = { filters: { tags: ['X'] }, order: { field: 'created_at', descending: true }, limit: 5 } as const;
@@ -66,7 +69,7 @@ describe('prepared statements', () => {
   it('prepares nothing when turned off', async () => {
     pool = await createDatabasePool(directDatabaseUrl(testDatabaseUrl()), { maxPoolSize: 1, preparedStatements: false });
     const owner = `unprepared-${randomUUID()}`;
-    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null }, '1');
+    const task = await insertTask(pool, owner, { title: 'Unprepared', description: null, status: 'pending', priority: 'medium', tags: [], dueAt: null, placement: inbox }, '1');
     expect(await selectTaskById(pool, owner, task.id)).to.deep.equal(task);
 
     expect(await preparedStatements(pool)).to.deep.equal([]);

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import type { Interceptor } from 'slonik';
-import { sortFields, type SortField } from '../../src/database/task-sorts.ts';
+import { sortFields, sortsWithinSiblings, type SortField } from '../../src/database/task-sorts.ts';
 import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
 import { contract } from '../support/contract.ts';
 import { testDatabaseUrl } from '../support/database.ts';
@@ -75,7 +75,8 @@ describe('sort fields and their indexes', () => {
 
   for (const field of Object.keys(sortFields) as SortField[]) {
     for (const descending of [false, true]) {
-      const sort = `${descending ? '-' : ''}${field}`;
+      // A sort within one sibling group is asked for with the group fixed (the inbox's top level).
+      const sort = `${descending ? '-' : ''}${field}${sortsWithinSiblings(field) ? '&list_id=inbox&parent_id=none' : ''}`;
       const index = sortFields[field].index(descending);
 
       it(`serves sort=${sort} from ${index} in order, on the first page and on a cursor page`, async () => {

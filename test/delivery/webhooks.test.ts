@@ -69,6 +69,45 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
     expect(listed.map((delivery: { status: string; attempts: number }) => [delivery.status, delivery.attempts])).to.deep.equal(Array(4).fill(['delivered', 1]));
   });
 
+  it('sends an event for every task a cascade or a move changes: subtasks deleted with their parent or their list, tasks a deleted list hands on, subtasks moved to another list', async () => {
+    startWorker();
+    const user = await newUser();
+    const hook = await register(user, ['task.updated', 'task.deleted']);
+    const list = async (name: string) => (await api.http.post('/api/lists').set(bearer(user)).send({ name })).body as { id: string };
+    const [home, work, doomed] = [await list('Home'), await list('Work'), await list('Doomed')];
+    const parent = await createTaskAs(api, user, { title: 'Parent', list_id: home.id });
+    const child = await createTaskAs(api, user, { title: 'Child', parent_id: parent.id });
+    const sibling = await createTaskAs(api, user, { title: 'Sibling', list_id: home.id });
+    const handedOn = await createTaskAs(api, user, { title: 'Handed on', list_id: doomed.id });
+    const deletedParent = await createTaskAs(api, user, { title: 'Deleted parent' });
+    const deletedChild = await createTaskAs(api, user, { title: 'Deleted child', parent_id: deletedParent.id });
+    const inDeletedList = await createTaskAs(api, user, { title: 'In a deleted list', list_id: work.id });
+
+    const moved = await api.http.post(`/api/tasks/${parent.id}/move`).set(bearer(user)).send({ list_id: work.id });
+    expect(moved.status, moved.text).to.equal(200);
+    const handOver = await api.http.delete(`/api/lists/${doomed.id}?move_tasks_to=${home.id}`).set(bearer(user));
+    expect(handOver.status).to.equal(204);
+    expect((await api.http.delete(`/api/tasks/${deletedParent.id}`).set(bearer(user))).status).to.equal(204);
+    // Work now holds the moved parent and its child as well as its own task: all three go.
+    expect((await api.http.delete(`/api/lists/${work.id}`).set(bearer(user))).status).to.equal(204);
+
+    const expected = 3 + 5;
+    await eventually(`${expected} events`, () => (at(hook.path).length >= expected ? true : undefined));
+    await sleep(500);
+    const received = events(hook.path, hook.secret);
+    const updated = received.filter((event) => event.type === 'task.updated').map((event) => event.data as { id: string; list_id: string | null });
+    expect(updated.map((task) => [task.id, task.list_id])).to.have.deep.members([
+      [parent.id, work.id],
+      [child.id, work.id],
+      [handedOn.id, home.id],
+    ]);
+    expect(updated.find((task) => task.id === parent.id)).to.deep.equal(moved.body);
+    const deleted = received.filter((event) => event.type === 'task.deleted').map((event) => event.data);
+    expect(deleted).to.have.deep.members([deletedParent, deletedChild, parent, child, inDeletedList].map((task) => ({ id: task.id })));
+    // The sibling only stayed where it was: no event.
+    expect(received.map((event) => (event.data as { id: string }).id)).to.not.include(sibling.id);
+  });
+
   it('sends no event for a write that was rolled back', async () => {
     worker.start();
     const user = await newUser();

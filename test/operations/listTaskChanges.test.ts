@@ -196,7 +196,7 @@ describe('listTaskChanges', () => {
         'update task_change_clocks set last_seq = last_seq + 1 where owner_user_id = $1 returning last_seq::text as seq',
         [user.id],
       );
-      await slow.query("insert into tasks (owner_user_id, title, change_seq) values ($1, 'Slow', $2)", [user.id, rows[0].seq]);
+      await slow.query("insert into tasks (owner_user_id, title, change_seq, position) values ($1, 'Slow', $2, 'Zz')", [user.id, rows[0].seq]);
       // A fast writer through the API starts meanwhile; it must queue behind the slow one.
       const fast = api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Fast' }).then((response) => response);
       await new Promise((resolve) => setTimeout(resolve, 300));

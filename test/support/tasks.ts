@@ -31,6 +31,9 @@ const taskProperties = [
   'description',
   'due_at',
   'id',
+  'list_id',
+  'parent_id',
+  'position',
   'priority',
   'recurrence',
   'reminders',
@@ -74,11 +77,18 @@ export type ExpectedTask = {
   readonly priority?: Priority;
   readonly tags?: readonly string[];
   readonly due_at?: string | null;
+  /** Default: the inbox, at the top level; the position is only checked to be a key unless given. */
+  readonly list_id?: string | null;
+  readonly parent_id?: string | null;
+  readonly position?: string;
   /** Default: null (the task does not recur). */
   readonly recurrence?: Recurrence | null;
   /** Default: none. */
   readonly reminders?: Task['reminders'];
 };
+
+/** A manual-order position: an opaque fractional-indexing key. */
+export const positionPattern = /^[0-9A-Za-z]{2,100}$/;
 
 /**
  * Asserts a whole task: exactly the contract's properties, `id` a UUID, the given values (priority,
@@ -108,6 +118,10 @@ export function expectTask(actual: unknown, expected: ExpectedTask): Task {
   expect(task.tags).to.deep.equal(expected.tags ?? []);
   expect(task.due_at).to.equal(expected.due_at ?? null);
   if (task.due_at !== null) expectTimestamp(task.due_at);
+  expect(task.list_id).to.equal(expected.list_id ?? null);
+  expect(task.parent_id).to.equal(expected.parent_id ?? null);
+  expect(task.position).to.be.a('string').and.match(positionPattern);
+  if (expected.position !== undefined) expect(task.position).to.equal(expected.position);
   expect(task.recurrence).to.deep.equal(expected.recurrence ?? null);
   expect(task.reminders).to.deep.equal(expected.reminders ?? []);
   return task;
