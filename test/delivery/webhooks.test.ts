@@ -70,7 +70,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
   });
 
   it('sends an event for every task a cascade or a move changes: subtasks deleted with their parent or their list, tasks a deleted list hands on, subtasks moved to another list', async () => {
-    startWorker();
+    worker.start();
     const user = await newUser();
     const hook = await register(user, ['task.updated', 'task.deleted']);
     const list = async (name: string) => (await api.http.post('/api/lists').set(bearer(user)).send({ name })).body as { id: string };
