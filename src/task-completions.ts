@@ -32,6 +32,7 @@ import { ProblemError, taskNotFound } from './problems.ts';
 import { scheduleTaskReminders } from './reminders.ts';
 import { nextOccurrence, upcomingOccurrences, wallTimeAt, type SeriesPosition } from './recurrence.ts';
 import { taskResult, writeExistingTask } from './versions.ts';
+import { recordTaskEvents } from './webhooks.ts';
 import { z } from 'zod';
 
 const notRecurring = () =>
@@ -128,7 +129,7 @@ export async function settleCompletion(
 // Operations.
 
 export const skipTaskOccurrence: AuthenticatedHandler<'skipTaskOccurrence'> = async ({ ownerUserId, params, headers }, { db }) => {
-  const row = await db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const moved = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
       const task = await selectTaskById(tx, ownerUserId, params.task_id);
       if (!task) return null;
@@ -141,13 +142,13 @@ export const skipTaskOccurrence: AuthenticatedHandler<'skipTaskOccurrence'> = as
       return moveTaskToOccurrence(tx, ownerUserId, params.task_id, next, write);
     });
     // The due date moved: relative reminders move with it, as after a completion's roll-forward.
-    return scheduleTaskReminders(tx, ownerUserId, moved, undefined);
+    return changedTask(tx, ownerUserId, await scheduleTaskReminders(tx, ownerUserId, moved, undefined));
   });
-  return taskResult(200, row);
+  return result;
 };
 
 export const undoTaskCompletion: AuthenticatedHandler<'undoTaskCompletion'> = async ({ ownerUserId, params, headers }, { db }) => {
-  const row = await db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const undone = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
       const task = await selectTaskById(tx, ownerUserId, params.task_id);
       if (!task) return null;
@@ -166,10 +167,17 @@ export const undoTaskCompletion: AuthenticatedHandler<'undoTaskCompletion'> = as
     });
     // Back on the earlier due date, or reopened: reminders follow as after any write. One whose
     // time has now passed stays unsent (the contract: never retroactively).
-    return scheduleTaskReminders(tx, ownerUserId, undone, undefined);
+    return changedTask(tx, ownerUserId, await scheduleTaskReminders(tx, ownerUserId, undone, undefined));
   });
-  return taskResult(200, row);
+  return result;
 };
+
+/** The answer to a skip or an undo, and its task.updated event for webhooks (in the same transaction). */
+async function changedTask(tx: CommonQueryMethods, ownerUserId: string, row: VersionedTaskRow) {
+  const result = taskResult(200, row);
+  await recordTaskEvents(tx, ownerUserId, 'task.updated', [result.body]);
+  return result;
+}
 
 const restoredOccurrence = (completion: StoredCompletionRow): TaskOccurrence => ({
   dueAt: completion.occurrence_due_at!,

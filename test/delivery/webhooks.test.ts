@@ -108,6 +108,26 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
     expect(received.map((event) => (event.data as { id: string }).id)).to.not.include(sibling.id);
   });
 
+  it('sends task.updated for a skipped occurrence and for an undone completion, each with the task as answered', async () => {
+    worker.start();
+    const user = await newUser();
+    const hook = await register(user, ['task.updated']);
+    const task = await createTaskAs(api, user, { title: 'Daily', due_at: '2030-01-07T08:00:00.000Z', recurrence: { rule: 'FREQ=DAILY', time_zone: 'UTC' } });
+    const skipped = await api.http.post(`/api/tasks/${task.id}/skip`).set(bearer(user));
+    expect(skipped.status, skipped.text).to.equal(200);
+    expect((await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send({ completed: true })).status).to.equal(200);
+    const [completion] = (await api.http.get(`/api/tasks/${task.id}/completions`).set(bearer(user))).body as { id: string }[];
+    const undone = await api.http.delete(`/api/tasks/${task.id}/completions/${completion!.id}`).set(bearer(user));
+    expect(undone.status, undone.text).to.equal(200);
+
+    await eventually('two events', () => (at(hook.path).length >= 2 ? true : undefined));
+    await sleep(300);
+    expect(events(hook.path, hook.secret).map((event) => [event.type, event.data])).to.have.deep.members([
+      ['task.updated', skipped.body],
+      ['task.updated', undone.body],
+    ]);
+  });
+
   it('sends no event for a write that was rolled back', async () => {
     worker.start();
     const user = await newUser();
