@@ -65,3 +65,19 @@ function prettyIsInstalled(): boolean {
     return false;
   }
 }
+
+/**
+ * Resolves once every line logged so far has been written (or after `timeoutMs`, so a stuck stdout
+ * cannot hold an exit). Call it before `process.exit`: pino's own flush at exit writes the buffered
+ * lines synchronously but cannot wait for a chunk already being written asynchronously, which may
+ * then land after the last line, or not at all.
+ */
+export function flushLog(log: Logger, timeoutMs = 2_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    log.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -14,7 +14,7 @@ import { onStopSignals, startDatabase, startFailureLine, type DatabaseStart } fr
 import type { VapidKeys } from './contract.ts';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
 import { readOrCreateDevVapidKeys } from './dev-secret.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, flushLog, type Logger } from './logger.ts';
 import { problemFor } from './problems.ts';
 import { isClusterPrimary, runClusterPrimary } from './workers.ts';
 
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     if (!serverClosed || !workerStopped) exitCode = 1;
     await database?.stop();
     log.info({ exitCode }, 'stopped');
+    await flushLog(log);
     process.exit(exitCode);
   };
   onStopSignals((signal) => void shutdown(signal, 0));

@@ -8,7 +8,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { authOptionsFor } from './auth.ts';
 import type { Config } from './config.ts';
 import { onStopSignals, startDatabase, startFailureLine, type DatabaseStart } from './database/startup.ts';
-import type { Logger } from './logger.ts';
+import { flushLog, type Logger } from './logger.ts';
 
 /** True when this process should run as the cluster primary instead of serving requests itself. */
 export function isClusterPrimary(config: Config): boolean {
@@ -41,6 +41,7 @@ export async function runClusterPrimary(config: Config, log: Logger): Promise<vo
     );
     await database?.stop();
     log.info({ exitCode }, 'stopped');
+    await flushLog(log);
     process.exit(exitCode);
   };
   onStopSignals((signal) => void stop(signal, 0));

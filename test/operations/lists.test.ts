@@ -279,6 +279,29 @@ describe('deleteList', () => {
     expect(history.body.map((completion: { task_id: string }) => completion.task_id)).to.deep.equal([inInbox.id]);
   });
 
+  it("cancels the pending reminders of every task it deletes, subtasks included, and keeps those of tasks it hands on", async () => {
+    const api = await sharedApi();
+    const user = await newUser();
+    const doomed = await createListAs(api, user, { name: 'Doomed' });
+    const spared = await createListAs(api, user, { name: 'Spared' });
+    const kept = await createListAs(api, user, { name: 'Kept' });
+    const dueAt = '2999-01-01T09:00:00.000Z';
+    const reminders = [{ before_due: 'PT15M' }];
+    const parent = await createTaskAs(api, user, { title: 'Parent', list_id: doomed.id, due_at: dueAt, reminders });
+    await createTaskAs(api, user, { title: 'Child', parent_id: parent.id, due_at: dueAt, reminders });
+    const handedOn = await createTaskAs(api, user, { title: 'Handed on', list_id: spared.id, due_at: dueAt, reminders });
+    const due = async () =>
+      ((await api.http.get('/api/reminders/due').query({ until: '2999-12-31T00:00:00.000Z' }).set(bearer(user))).body as { task: { id: string } }[]).map(
+        (reminder) => reminder.task.id,
+      );
+    expect(await due()).to.have.length(3);
+
+    expect((await api.http.delete(`/api/lists/${doomed.id}`).set(bearer(user))).status).to.equal(204);
+    expect((await api.http.delete(`/api/lists/${spared.id}?move_tasks_to=${kept.id}`).set(bearer(user))).status).to.equal(204);
+
+    expect(await due()).to.deep.equal([handedOn.id]);
+  });
+
   it('moves the tasks to another list with move_tasks_to, below the tasks already there, in their order, subtasks under their parents', async () => {
     const api = await sharedApi();
     const user = await newUser();
