@@ -366,7 +366,7 @@ try {
 
   // 1,000 consecutive moves between the same two neighbours of the 10,000-task list: X and Y take
   // turns being dropped right after A, so each lands in the gap the previous one just halved (the
-  // worst case for key growth; the group is renumbered when a key would pass 24 characters).
+  // worst case for key growth; the tasks around the gap are renumbered when a key would pass 24 characters).
   const moveCount = Number(process.env.BENCH_MOVES ?? 1000);
   const moveServerMs: number[] = [];
   let longestPosition = 0;
@@ -428,7 +428,7 @@ try {
     );
   }
   const allServer = results.flatMap((result) => result.server);
-  console.log(
+  if (allServer.length > 0) console.log(
     `\nall cases: server p50 ${percentile(allServer, 50).toFixed(1)} ms, p95 ${percentile(allServer, 95).toFixed(1)} ms; ` +
       `worst case p95 ${Math.max(...results.map((result) => percentile(result.server, 95))).toFixed(1)} ms; ` +
       `${results.filter((result) => seqScan(result.plan)).length} plans with a Seq Scan on tasks or task_completions; load average now ${load()}`,

@@ -686,7 +686,7 @@ export interface paths {
          *
          *     Only the moved task is rewritten (a new `position` between its neighbours'), plus its
          *     subtasks' `list_id` when the list changes. When positions between two neighbours have
-         *     grown long, the group is renumbered: every renumbered task reaches the change feed.
+         *     grown long, the tasks nearest the gap are renumbered: every renumbered task reaches the change feed.
          *     Moves are serialised per user, so two devices moving tasks in one list at the same time
          *     never produce two tasks with the same position, and neither move is lost. A parent that
          *     would be its own ancestor, or a tree deeper than four levels, gets `422`.

@@ -1,8 +1,9 @@
 // Manual order (drag and drop) for tasks and lists: a position is a fractional-indexing key
 // (the `fractional-indexing` package), so placing an item between two neighbours writes only that
 // item: its key sorts between theirs. Keys placed again and again into the same gap grow by about
-// one character per six placements; past `longestPosition` the whole sibling group is renumbered
-// with evenly spaced short keys (each renumbered row is a write, so it reaches the change feed).
+// one character per six placements; past `longestPosition` the siblings around the gap are
+// renumbered with evenly spaced keys between the keys just outside them (each renumbered row is a
+// write, so it reaches the change feed). Lists (at most 500) renumber the whole group.
 //
 // Concurrency: every caller runs inside a transaction that has first advanced the owner's change
 // clock (database/task-changes.ts), which holds the owner's clock row locked until commit. Reading
@@ -16,7 +17,7 @@ import {
   selectDeepestSubtaskDepth,
   selectNextSiblingPosition,
   selectPreviousSiblingPosition,
-  selectSiblingIds,
+  selectSiblingsBeside,
   selectTaskPlacement,
   updateSubtasksPlacement,
   updateTaskPlacement,
@@ -161,25 +162,42 @@ export async function positionInGroup(
     return neighbour;
   };
   let gap: Gap;
-  let anchorId: string | undefined;
   if (anchor.afterId !== undefined) {
     const after = await neighbourOf(anchor.afterId, 'after_id');
-    anchorId = after.id;
     gap = { previous: after.position, next: await selectNextSiblingPosition(tx, ownerUserId, group, after.position, movingId) };
   } else if (anchor.beforeId !== undefined) {
     const before = await neighbourOf(anchor.beforeId, 'before_id');
-    anchorId = before.id;
     gap = { previous: await selectPreviousSiblingPosition(tx, ownerUserId, group, before.position, movingId), next: before.position };
   } else {
     gap = { previous: null, next: await selectNextSiblingPosition(tx, ownerUserId, group, null, movingId) };
   }
   const position = positionIn(gap);
   if (!needsRenumbering(position) || movingId === null) return position;
-  const siblingIds = await selectSiblingIds(tx, ownerUserId, group, movingId);
-  const index = anchorId === undefined ? 0 : siblingIds.indexOf(anchorId) + (anchor.afterId !== undefined ? 1 : 0);
-  const positions = renumbered(siblingIds, movingId, index);
-  await updateTaskPositions(tx, ownerUserId, positions.filter((entry) => entry.id !== movingId), changeSeq);
-  return positions[index]!.position;
+  return renumberAround(tx, ownerUserId, group, gap, movingId, changeSeq);
+}
+
+/** How many siblings on each side of the gap a renumbering rewrites first (×4 while the keys do not fit). */
+const renumberingReach = 16;
+
+/**
+ * Renumbers the siblings nearest the gap (at first `renumberingReach` on each side, the moved task
+ * between them) with evenly spaced keys between the keys just outside them, and returns the moved
+ * task's key. Only a window is rewritten, so a renumbering in a list of 10,000 tasks is a few dozen
+ * writes, not 10,000. When the outside keys are themselves too close for the window to fit in 24
+ * characters, the window grows, up to the whole group (whose fresh keys always fit).
+ */
+async function renumberAround(tx: CommonQueryMethods, ownerUserId: string, group: SiblingGroup, gap: Gap, movingId: string, changeSeq: string): Promise<string> {
+  for (let reach = renumberingReach; ; reach *= 4) {
+    const below = await selectSiblingsBeside(tx, ownerUserId, group, 'before', gap.next, movingId, reach + 1);
+    const above = gap.next === null ? [] : await selectSiblingsBeside(tx, ownerUserId, group, 'from', gap.next, movingId, reach + 1);
+    const window = [...below.slice(0, reach).reverse(), { id: movingId, position: '' }, ...above.slice(0, reach)];
+    const keys = generateNKeysBetween(below[reach]?.position ?? null, above[reach]?.position ?? null, window.length);
+    const wholeGroup = below.length <= reach && above.length <= reach;
+    if (!wholeGroup && keys.some(needsRenumbering)) continue;
+    const positions = window.map((sibling, place) => ({ id: sibling.id, position: keys[place]! }));
+    await updateTaskPositions(tx, ownerUserId, positions.filter((entry) => entry.id !== movingId), changeSeq);
+    return positions.find((entry) => entry.id === movingId)!.position;
+  }
 }
 
 /** Where a new task goes: its destination group, at the top. */

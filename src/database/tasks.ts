@@ -379,6 +379,7 @@ export async function updateTaskReopened(
 }
 
 const idRow = z.object({ id: z.string() });
+const positionedRow = z.object({ id: z.string(), position: z.string() });
 
 /** Returns false when the owner has no such task, or it is not at one of the expected versions. */
 export async function deleteTaskById(
@@ -533,17 +534,26 @@ export async function selectLastSiblingPosition(db: CommonQueryMethods, ownerUse
     limit 1`);
 }
 
-/** A sibling group's ids in order, the moved task left out (for renumbering it). */
-export async function selectSiblingIds(
+/**
+ * Up to `count` siblings on one side of a key, nearest first, the moved task left out: `before`,
+ * those below `key` (null: from the end of the group); `from`, `key` itself and those above it.
+ */
+export async function selectSiblingsBeside(
   db: CommonQueryMethods,
   ownerUserId: string,
   group: SiblingGroup,
+  side: 'before' | 'from',
+  key: string | null,
   movedTaskId: string,
-): Promise<readonly string[]> {
-  return db.anyFirst(sql.type(idRow)`
-    select id from tasks
-    where owner_user_id = ${ownerUserId} and ${inGroup(group)} and id <> ${movedTaskId}::uuid
-    order by position, id`);
+  count: number,
+): Promise<readonly { readonly id: string; readonly position: string }[]> {
+  const range =
+    key === null ? sql.fragment`true` : side === 'before' ? sql.fragment`position < ${key}` : sql.fragment`position >= ${key}`;
+  return db.any(sql.type(positionedRow)`
+    select id, position from tasks
+    where owner_user_id = ${ownerUserId} and ${inGroup(group)} and ${range} and id <> ${movedTaskId}::uuid
+    order by ${side === 'before' ? sql.fragment`position desc, id desc` : sql.fragment`position, id`}
+    limit ${count}`);
 }
 
 /** Gives tasks new positions (a renumbering), each one a write stamped with `changeSeq`. */

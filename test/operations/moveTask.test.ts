@@ -245,6 +245,37 @@ describe('moveTask', () => {
     );
   });
 
+  it('renumbers only the tasks near the gap, not the whole list, keeping every other task in its place', async function () {
+    this.timeout(180_000);
+    const api = await sharedApi();
+    const user = await newUser();
+    for (let index = 0; index < 100; index += 1) await createTaskAs(api, user, { title: `T${String(index).padStart(3, '0')}` });
+    const ordered = async () => (await api.http.get(`/api/tasks?${inbox}&sort=position&limit=200`).set(bearer(user))).body as Task[];
+    const initial = await ordered();
+    const [anchor, x, y] = [initial[50]!, initial[10]!, initial[90]!];
+    const expectedTitles = [...initial.filter((task) => task.id !== x.id && task.id !== y.id).map((task) => task.title)];
+    expectedTitles.splice(expectedTitles.indexOf(anchor.title) + 1, 0, 'X or Y', 'X or Y');
+    const rewrites: number[] = [];
+    let previous = initial;
+    for (let step = 0; step < 150; step += 1) {
+      const moved = step % 2 === 0 ? x : y;
+      expect((await move(api, user, moved.id, { after_id: anchor.id })).status).to.equal(200);
+      const now = await ordered();
+      const before = new Map(previous.map((task) => [task.id, task.position]));
+      const rewritten = now.filter((task) => task.id !== moved.id && before.get(task.id) !== task.position).length;
+      if (rewritten > 0) rewrites.push(rewritten);
+      previous = now;
+    }
+    expect(rewrites).to.not.be.empty;
+    // At most 16 on each side of the gap (the other moving task among them), never all 99.
+    for (const rewritten of rewrites) expect(rewritten).to.be.within(1, 32);
+    const positions = previous.map((task) => task.position);
+    expect(positions).to.deep.equal([...positions].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    expect(new Set(positions).size).to.equal(100);
+    for (const position of positions) expect(position.length).to.be.at.most(longestPosition);
+    expect(previous.map((task) => (task.id === x.id || task.id === y.id ? 'X or Y' : task.title))).to.deep.equal(expectedTitles);
+  });
+
   it('never gives two tasks the same position and loses no move when two devices move tasks in one list at the same time', async function () {
     this.timeout(180_000);
     const api = await sharedApi();
