@@ -332,6 +332,8 @@ async function main(): Promise<void> {
     const baseEnv: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'production',
+      // As before production required a choice: no Web Push (the bench has no push service).
+      PUSH: 'off',
       HOST: '127.0.0.1',
       DATA_DIR: path.join(workDir, 'api-data'),
       ...auth.env,

@@ -21,6 +21,7 @@ async function timeStart(command: string[], dataDir: string): Promise<number> {
     ...process.env,
     NODE_ENV: 'production',
     BETTER_AUTH_SECRET: 'bench-startup-secret-0123456789abcdef',
+    PUSH: 'off',
     DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     PORT: String(port),

@@ -14,7 +14,7 @@ if (!userId) {
 }
 
 // Exactly the secret (and iss/aud) the server verifies HS256 tokens with.
-const claims = (await authOptionsFor(loadConfig())).secret;
+const claims = (await authOptionsFor(loadConfig(process.env, { purpose: 'token' }))).secret;
 if (!claims) {
   console.error('Only JWKS verification is configured (BETTER_AUTH_URL / JWT_JWKS_URL): get tokens from Better Auth (GET /api/auth/token).');
   process.exit(1);

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { authFailureOf, bearerSecurityHandler, callerOf, type Authenticate } from './auth.ts';
 import { contractPath, type HandlerContext, type OperationId, type ResponseHeaders } from './contract.ts';
 import { handlers } from './handlers.ts';
-import { problemFor } from './problems.ts';
+import { ProblemError, problemFor } from './problems.ts';
 import type { RateLimits, TrustProxy } from './config.ts';
 import { corsFor } from './cors.ts';
 import { rateLimiters, refuseLongUrls } from './limits.ts';
@@ -43,7 +43,8 @@ type AnyHandler = (
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH']);
 
-export function createApp(options: AppOptions): express.Express {
+/** What every request meets first, in the API and in a WORKER=only process alike. */
+function operatedApp(options: WorkerAppOptions & Pick<AppOptions, 'corsOrigins'>): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -60,6 +61,11 @@ export function createApp(options: AppOptions): express.Express {
   // Before everything that can refuse a request, so a browser script can read the refusal.
   if (options.corsOrigins && options.corsOrigins.length > 0) app.use(corsFor(options.corsOrigins));
   app.use(refuseLongUrls(options.urlLimitBytes ?? 8_192));
+  return app;
+}
+
+export function createApp(options: AppOptions): express.Express {
+  const app = operatedApp(options);
 
   // Not `strict`: a body such as `null` or `5` is parseable JSON that breaks the schema, so it gets
   // the validator's 422 ("must be object"), not a 400 claiming it is not JSON.
@@ -110,21 +116,55 @@ export function createApp(options: AppOptions): express.Express {
     else response.json(result.body);
   });
 
-  app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
+  app.use(answerWithProblem(options.log));
+
+  return app;
+}
+
+/** The last middleware of both apps: any error becomes its problem+json response (src/problems.ts). */
+function answerWithProblem(baseLog: Logger) {
+  return (error: unknown, request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) return next(error);
     // The validator wraps what the security handler threw; the auth module kept the original.
     const cause = authFailureOf(request) ?? error;
     const requestId = requestIdOf(request);
     // The request id goes into the log line of a 5xx and into the body, so a user's report finds the stack.
-    const log = requestId ? options.log.child({ request_id: requestId }) : options.log;
+    const log = requestId ? baseLog.child({ request_id: requestId }) : baseLog;
     const problem = problemFor(cause, request.path, log, (path) => valueAt({ body: request.body, query: request.query }, path));
     response
       .status(problem.status)
       .set(problem.headers)
       .type('application/problem+json')
       .json(requestId ? { ...problem.body, request_id: requestId } : problem.body);
-  });
+  };
+}
 
+export type WorkerAppOptions = Pick<AppOptions, 'context' | 'log' | 'metricsToken' | 'rateLimits' | 'trustProxy' | 'urlLimitBytes'>;
+
+/**
+ * What a process that only delivers (WORKER=only) serves: no API, only what operators and
+ * orchestrators watch it with. `/health` and `/ready` are the API's own handlers (alive; database
+ * answers and not shutting down), and `/metrics` is the API's registry under the same rule (only
+ * with METRICS_TOKEN, only for a request presenting it): there it shows this process's delivery
+ * counters beside the scheduler lag and outbox depth. Every request gets its id and log line, every
+ * error its problem+json, and the per-address rate limit applies as on the API.
+ */
+export function createWorkerApp(options: WorkerAppOptions): express.Express {
+  const app = operatedApp(options);
+  // No token is verified here, so only the per-address limit can apply.
+  if (options.rateLimits) app.use(rateLimiters(options.rateLimits, options.log));
+  // The API's handlers, called as the contract would (neither has parameters nor a body).
+  const answer = (operation: 'health' | 'ready') => async (request: Request, response: Response) => {
+    (response.locals as { operation?: string }).operation = operation;
+    const result = await handlers[operation]({ params: {}, query: {}, body: undefined, headers: {}, requestPath: request.path }, options.context);
+    response.status(result.status).json(result.body);
+  };
+  app.get('/health', answer('health'));
+  app.get('/ready', answer('ready'));
+  app.use(() => {
+    throw new ProblemError('path-not-found', 'There is nothing at this path: a WORKER=only process serves /health, /ready and /metrics only.');
+  });
+  app.use(answerWithProblem(options.log));
   return app;
 }
 

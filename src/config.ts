@@ -1,5 +1,6 @@
 // The one module that reads process.env. Everything is validated at start so a bad setting stops
 // the process with a message naming the variable, instead of surfacing as a strange 500 later.
+import { createECDH, createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
@@ -89,9 +90,11 @@ const environmentSchema = z.object({
   DELIVERY_GIVE_UP_SECONDS: z.coerce.number().min(1).max(7 * 86_400).default(86_400),
   OUTBOUND_ALLOW_LOOPBACK: booleanFlag,
   WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(1).max(30 * 86_400).default(86_400),
-  VAPID_PUBLIC_KEY: optionalText.pipe(z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'must be the base64url P-256 public key web-push generates (87 characters)').optional()),
-  VAPID_PRIVATE_KEY: optionalText.pipe(z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the base64url P-256 private key web-push generates (43 characters)').optional()),
-  VAPID_SUBJECT: optionalText.pipe(z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https: URL (RFC 8292 "sub")').optional()),
+  // Checked in pushConfig, which says in one line what is wrong with them.
+  PUSH: z.enum(['on', 'off']).optional(),
+  VAPID_PUBLIC_KEY: optionalText,
+  VAPID_PRIVATE_KEY: optionalText,
+  VAPID_SUBJECT: optionalText,
 }).refine((env) => env.HTTP_HEADERS_TIMEOUT_SECONDS <= env.HTTP_REQUEST_TIMEOUT_SECONDS, {
   // Node refuses a server whose header deadline is later than its whole-request deadline.
   message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS',
@@ -186,7 +189,7 @@ export type DeliveryConfig = {
   /**
    * Where reminders are fired and deliveries made: `on` in every API process (the default), `off`
    * in none of them (a separate `WORKER=only` process does it), `only`: this process does nothing
-   * else (no HTTP server).
+   * else (no API; on HOST and PORT it serves /health, /ready and /metrics only).
    */
   readonly worker: 'on' | 'off' | 'only';
   /** How often the worker looks for due reminders and deliveries when it last found none. */
@@ -210,7 +213,7 @@ export type PushConfig =
   | { readonly mode: 'configured'; readonly publicKey: string; readonly privateKey: string; readonly subject: string }
   // Nothing configured outside production: a key pair is created under DATA_DIR (src/dev-secret.ts).
   | { readonly mode: 'development-keys'; readonly subject: string }
-  // Production without VAPID keys: no Web Push (the push operations answer 404 push-not-configured).
+  // PUSH=off: no Web Push (the push operations answer 404 push-not-configured).
   | { readonly mode: 'off' };
 
 export type ShutdownConfig = {
@@ -247,7 +250,9 @@ export type ConfigPurpose =
   /** The API server: every setting. */
   | 'serve'
   /** The migration step (scripts/migrate.ts): only where the database is; no token verification. */
-  | 'migrate';
+  | 'migrate'
+  /** `make token` (scripts/token.ts): the token settings; no Web Push. */
+  | 'token';
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env, options: { readonly purpose?: ConfigPurpose } = {}): Config {
   const parsed = environmentSchema.safeParse(environment);
@@ -310,8 +315,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, options
       giveUpMs: env.DELIVERY_GIVE_UP_SECONDS * 1000,
       allowLoopback: purpose === 'migrate' ? false : allowLoopback(env),
       webhookDisableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
-      // The migration step pushes nothing.
-      push: purpose === 'migrate' ? { mode: 'off' } : pushConfig(env),
+      // Only the server pushes.
+      push: purpose === 'serve' ? pushConfig(env) : { mode: 'off' },
     },
   };
 }
@@ -325,18 +330,68 @@ function allowLoopback(env: z.infer<typeof environmentSchema>): boolean {
   return env.OUTBOUND_ALLOW_LOOPBACK ?? false;
 }
 
+const vapidVariables = ['VAPID_PUBLIC_KEY', 'VAPID_PRIVATE_KEY', 'VAPID_SUBJECT'] as const;
+const generateVapidKeys = 'generate a pair with: npx web-push generate-vapid-keys';
+
+/**
+ * Web Push's keys. Like the token secret, production never invents them: it needs all three
+ * variables, or `PUSH=off` to say that running without push is meant (not a forgotten secret).
+ * Development with none creates a pair under DATA_DIR. Every refusal is one line.
+ */
 function pushConfig(env: z.infer<typeof environmentSchema>): PushConfig {
+  if (env.PUSH === 'off') return { mode: 'off' };
   const { VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey, VAPID_SUBJECT: subject } = env;
-  if (publicKey && privateKey && subject) return { mode: 'configured', publicKey, privateKey, subject };
-  if (publicKey || privateKey || (subject && env.NODE_ENV === 'production')) {
+  const missing = vapidVariables.filter((name) => env[name] === undefined);
+  if (env.NODE_ENV !== 'production' && !publicKey && !privateKey) {
+    return { mode: 'development-keys', subject: subject === undefined ? 'mailto:tasks-api@localhost' : checkedSubject(subject) };
+  }
+  if (missing.length === vapidVariables.length) {
     throw new ConfigError(
-      'Web Push needs all three of VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT (or none of them: then\n' +
-        '  production runs without push, and development creates a key pair under DATA_DIR).\n' +
-        '  Generate a pair with: npx web-push generate-vapid-keys',
+      `Web Push has no keys: production needs VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT (${generateVapidKeys}), or PUSH=off to run without push.`,
     );
   }
-  if (env.NODE_ENV === 'production') return { mode: 'off' };
-  return { mode: 'development-keys', subject: subject ?? 'mailto:tasks-api@localhost' };
+  if (!publicKey || !privateKey || !subject) {
+    const names = missing.length === 1 ? `${missing[0]} is` : `${missing.join(' and ')} are`;
+    throw new ConfigError(`Web Push needs all three VAPID variables, but ${names} not set (${generateVapidKeys}), or set PUSH=off to run without push.`);
+  }
+  checkVapidKeyPair(publicKey, privateKey);
+  return { mode: 'configured', publicKey, privateKey, subject: checkedSubject(subject) };
+}
+
+/** A key pair web-push can sign with: the public key on P-256, and the private key that belongs to it. */
+function checkVapidKeyPair(publicKey: string, privateKey: string): void {
+  const publicBytes = Buffer.from(publicKey, 'base64url');
+  if (!/^[A-Za-z0-9_-]{87}$/.test(publicKey) || publicBytes[0] !== 4 || !isP256Point(publicBytes)) {
+    throw new ConfigError(`VAPID_PUBLIC_KEY is not a P-256 public key in base64url (87 characters; ${generateVapidKeys}).`);
+  }
+  const ecdh = createECDH('prime256v1');
+  try {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(privateKey)) throw new Error('not 32 bytes');
+    ecdh.setPrivateKey(Buffer.from(privateKey, 'base64url'));
+  } catch {
+    throw new ConfigError(`VAPID_PRIVATE_KEY is not a P-256 private key in base64url (43 characters; ${generateVapidKeys}).`);
+  }
+  // A mismatched pair signs JWTs that every push service refuses (403): catch it here, not per push.
+  if (!ecdh.getPublicKey().equals(publicBytes)) {
+    throw new ConfigError('VAPID_PRIVATE_KEY is not the private key of VAPID_PUBLIC_KEY: set both from the same generated pair.');
+  }
+}
+
+function isP256Point(uncompressed: Buffer): boolean {
+  try {
+    const coordinate = (from: number) => uncompressed.subarray(from, from + 32).toString('base64url');
+    createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: coordinate(1), y: coordinate(33) }, format: 'jwk' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkedSubject(subject: string): string {
+  if (!/^(mailto:|https:\/\/)\S+$/.test(subject)) {
+    throw new ConfigError('VAPID_SUBJECT must be a mailto: or https: URL (RFC 8292 "sub"), such as mailto:ops@example.com.');
+  }
+  return subject;
 }
 
 // The migration step verifies no tokens; nothing reads this.

@@ -16,7 +16,7 @@ import { selectListById } from './database/lists.ts';
 import {
   selectDeepestSubtaskDepth,
   selectNextSiblingPosition,
-  selectPreviousSiblingPosition,
+  selectNeighbourGap,
   selectSiblingsBeside,
   selectTaskPlacement,
   updateSubtasksPlacement,
@@ -156,18 +156,18 @@ export async function positionInGroup(
   movingId: string | null,
   changeSeq: string,
 ): Promise<string> {
-  const neighbourOf = async (id: string, field: 'after_id' | 'before_id') => {
-    const neighbour = await selectTaskPlacement(tx, ownerUserId, id.toLowerCase());
-    if (!neighbour || neighbour.id === movingId || !inGroup(neighbour, group)) throw neighbourNotSibling(field);
+  const neighbourOf = async (id: string, side: 'after' | 'before') => {
+    const neighbour = await selectNeighbourGap(tx, ownerUserId, id.toLowerCase(), side, movingId ?? noTask);
+    if (!neighbour || neighbour.id === movingId || !inGroup(neighbour, group)) throw neighbourNotSibling(side === 'after' ? 'after_id' : 'before_id');
     return neighbour;
   };
   let gap: Gap;
   if (anchor.afterId !== undefined) {
-    const after = await neighbourOf(anchor.afterId, 'after_id');
-    gap = { previous: after.position, next: await selectNextSiblingPosition(tx, ownerUserId, group, after.position, movingId) };
+    const after = await neighbourOf(anchor.afterId, 'after');
+    gap = { previous: after.position, next: after.beyond };
   } else if (anchor.beforeId !== undefined) {
-    const before = await neighbourOf(anchor.beforeId, 'before_id');
-    gap = { previous: await selectPreviousSiblingPosition(tx, ownerUserId, group, before.position, movingId), next: before.position };
+    const before = await neighbourOf(anchor.beforeId, 'before');
+    gap = { previous: before.beyond, next: before.position };
   } else {
     gap = { previous: null, next: await selectNextSiblingPosition(tx, ownerUserId, group, null, movingId) };
   }
@@ -175,6 +175,9 @@ export async function positionInGroup(
   if (!needsRenumbering(position) || movingId === null) return position;
   return renumberAround(tx, ownerUserId, group, gap, movingId, changeSeq);
 }
+
+/** No task has this id: what a new task (nothing moving yet) leaves out of its siblings. */
+const noTask = '00000000-0000-0000-0000-000000000000';
 
 /** How many siblings on each side of the gap a renumbering rewrites first (×4 while the keys do not fit). */
 const renumberingReach = 16;

@@ -6,7 +6,7 @@
 import './check-node.js';
 import { createServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createApp } from './app.ts';
+import { createApp, createWorkerApp } from './app.ts';
 import { authOptionsFor, createAuthenticator, type AuthOptions } from './auth.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { DatabasePool } from './database/pool.ts';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   }
 
   const vapid = await vapidKeysFor(config);
-  if (config.delivery.push.mode === 'off') log.warn('Web Push is off: set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT to turn it on');
+  if (config.delivery.push.mode === 'off') log.warn('Web Push is off (PUSH=off): reminders reach webhooks and GET /api/reminders/due only');
   const { delivery } = config;
   if (delivery.worker !== 'off') {
     worker = startDeliveryWorker({
@@ -90,22 +90,29 @@ async function main(): Promise<void> {
       vapid,
     });
   }
-  // WORKER=only: this process fires reminders and makes deliveries, and serves nothing.
-  if (config.delivery.worker === 'only') return;
-
-  const authOptions = await authOptionsFor(config);
-  const app = createApp({
-    context: { db: pool, isShuttingDown: () => shuttingDown, vapid, allowLoopback: delivery.allowLoopback },
-    authenticate: createAuthenticator(authOptions),
+  // WORKER=only: this process fires reminders and makes deliveries, and serves no API: on HOST and
+  // PORT only /health, /ready and /metrics, so it can be health-checked and scraped like the API
+  // (the image's HEALTHCHECK works for it unchanged).
+  const workerOnly = config.delivery.worker === 'only';
+  const context = { db: pool, isShuttingDown: () => shuttingDown, vapid, allowLoopback: delivery.allowLoopback };
+  const operating = {
+    context,
     log,
-    bodyLimitBytes: config.bodyLimitBytes,
-    validateResponses: config.validateResponses,
     metricsToken: config.metricsToken,
     rateLimits: config.rateLimits,
     trustProxy: config.trustProxy,
     urlLimitBytes: config.urlLimitBytes,
-    corsOrigins: config.corsOrigins,
-  });
+  };
+  const authOptions = workerOnly ? undefined : await authOptionsFor(config);
+  const app = authOptions
+    ? createApp({
+        ...operating,
+        authenticate: createAuthenticator(authOptions),
+        bodyLimitBytes: config.bodyLimitBytes,
+        validateResponses: config.validateResponses,
+        corsOrigins: config.corsOrigins,
+      })
+    : createWorkerApp(operating);
 
   // Responses still being prepared when shutdown starts, so each can ask its client to close.
   const inFlight = new Set<ServerResponse>();
@@ -171,6 +178,10 @@ async function main(): Promise<void> {
     const address = server!.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://localhost:${port}`;
+    if (!authOptions) {
+      log.info({ url, environment: config.environment }, `tasks-api worker listening on ${url} (/health, /ready, /metrics; no API: WORKER=only)`);
+      return;
+    }
     log.info({ url, environment: config.environment, auth: describeAuth(authOptions, config) }, `tasks-api listening on ${url}`);
     if (config.auth.mode === 'development-secret') {
       log.info(

@@ -4,7 +4,9 @@
 // sets) ends with `settleCompletion`, in the write's own transaction: it records a completion, or
 // removes the one a reopening takes back, and moves a completed recurring task on to its next
 // occurrence. `moveTaskToOccurrence` is the one place where the series moves a task's `due_at`
-// (roll-forward, skip, undo): work that follows a due date (reminders) hooks in there.
+// (roll-forward, skip, undo). Reminders follow in `scheduleTaskReminders` (reminders.ts), which
+// every task write runs last in its transaction, these two operations included: it recomputes
+// them from the task as written (moved due date, completed or reopened).
 import type { CommonQueryMethods } from 'slonik';
 import type { AuthenticatedHandler } from './contract.ts';
 import { decodeOpaqueToken, encodeOpaqueToken, cursorBinding } from './cursors.ts';
@@ -27,8 +29,10 @@ import {
   type VersionedTaskRow,
 } from './database/tasks.ts';
 import { ProblemError, taskNotFound } from './problems.ts';
+import { scheduleTaskReminders } from './reminders.ts';
 import { nextOccurrence, upcomingOccurrences, wallTimeAt, type SeriesPosition } from './recurrence.ts';
 import { taskResult, writeExistingTask } from './versions.ts';
+import { recordTaskEvents } from './webhooks.ts';
 import { z } from 'zod';
 
 const notRecurring = () =>
@@ -70,8 +74,9 @@ function occurrenceAfterCompletion(series: SeriesPosition, now: number): TaskOcc
 
 /**
  * Moves a recurring task to an occurrence of its series: the one place where the series changes a
- * task's `due_at` (roll-forward after a completion, skip, undo). Anything that depends on a due
- * date (reminders) is recomputed here. Null when the task is not at a version `write` allows.
+ * task's `due_at` (roll-forward after a completion, skip, undo). Its reminders are not recomputed
+ * here but by the caller's `scheduleTaskReminders`, which every write runs once after everything
+ * else it changed on the task. Null when the task is not at a version `write` allows.
  */
 export async function moveTaskToOccurrence(
   tx: CommonQueryMethods,
@@ -124,8 +129,8 @@ export async function settleCompletion(
 // Operations.
 
 export const skipTaskOccurrence: AuthenticatedHandler<'skipTaskOccurrence'> = async ({ ownerUserId, params, headers }, { db }) => {
-  const row = await db.transaction((tx) =>
-    writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
+  const result = await db.transaction(async (tx) => {
+    const moved = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
       const task = await selectTaskById(tx, ownerUserId, params.task_id);
       if (!task) return null;
       const series = seriesOf(task);
@@ -135,14 +140,16 @@ export const skipTaskOccurrence: AuthenticatedHandler<'skipTaskOccurrence'> = as
       const next = nextOccurrence(series, Date.now());
       if (!next) throw seriesEnded();
       return moveTaskToOccurrence(tx, ownerUserId, params.task_id, next, write);
-    }),
-  );
-  return taskResult(200, row);
+    });
+    // The due date moved: relative reminders move with it, as after a completion's roll-forward.
+    return changedTask(tx, ownerUserId, await scheduleTaskReminders(tx, ownerUserId, moved, undefined));
+  });
+  return result;
 };
 
 export const undoTaskCompletion: AuthenticatedHandler<'undoTaskCompletion'> = async ({ ownerUserId, params, headers }, { db }) => {
-  const row = await db.transaction((tx) =>
-    writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
+  const result = await db.transaction(async (tx) => {
+    const undone = await writeExistingTask(tx, ownerUserId, params.task_id, headers['if-match'], async (write) => {
       const task = await selectTaskById(tx, ownerUserId, params.task_id);
       if (!task) return null;
       const latest = await selectLatestTaskCompletion(tx, ownerUserId, params.task_id);
@@ -157,10 +164,20 @@ export const undoTaskCompletion: AuthenticatedHandler<'undoTaskCompletion'> = as
         return moveTaskToOccurrence(tx, ownerUserId, params.task_id, restoredOccurrence(latest), write);
       }
       return updateTaskReopened(tx, ownerUserId, params.task_id, write);
-    }),
-  );
-  return taskResult(200, row);
+    });
+    // Back on the earlier due date, or reopened: reminders follow as after any write. One whose
+    // time has now passed stays unsent (the contract: never retroactively).
+    return changedTask(tx, ownerUserId, await scheduleTaskReminders(tx, ownerUserId, undone, undefined));
+  });
+  return result;
 };
+
+/** The answer to a skip or an undo, and its task.updated event for webhooks (in the same transaction). */
+async function changedTask(tx: CommonQueryMethods, ownerUserId: string, row: VersionedTaskRow) {
+  const result = taskResult(200, row);
+  await recordTaskEvents(tx, ownerUserId, 'task.updated', [result.body]);
+  return result;
+}
 
 const restoredOccurrence = (completion: StoredCompletionRow): TaskOccurrence => ({
   dueAt: completion.occurrence_due_at!,

@@ -42,9 +42,8 @@ describe('configuration from the environment', () => {
     });
   });
 
-  it('runs production without Web Push when no VAPID keys are set, and refuses part of a key pair or loopback delivery', () => {
+  it('needs the three VAPID keys or PUSH=off in production, each refusal in one line, and refuses loopback delivery there', () => {
     const production = { NODE_ENV: 'production', BETTER_AUTH_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db.example.com/tasks' };
-    expect(loadConfig(production).delivery.push).to.deep.equal({ mode: 'off' });
     const keys = {
       VAPID_PUBLIC_KEY: 'BJTc3yytPh0bpgg1djUuVMlD4glDHH2k1BoJEe1jChCU-rMjvwaBVnirXR902UvkqN_OG_eL5FLSjOctqGeKHlk',
       VAPID_PRIVATE_KEY: 'R-PksWEe7zZJQ2Omr7jqCeG1AxsxQsvBkVtGWOpAjFU',
@@ -56,9 +55,43 @@ describe('configuration from the environment', () => {
       privateKey: keys.VAPID_PRIVATE_KEY,
       subject: keys.VAPID_SUBJECT,
     });
-    expect(() => loadConfig({ ...production, VAPID_PUBLIC_KEY: keys.VAPID_PUBLIC_KEY })).to.throw(ConfigError, /VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT/);
-    expect(() => loadConfig({ ...production, OUTBOUND_ALLOW_LOOPBACK: 'true' })).to.throw(ConfigError, /OUTBOUND_ALLOW_LOOPBACK/);
+    expect(loadConfig({ ...production, PUSH: 'off' }).delivery.push).to.deep.equal({ mode: 'off' });
+    expect(loadConfig({ ...production, ...keys, PUSH: 'off' }).delivery.push).to.deep.equal({ mode: 'off' });
+    // The migration step and `make token` push nothing, so they need no keys.
+    expect(loadConfig(production, { purpose: 'migrate' }).delivery.push).to.deep.equal({ mode: 'off' });
+    expect(loadConfig(production, { purpose: 'token' }).delivery.push).to.deep.equal({ mode: 'off' });
+    const refusal = (environment: Record<string, string>) => {
+      try {
+        loadConfig(environment);
+      } catch (error) {
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as Error).message).not.to.include('\n');
+        return (error as Error).message;
+      }
+      throw new Error(`accepted ${JSON.stringify(environment)}`);
+    };
+    expect(refusal(production)).to.match(/^Web Push has no keys: production needs VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT .*PUSH=off/);
+    expect(refusal({ ...production, PUSH: 'on' })).to.match(/^Web Push has no keys: /);
+    expect(refusal({ ...production, VAPID_PUBLIC_KEY: keys.VAPID_PUBLIC_KEY })).to.match(
+      /^Web Push needs all three VAPID variables, but VAPID_PRIVATE_KEY and VAPID_SUBJECT are not set .*PUSH=off/,
+    );
+    expect(refusal({ ...production, ...keys, VAPID_SUBJECT: '' })).to.match(/^Web Push needs all three VAPID variables, but VAPID_SUBJECT is not set /);
+    const flipped = `${keys.VAPID_PUBLIC_KEY.slice(0, 80)}${keys.VAPID_PUBLIC_KEY.slice(80).toLowerCase()}`;
+    expect(refusal({ ...production, ...keys, VAPID_PUBLIC_KEY: flipped })).to.match(/^VAPID_PUBLIC_KEY is not a P-256 public key /);
+    expect(refusal({ ...production, ...keys, VAPID_PUBLIC_KEY: keys.VAPID_PUBLIC_KEY.slice(1) })).to.match(/^VAPID_PUBLIC_KEY is not a P-256 public key /);
+    expect(refusal({ ...production, ...keys, VAPID_PRIVATE_KEY: 'R-Pks' })).to.match(/^VAPID_PRIVATE_KEY is not a P-256 private key /);
+    expect(refusal({ ...production, ...keys, VAPID_PRIVATE_KEY: 'A'.repeat(43) })).to.match(/^VAPID_PRIVATE_KEY is not a P-256 private key /);
+    expect(refusal({ ...production, ...keys, VAPID_PRIVATE_KEY: `S${keys.VAPID_PRIVATE_KEY.slice(1)}` })).to.match(
+      /^VAPID_PRIVATE_KEY is not the private key of VAPID_PUBLIC_KEY/,
+    );
+    expect(refusal({ ...production, ...keys, VAPID_SUBJECT: 'ops@example.com' })).to.match(/^VAPID_SUBJECT must be a mailto: or https: URL/);
+    // Outside production: none creates a development pair; part of a pair is still refused.
+    expect(loadConfig({ VAPID_SUBJECT: 'https://example.com' }).delivery.push).to.deep.equal({ mode: 'development-keys', subject: 'https://example.com' });
+    expect(loadConfig({ PUSH: 'off' }).delivery.push).to.deep.equal({ mode: 'off' });
+    expect(refusal({ VAPID_PRIVATE_KEY: keys.VAPID_PRIVATE_KEY })).to.match(/^Web Push needs all three VAPID variables, but VAPID_PUBLIC_KEY and VAPID_SUBJECT are not set /);
+    expect(() => loadConfig({ ...production, PUSH: 'off', OUTBOUND_ALLOW_LOOPBACK: 'true' })).to.throw(ConfigError, /OUTBOUND_ALLOW_LOOPBACK/);
     expect(() => loadConfig({ WORKER: 'sometimes' })).to.throw(ConfigError, /WORKER/);
+    expect(() => loadConfig({ PUSH: 'no' })).to.throw(ConfigError, /^Invalid configuration:\n {2}PUSH: /);
   });
 
   it('reads where migrations run and whether the server runs them at start', () => {
@@ -133,7 +166,7 @@ describe('configuration from the environment', () => {
   });
 
   it('turns response validation off by default in production, and lets VALIDATE_RESPONSES turn it on', () => {
-    const production = { NODE_ENV: 'production', BETTER_AUTH_SECRET: 'a'.repeat(32), DATABASE_URL: 'postgres://tasks@db.example/tasks' };
+    const production = { NODE_ENV: 'production', BETTER_AUTH_SECRET: 'a'.repeat(32), DATABASE_URL: 'postgres://tasks@db.example/tasks', PUSH: 'off' };
     expect(loadConfig(production).validateResponses).to.equal(false);
     expect(loadConfig({ ...production, VALIDATE_RESPONSES: 'true' }).validateResponses).to.equal(true);
     expect(loadConfig({ VALIDATE_RESPONSES: '0' }).validateResponses).to.equal(false);

@@ -500,6 +500,8 @@ const placementRow = z.object({
   position: z.string(),
 });
 export type PlacementRow = z.infer<typeof placementRow>;
+const neighbourGapRow = placementRow.extend({ beyond: z.string().nullable() });
+export type NeighbourGapRow = z.infer<typeof neighbourGapRow>;
 
 /** Where one of the owner's tasks sits (null when the owner has no such task). */
 export async function selectTaskPlacement(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<PlacementRow | null> {
@@ -525,20 +527,31 @@ export async function selectNextSiblingPosition(
     limit 1`);
 }
 
-/** The last sibling's position before `before`, the moved task left out. */
-export async function selectPreviousSiblingPosition(
+/**
+ * Where the neighbour a drop names sits, and `beyond`: the key of the next sibling past it on
+ * `side` (`after`: the first above it; `before`: the last below it), the moved task left out. The
+ * whole gap in one statement; the caller checks the neighbour is in the destination group.
+ */
+export async function selectNeighbourGap(
   db: CommonQueryMethods,
   ownerUserId: string,
-  group: SiblingGroup,
-  before: string,
-  movedTaskId: string | null,
-): Promise<string | null> {
-  return db.maybeOneFirst(sql.type(positionRow)`
-    select position from tasks
-    where owner_user_id = ${ownerUserId} and ${inGroup(group)} and position < ${before}
-      and id <> ${movedTaskId ?? '00000000-0000-0000-0000-000000000000'}::uuid
-    order by position desc, id desc
-    limit 1`);
+  neighbourId: string,
+  side: 'after' | 'before',
+  movedTaskId: string,
+): Promise<NeighbourGapRow | null> {
+  const [beyondNeighbour, order] =
+    side === 'after'
+      ? [sql.fragment`sibling.position > neighbour.position`, sql.fragment`sibling.position, sibling.id`]
+      : [sql.fragment`sibling.position < neighbour.position`, sql.fragment`sibling.position desc, sibling.id desc`];
+  return db.maybeOne(sql.type(neighbourGapRow)`
+    select neighbour.id, neighbour.list_id, neighbour.parent_id, neighbour.ancestor_ids::text[] as ancestor_ids, neighbour.position,
+      (select sibling.position from tasks sibling
+       where sibling.owner_user_id = ${ownerUserId} and sibling.sibling_group = neighbour.sibling_group
+         and ${beyondNeighbour} and sibling.id <> ${movedTaskId}::uuid
+       order by ${order}
+       limit 1) as beyond
+    from tasks neighbour
+    where neighbour.owner_user_id = ${ownerUserId} and neighbour.id = ${neighbourId}`);
 }
 
 /** The last position in a sibling group (null when it is empty). */

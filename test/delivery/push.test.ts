@@ -4,9 +4,9 @@
 // as the browser would. Polls and backoff are scaled to milliseconds; nothing sleeps for minutes.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from '../../src/delivery-worker.ts';
 import { pushTtlSeconds } from '../../src/push.ts';
-import { capturedLog, newUser, startTestApi, testVapid, type CapturedLog, type TestApi, type TestUser } from '../support/api.ts';
+import { newUser, startTestApi, testVapid, type TestApi, type TestUser } from '../support/api.ts';
+import { eventually, useDeliveryWorker } from '../support/delivery.ts';
 import { createMigratedDatabase, withSqlClient } from '../support/database.ts';
 import { startPushService, type Browser, type PushService } from '../support/push-service.ts';
 import { bearer, createTaskAs } from '../support/tasks.ts';
@@ -14,49 +14,18 @@ import { bearer, createTaskAs } from '../support/tasks.ts';
 const metricsToken = 'metrics-token-for-push-tests-0123';
 const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 
-async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('reminders delivered by Web Push', function () {
   this.timeout(60_000);
   let databaseUrl: string;
   let api: TestApi;
   let service: PushService;
-  let worker: DeliveryWorker | undefined;
-  let log: CapturedLog;
-
-  const startWorker = (overrides: Partial<DeliveryWorkerOptions> = {}) => {
-    log = capturedLog();
-    worker = startDeliveryWorker({
-      db: api.pool,
-      log: log.log,
-      pollMs: 50,
-      concurrency: 4,
-      retryBaseMs: 200,
-      giveUpMs: 60_000,
-      webhookDisableAfterMs: 60_000,
-      outbound: { allowLoopback: true, timeoutMs: 2_000, maxResponseBytes: 65_536 },
-      vapid: testVapid,
-      ...overrides,
-    });
-  };
+  const worker = useDeliveryWorker(() => api, { vapid: testVapid });
 
   before(async () => {
     // A database of their own: the worker claims every due reminder it can see.
     databaseUrl = await createMigratedDatabase('push');
     api = await startTestApi({ databaseUrl, vapid: testVapid, allowLoopback: true, metricsToken });
     service = await startPushService();
-  });
-  afterEach(async () => {
-    await worker?.stop(5_000);
-    worker = undefined;
   });
   after(async () => {
     await api?.close();
@@ -71,10 +40,10 @@ describe('reminders delivered by Web Push', function () {
   };
   const receivedBy = (browser: Browser) => service.received.filter((push) => push.browser === browser.name);
   const attemptsAt = (browser: Browser) => service.attempts.filter((attempt) => attempt.browser === browser.name);
-  const deliveryLines = () => log.lines().filter((line) => line.msg === 'delivery attempt');
+  const deliveryLines = () => worker.log().lines().filter((line) => line.msg === 'delivery attempt');
 
   it("pushes a reminder at its time to every subscription of its owner, encrypted for the browser and signed with VAPID, and to nobody else's", async () => {
-    startWorker();
+    worker.start();
     const alice = await newUser('alice');
     const bob = await newUser('bob');
     const phone = await subscribe(alice, 'phone');
@@ -115,7 +84,7 @@ describe('reminders delivered by Web Push', function () {
   });
 
   it('retries a failing push with growing delays, without holding up another subscription, and counts it in /metrics', async () => {
-    startWorker();
+    worker.start();
     const user = await newUser();
     const flaky = await subscribe(user, 'flaky');
     const healthy = await subscribe(user, 'healthy');
@@ -151,7 +120,7 @@ describe('reminders delivered by Web Push', function () {
   });
 
   it('deletes a subscription whose push service answers 410 Gone (the browser unsubscribed)', async () => {
-    startWorker();
+    worker.start();
     const user = await newUser();
     const gone = await subscribe(user, 'gone');
     const kept = await subscribe(user, 'kept');
@@ -165,7 +134,7 @@ describe('reminders delivered by Web Push', function () {
   });
 
   it('gives up a delivery that keeps failing past the give-up time, and records why', async () => {
-    startWorker({ giveUpMs: 700 });
+    worker.start({ giveUpMs: 700 });
     const user = await newUser();
     const down = await subscribe(user, 'down');
     service.answer(down.browser.name, ...Array.from({ length: 50 }, () => 503));
@@ -180,7 +149,7 @@ describe('reminders delivered by Web Push', function () {
   });
 
   it('never calls a loopback endpoint unless loopback is explicitly allowed: the delivery is refused, not retried', async () => {
-    startWorker({ outbound: { allowLoopback: false, timeoutMs: 2_000, maxResponseBytes: 65_536 } });
+    worker.start({ outbound: { allowLoopback: false, timeoutMs: 2_000, maxResponseBytes: 65_536 } });
     const user = await newUser();
     // Stored by an API that allows loopback; delivered by a worker that does not.
     const local = await subscribe(user, 'local');

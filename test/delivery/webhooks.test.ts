@@ -3,8 +3,8 @@
 // verifies every one with the Standard Webhooks reference library (test/support/webhook-receiver.ts).
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { startDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from '../../src/delivery-worker.ts';
-import { capturedLog, newUser, startTestApi, type CapturedLog, type TestApi, type TestUser } from '../support/api.ts';
+import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { eventually, useDeliveryWorker } from '../support/delivery.ts';
 import { createMigratedDatabase } from '../support/database.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 import { bearer, createTaskAs } from '../support/tasks.ts';
@@ -13,45 +13,15 @@ const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const allEvents = ['reminder.fired', 'task.created', 'task.updated', 'task.completed', 'task.deleted'];
 
-async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 describe('webhook deliveries, signed per Standard Webhooks', function () {
   this.timeout(60_000);
   let api: TestApi;
   let receiver: WebhookReceiver;
-  let worker: DeliveryWorker | undefined;
-  let log: CapturedLog;
-
-  const startWorker = (overrides: Partial<DeliveryWorkerOptions> = {}) => {
-    log = capturedLog();
-    worker = startDeliveryWorker({
-      db: api.pool,
-      log: log.log,
-      pollMs: 50,
-      concurrency: 4,
-      retryBaseMs: 200,
-      giveUpMs: 60_000,
-      webhookDisableAfterMs: 60_000,
-      outbound: { allowLoopback: true, timeoutMs: 2_000, maxResponseBytes: 65_536 },
-      ...overrides,
-    });
-  };
+  const worker = useDeliveryWorker(() => api);
 
   before(async () => {
     api = await startTestApi({ databaseUrl: await createMigratedDatabase('webhooks'), allowLoopback: true });
     receiver = await startWebhookReceiver();
-  });
-  afterEach(async () => {
-    await worker?.stop(5_000);
-    worker = undefined;
   });
   after(async () => {
     await api?.close();
@@ -68,7 +38,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
   const deliveries = async (user: TestUser, webhookId: string) => (await api.http.get(`/api/webhooks/${webhookId}/deliveries`).set(bearer(user))).body;
 
   it("sends task.created, updated, completed and deleted for the owner's writes, each verified by the Standard Webhooks library, and nothing to another user's webhook", async () => {
-    startWorker();
+    worker.start();
     const alice = await newUser('alice');
     const bob = await newUser('bob');
     const hook = await register(alice);
@@ -100,7 +70,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
   });
 
   it('sends an event for every task a cascade or a move changes: subtasks deleted with their parent or their list, tasks a deleted list hands on, subtasks moved to another list', async () => {
-    startWorker();
+    worker.start();
     const user = await newUser();
     const hook = await register(user, ['task.updated', 'task.deleted']);
     const list = async (name: string) => (await api.http.post('/api/lists').set(bearer(user)).send({ name })).body as { id: string };
@@ -138,8 +108,28 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
     expect(received.map((event) => (event.data as { id: string }).id)).to.not.include(sibling.id);
   });
 
+  it('sends task.updated for a skipped occurrence and for an undone completion, each with the task as answered', async () => {
+    worker.start();
+    const user = await newUser();
+    const hook = await register(user, ['task.updated']);
+    const task = await createTaskAs(api, user, { title: 'Daily', due_at: '2030-01-07T08:00:00.000Z', recurrence: { rule: 'FREQ=DAILY', time_zone: 'UTC' } });
+    const skipped = await api.http.post(`/api/tasks/${task.id}/skip`).set(bearer(user));
+    expect(skipped.status, skipped.text).to.equal(200);
+    expect((await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user)).send({ completed: true })).status).to.equal(200);
+    const [completion] = (await api.http.get(`/api/tasks/${task.id}/completions`).set(bearer(user))).body as { id: string }[];
+    const undone = await api.http.delete(`/api/tasks/${task.id}/completions/${completion!.id}`).set(bearer(user));
+    expect(undone.status, undone.text).to.equal(200);
+
+    await eventually('two events', () => (at(hook.path).length >= 2 ? true : undefined));
+    await sleep(300);
+    expect(events(hook.path, hook.secret).map((event) => [event.type, event.data])).to.have.deep.members([
+      ['task.updated', skipped.body],
+      ['task.updated', undone.body],
+    ]);
+  });
+
   it('sends no event for a write that was rolled back', async () => {
-    startWorker();
+    worker.start();
     const user = await newUser();
     const hook = await register(user, ['task.updated']);
     const task = await createTaskAs(api, user, { title: 'Guarded', due_at: secondsFromNow(3600), reminders: [{ before_due: 'PT5M' }] });
@@ -154,7 +144,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
   });
 
   it('sends reminder.fired when a reminder fires', async () => {
-    startWorker();
+    worker.start();
     const user = await newUser();
     const hook = await register(user, ['reminder.fired']);
     const task = await createTaskAs(api, user, { title: 'Remind the server', reminders: [{ remind_at: secondsFromNow(1.5) }] });
@@ -166,8 +156,28 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
     });
   });
 
+  it('never fires a reminder that undoing a completion moved back into the past (not retroactively)', async () => {
+    worker.start();
+    const user = await newUser();
+    const hook = await register(user, ['reminder.fired']);
+    // Overdue by two hours, a reminder 15 minutes before: its time had passed when it was set.
+    const overdue = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 2 * 3_600_000).toISOString();
+    const task = await createTaskAs(api, user, { title: 'Undone', due_at: overdue, recurrence: { rule: 'FREQ=DAILY', time_zone: 'UTC' }, reminders: [{ before_due: 'PT15M' }] });
+    expect((await api.http.patch(`/api/tasks/${task.id}/complete`).set(bearer(user))).body.due_at).not.to.equal(overdue);
+    const [completion] = (await api.http.get(`/api/tasks/${task.id}/completions`).set(bearer(user))).body as { id: string }[];
+    const undone = await api.http.delete(`/api/tasks/${task.id}/completions/${completion!.id}`).set(bearer(user));
+    expect(undone.body.due_at).to.equal(overdue);
+    // A reminder that does fire, after several polls: by then the undone one would have fired too.
+    const control = await createTaskAs(api, user, { title: 'Control', reminders: [{ remind_at: secondsFromNow(1) }] });
+    await eventually('the control reminder', () => (at(hook.path).length >= 1 ? true : undefined));
+    await sleep(300);
+    expect(events(hook.path, hook.secret).map((event) => (event.data as { reminder_id: string }).reminder_id)).to.deep.equal([control.reminders[0]!.id]);
+    const read = (await api.http.get(`/api/tasks/${task.id}`).set(bearer(user))).body;
+    expect(read.reminders[0]).to.deep.include({ fire_at: new Date(Date.parse(overdue) - 15 * 60_000).toISOString(), last_fired_at: null });
+  });
+
   it('retries a failing delivery with backoff under the same webhook-id, showing attempts, status and the next retry', async () => {
-    startWorker({ retryBaseMs: 400 });
+    worker.start({ retryBaseMs: 400 });
     const user = await newUser();
     const hook = await register(user, ['task.created']);
     receiver.answer(hook.path, 500, 503);
@@ -193,7 +203,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
   });
 
   it('disables a webhook whose deliveries keep failing for the disable period, says so, and sends nothing more until it is enabled', async () => {
-    startWorker({ webhookDisableAfterMs: 800, retryBaseMs: 100 });
+    worker.start({ webhookDisableAfterMs: 800, retryBaseMs: 100 });
     const user = await newUser();
     const hook = await register(user, ['task.created']);
     receiver.answer(hook.path, ...Array.from({ length: 100 }, () => 500));
@@ -220,7 +230,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
   });
 
   it('delivers a ping from POST /api/webhooks/{id}/test', async () => {
-    startWorker();
+    worker.start();
     const user = await newUser();
     const hook = await register(user, ['task.deleted']);
     const ping = (await api.http.post(`/api/webhooks/${hook.id}/test`).set(bearer(user))).body;
@@ -231,7 +241,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
 
   describe('the outbound guard at delivery time', () => {
     it('refuses a URL whose host resolves to loopback when loopback is not allowed (checked on the resolved address), and sends nothing', async () => {
-      startWorker({ outbound: { allowLoopback: false, timeoutMs: 2_000, maxResponseBytes: 65_536 } });
+      worker.start({ outbound: { allowLoopback: false, timeoutMs: 2_000, maxResponseBytes: 65_536 } });
       const user = await newUser();
       // Registered while loopback was allowed; `localhost` is a name, resolved only when delivering.
       const hook = await register(user, ['task.created'], `/${randomUUID()}`, receiver.url.replace('http://127.0.0.1', 'https://localhost'));
@@ -246,7 +256,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
     });
 
     it('does not follow a redirect: the 307 is the answer, and the place it points to is never called', async () => {
-      startWorker();
+      worker.start();
       const user = await newUser();
       const hook = await register(user, ['task.created']);
       const elsewhere = `/${randomUUID()}`;
@@ -261,7 +271,7 @@ describe('webhook deliveries, signed per Standard Webhooks', function () {
     });
 
     it('stops reading a large answer, and gives up on one that does not come within the timeout', async () => {
-      startWorker({ outbound: { allowLoopback: true, timeoutMs: 700, maxResponseBytes: 1_024 } });
+      worker.start({ outbound: { allowLoopback: true, timeoutMs: 700, maxResponseBytes: 1_024 } });
       const user = await newUser();
       const large = await register(user, ['task.created']);
       const slow = await register(user, ['task.created']);

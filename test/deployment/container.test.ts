@@ -126,7 +126,7 @@ describe('the production image, reproduced', function () {
 
   it('starts with its CMD, passes its HEALTHCHECK, and exits 0 on SIGTERM', async () => {
     const port = String(await findFreePort());
-    const settings = environment({ DATABASE_URL: databaseUrl, BETTER_AUTH_SECRET: testSecret, HOST: '127.0.0.1', PORT: port });
+    const settings = environment({ DATABASE_URL: databaseUrl, BETTER_AUTH_SECRET: testSecret, PUSH: 'off', HOST: '127.0.0.1', PORT: port });
     expect(image.command[0]).to.equal('node');
     const server = runNode(image.command[1]!, image.command.slice(2), settings, user);
     await server.waitForLog((line) => /^tasks-api listening on /.test(line.msg ?? ''), 60_000);

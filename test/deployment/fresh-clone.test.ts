@@ -63,6 +63,8 @@ describe('a fresh clone', function () {
         PORT: String(port),
         DATABASE_URL: directDatabaseUrl(await createMigratedDatabase('fresh_clone')),
         BETTER_AUTH_SECRET: testSecret,
+        // Production never runs without push by accident: it needs the VAPID keys or this.
+        PUSH: 'off',
       },
     });
     let output = '';

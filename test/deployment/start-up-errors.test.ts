@@ -15,6 +15,7 @@ const settings = (databaseUrl: string) => ({
   PORT: '0',
   LOG_LEVEL: 'info',
   BETTER_AUTH_SECRET: testSecret,
+  PUSH: 'off',
   DATABASE_URL: databaseUrl,
   // Long enough that a retried error could not end in time: exiting at once is the only way to pass.
   DATABASE_WAIT_SECONDS: '120',

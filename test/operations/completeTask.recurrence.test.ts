@@ -108,41 +108,25 @@ describe('completeTask', () => {
       expect(nextDue).to.equal(nextWallClock('09:00', 'America/New_York', Date.parse(nextDue) - 1));
     });
 
-    it('counts from the day of completion with basis: completion ("three days after I last did it")', async () => {
-      const api = await sharedApi();
-      const user = await newUser();
-      const task = await createRecurringTask(api, user, {
-        due_at: '2026-01-05T08:00:00.000Z',
-        rule: 'FREQ=DAILY;INTERVAL=3',
-        time_zone: 'Europe/Paris',
-        basis: 'completion',
+    // Overdue, and ahead of its due date: either way the next one is three days after today.
+    const fromCompletion = [
+      ['counts from the day of completion with basis: completion ("three days after I last did it")', '2026-01-05T08:00:00.000Z'],
+      ['counts from the day of completion with basis: completion even when completed ahead of the due date', '2030-01-07T08:00:00.000Z'],
+    ] as const;
+    for (const [name, dueAt] of fromCompletion) {
+      it(name, async () => {
+        const api = await sharedApi();
+        const user = await newUser();
+        const task = await createRecurringTask(api, user, { due_at: dueAt, rule: 'FREQ=DAILY;INTERVAL=3', time_zone: 'Europe/Paris', basis: 'completion' });
+
+        const completedOn = localDate(Date.now(), 'Europe/Paris');
+        const response = await complete(api, user, task.id);
+
+        const threeDaysLater = new Date(`${completedOn}T12:00:00Z`);
+        threeDaysLater.setUTCDate(threeDaysLater.getUTCDate() + 3);
+        expectRolledForward(response, task, instantOf(`${threeDaysLater.toISOString().slice(0, 10)}T09:00`, 'Europe/Paris'));
       });
-
-      const completedOn = localDate(Date.now(), 'Europe/Paris');
-      const response = await complete(api, user, task.id);
-
-      const threeDaysLater = new Date(`${completedOn}T12:00:00Z`);
-      threeDaysLater.setUTCDate(threeDaysLater.getUTCDate() + 3);
-      expectRolledForward(response, task, instantOf(`${threeDaysLater.toISOString().slice(0, 10)}T09:00`, 'Europe/Paris'));
-    });
-
-    it('counts from the day of completion with basis: completion even when completed ahead of the due date', async () => {
-      const api = await sharedApi();
-      const user = await newUser();
-      const task = await createRecurringTask(api, user, {
-        due_at: '2030-01-07T08:00:00.000Z',
-        rule: 'FREQ=DAILY;INTERVAL=3',
-        time_zone: 'Europe/Paris',
-        basis: 'completion',
-      });
-
-      const completedOn = localDate(Date.now(), 'Europe/Paris');
-      const response = await complete(api, user, task.id);
-
-      const threeDaysLater = new Date(`${completedOn}T12:00:00Z`);
-      threeDaysLater.setUTCDate(threeDaysLater.getUTCDate() + 3);
-      expectRolledForward(response, task, instantOf(`${threeDaysLater.toISOString().slice(0, 10)}T09:00`, 'Europe/Paris'));
-    });
+    }
 
     const dst: readonly (readonly [string, string, string, string, readonly string[]])[] = [
       ['Paris, 09:00, spring forward', 'Europe/Paris', '2030-03-30T08:00:00.000Z', 'FREQ=DAILY', ['2030-03-31T07:00:00.000Z', '2030-04-01T07:00:00.000Z']],

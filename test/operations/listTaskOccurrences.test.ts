@@ -10,7 +10,6 @@ import {
   bearer,
   existingTask,
   expectContractViolation,
-  expectMissingToken,
   expectProblem,
   expectTaskNotFound,
   jsonContentType,
@@ -121,14 +120,5 @@ describe('listTaskOccurrences', () => {
 
     expectTaskNotFound(theirs, `/api/tasks/${task.id}/occurrences`);
     expectTaskNotFound(none, `/api/tasks/${missing}/occurrences`);
-  });
-
-  it('returns 401 with a Bearer challenge when no token is sent', async () => {
-    const api = await sharedApi();
-    const taskId = unknownTaskId();
-
-    const response = await api.http.get(`/api/tasks/${taskId}/occurrences`);
-
-    expectMissingToken(response, `/api/tasks/${taskId}/occurrences`);
   });
 });

@@ -31,6 +31,7 @@ describe('the server started with BETTER_AUTH_URL and BETTER_AUTH_SECRET in prod
       DATABASE_URL: await createMigratedDatabase('auth_configuration'),
       BETTER_AUTH_URL: `${jwks.url}/`,
       BETTER_AUTH_SECRET: secret,
+      PUSH: 'off',
     };
     server = runNode('src/server.ts', [], cleanEnvironment(settings));
     const line = await server.waitForLog((entry) => listening.test(entry.msg ?? ''), 15_000);
@@ -112,6 +113,7 @@ describe('the server started with JWT_ISSUER and JWT_AUDIENCE for HS256 tokens',
         LOG_LEVEL: 'info',
         DATABASE_URL: await createMigratedDatabase('issuer_audience'),
         BETTER_AUTH_SECRET: secret,
+        PUSH: 'off',
         JWT_ISSUER: 'https://auth.example',
         JWT_AUDIENCE: 'tasks-api',
       }),

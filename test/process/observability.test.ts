@@ -26,6 +26,7 @@ describe('the server process as operators see it', () => {
         PORT: '0',
         DATABASE_URL: testDatabaseUrl(),
         BETTER_AUTH_SECRET: testSecret,
+        PUSH: 'off',
         LOG_LEVEL: 'info',
         METRICS_TOKEN: metricsToken,
         CORS_ORIGINS: frontend,

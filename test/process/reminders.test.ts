@@ -6,6 +6,7 @@ import { startApiProcess, type ApiProcess } from '../support/api-process.ts';
 import { newUser, testSecret, type TestUser } from '../support/api.ts';
 import { createMigratedDatabase, withSqlClient } from '../support/database.ts';
 import { cleanEnvironment, runNode, stopAll } from '../support/server-process.ts';
+import { startWebhookReceiver } from '../support/webhook-receiver.ts';
 
 type Reminder = { id: string; fire_at: string; last_fired_at: string | null };
 type Task = { id: string; reminders: Reminder[] };
@@ -19,6 +20,10 @@ const call = async (api: ApiProcess, user: TestUser, method: string, path: strin
   });
   return { status: response.status, body: (await response.json()) as unknown };
 };
+
+const metricsToken = 'worker-metrics-token-0123456789';
+const workerListening = /^tasks-api worker listening on (http:\/\/localhost:\d+) /;
+const workerUrlOf = (line: { msg?: string }) => workerListening.exec(line.msg!)![1]!.replace('localhost', '127.0.0.1');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
@@ -75,7 +80,7 @@ describe('the reminder scheduler, with the real process', function () {
     expect([...first.run.logs, ...second.run.logs].filter((entry) => entry.msg === 'reminder fired' && entry.reminder_id === reminder.id)).to.have.length(1);
   });
 
-  it('fires nothing with WORKER=off, and fires from a WORKER=only process that serves no HTTP', async () => {
+  it('fires nothing with WORKER=off, and fires from a WORKER=only process that serves no API', async () => {
     const user = await newUser();
     const api = await startApiProcess({ ...settings(), WORKER: 'off' });
     expect(api.run.logs.some((entry) => entry.msg === 'delivery worker running')).to.equal(false);
@@ -95,9 +100,68 @@ describe('the reminder scheduler, with the real process', function () {
       cleanEnvironment({ NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...settings(), WORKER: 'only' }),
     );
     await worker.waitForLog((entry) => entry.msg === 'reminder fired' && entry.reminder_id === reminder.id, 30_000);
-    expect(worker.logs.some((entry) => /listening/.test(entry.msg ?? ''))).to.equal(false);
     expect(await firedAt(databaseUrl, reminder.id)).not.to.equal(null);
+    const url = workerUrlOf(await worker.waitForLog((entry) => workerListening.test(entry.msg ?? ''), 30_000));
+    const served = await fetch(`${url}/api/tasks`, { headers: { authorization: user.authorization }, signal: AbortSignal.timeout(10_000) });
+    expect(served.status).to.equal(404);
+    expect(((await served.json()) as { type: string }).type).to.equal('/problems/path-not-found');
+    // Without METRICS_TOKEN, as on the API: /metrics does not exist.
+    expect((await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).status).to.equal(404);
     worker.child.kill('SIGTERM');
     expect((await worker.waitForExit(20_000)).code).to.equal(0);
+  });
+
+  it('serves /health, /ready and, with METRICS_TOKEN, /metrics from a WORKER=only process on PORT: its delivery counts, the scheduler lag and the outbox depth', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const user = await newUser();
+      const api = await startApiProcess({ ...settings(), WORKER: 'off', OUTBOUND_ALLOW_LOOPBACK: 'true' });
+      const hook = await call(api, user, 'POST', '/api/webhooks', { url: `${receiver.url}/worker-metrics`, events: ['reminder.fired'] });
+      expect(hook.status).to.equal(201);
+      const created = await call(api, user, 'POST', '/api/tasks', { title: 'Scraped', reminders: [{ remind_at: secondsFromNow(3_600) }] });
+      const reminder = (created.body as Task).reminders[0]!;
+      await withSqlClient(databaseUrl, (client) =>
+        client.query(`update task_reminders set remind_at = now(), fire_at = now() where id = $1`, [reminder.id]),
+      );
+
+      const worker = runNode(
+        'src/server.ts',
+        [],
+        cleanEnvironment({ NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...settings(), WORKER: 'only', METRICS_TOKEN: metricsToken, OUTBOUND_ALLOW_LOOPBACK: 'true' }),
+      );
+      const url = workerUrlOf(await worker.waitForLog((entry) => workerListening.test(entry.msg ?? ''), 30_000));
+      await worker.waitForLog((entry) => entry.msg === 'delivery attempt' && entry.outcome === 'delivered', 30_000);
+
+      const get = (path: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
+      const health = await get('/health');
+      expect([health.status, await health.json()]).to.deep.equal([200, { status: 'ok' }]);
+      const ready = await get('/ready');
+      expect([ready.status, await ready.json()]).to.deep.equal([200, { status: 'ok' }]);
+      const anonymous = await get('/metrics');
+      expect(anonymous.status).to.equal(401);
+      expect(anonymous.headers.get('www-authenticate')).to.equal('Bearer realm="tasks-api-metrics"');
+      expect(((await anonymous.json()) as { type: string }).type).to.equal('/problems/metrics-token-required');
+      const scraped = await get('/metrics', { authorization: `Bearer ${metricsToken}` });
+      expect(scraped.status).to.equal(200);
+      const text = await scraped.text();
+      const sample = (series: string) => text.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1];
+      expect(sample('tasks_api_reminders_fired_total')).to.equal('1');
+      expect(sample('tasks_api_deliveries_total{channel="webhook",outcome="delivered"}')).to.equal('1');
+      expect(sample('tasks_api_outbox_depth')).to.equal('0');
+      expect(Number(sample('tasks_api_scheduler_lag_seconds'))).to.be.at.least(0);
+      expect(sample('tasks_api_http_requests_in_flight')).to.equal('1');
+      // One log line per request, as the API writes them (asynchronously: the scrape's is the last).
+      await worker.waitForLog((entry) => entry.msg === 'request completed' && entry.operation === 'metrics' && entry.status === 200, 10_000);
+      expect(worker.logs.filter((entry) => entry.msg === 'request completed').map((entry) => [entry.operation, entry.status])).to.deep.include.members([
+        ['health', 200],
+        ['ready', 200],
+        ['metrics', 401],
+        ['metrics', 200],
+      ]);
+      worker.child.kill('SIGTERM');
+      expect((await worker.waitForExit(20_000)).code).to.equal(0);
+    } finally {
+      await receiver.close();
+    }
   });
 });
