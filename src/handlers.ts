@@ -228,7 +228,7 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
 /**
  * A new top-level task in the inbox in two round trips: where it goes (the first sibling's position
  * and the clock), then the write, which checks that the clock has not moved meanwhile. Undefined
- * when it has (or an event must be recorded): the transaction does it then.
+ * when it has: the transaction does it then.
  */
 async function insertInboxTask(db: CommonQueryMethods, ownerUserId: string, task: Omit<NewTask, 'placement'>) {
   const inbox = { listId: null, parentId: null };
