@@ -50,7 +50,7 @@ const writtenRow = versionedTaskRow.extend({ outcome: z.literal('written') });
 const unwrittenRow = z.object({ outcome: z.enum(['not-found', 'changed', 'retry', 'late']) });
 const writeOutcomeRow = z.union([writtenRow, unwrittenRow]);
 const deleteOutcomeRow = z.object({ outcome: z.enum(['written', 'not-found', 'changed', 'retry', 'late']) });
-const insertionPointRow = z.object({ last_seq: z.string(), first_position: z.string().nullable() });
+const insertionPointRow = z.object({ last_seq: z.string(), first_position: z.string().nullable(), group_found: z.boolean() });
 
 /**
  * What a one-statement write came to: `written` (with the row, for inserts and updates), `not-found`
@@ -78,17 +78,21 @@ const existingTaskOutcome = (wrote: ReturnType<typeof sql.fragment>) => sql.frag
 const proceeds = sql.fragment`gate.fresh and not gate.late and gate.matched and gate.plain`;
 
 /**
- * The owner's clock as of now and the first position of a sibling group: what a new task's place at
- * the top is computed from, and the clock insertTaskWithClock checks that nothing moved since.
+ * The owner's clock as of now, the first position of a top-level sibling group (the inbox or a
+ * list) and whether that list is the owner's: what a new task's place at the top is computed from,
+ * and the clock insertTaskWithClock checks that nothing moved since.
  */
 export async function selectTaskInsertionPoint(
   db: CommonQueryMethods,
   ownerUserId: string,
   group: SiblingGroup,
 ): Promise<z.infer<typeof insertionPointRow>> {
+  const listFound =
+    group.listId === null ? sql.fragment`true` : sql.fragment`exists (select 1 from lists l where l.owner_user_id = ${ownerUserId} and l.id = ${group.listId}::uuid)`;
   return db.one(sql.type(insertionPointRow)`
     select coalesce((select c.last_seq from task_change_clocks c where c.owner_user_id = ${ownerUserId}), 0)::text as last_seq,
-           (select position from tasks where owner_user_id = ${ownerUserId} and ${inGroup(group)} order by position, id limit 1) as first_position`);
+           (select position from tasks where owner_user_id = ${ownerUserId} and ${inGroup(group)} order by position, id limit 1) as first_position,
+           ${listFound} as group_found`);
 }
 
 /**

@@ -96,6 +96,19 @@ describe('createTask in one statement', () => {
     expect(await statementsOf(() => task(user, { title: 'Second' }))).to.deep.equal(['select', 'with']);
   });
 
+  it('sends a read and one write, no transaction, for a new task at the top of a list, placed above the first', async () => {
+    const user = await newUser();
+    const list = await api.http.post('/api/lists').set(bearer(user)).send({ name: 'Errands' });
+    expect(list.status, list.text).to.equal(201);
+    const first = await task(user, { title: 'First', list_id: list.body.id });
+    const { result, statements } = await recorded(() => api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Second', list_id: list.body.id }));
+
+    expect(result.status, result.text).to.equal(201);
+    expect(statements).to.deep.equal(['select', 'with']);
+    const listed = await api.http.get(`/api/tasks?list_id=${list.body.id}&parent_id=none&sort=position`).set(bearer(user));
+    expect(listed.body.map((row: { id: string }) => row.id)).to.deep.equal([result.body.id, first.id]);
+  });
+
   it('puts the task.created event in the outbox from the same statement, with the response as its data', async () => {
     const user = await newUser();
     await webhookFor(user);
