@@ -13,8 +13,7 @@
 // version, its reminders, its tombstones) is what a transaction holding the clock would read.
 // Otherwise (`retry`) it writes nothing but the clock tick, and the caller runs the write as the
 // transaction it always was. The same happens when the write needs more than these statements do
-// (`plain` false): reminders to reschedule, a recurring task to roll forward, expired tombstones to
-// purge. Webhook events go in the outbox from the statement itself (the `events` CTE: what
+// (`plain` false): a recurring task to roll forward, expired tombstones to purge. Webhook events go in the outbox from the statement itself (the `events` CTE: what
 // recordTaskEvents would write). A skipped clock value is harmless:
 // versions and feed positions only need to grow.
 //
@@ -30,6 +29,7 @@ import { z } from 'zod';
 import { databaseDeadlineMs } from './deadlines.ts';
 import { taskEventDeliveries } from './deliveries.ts';
 import { clockAdvance, tombstoneRetention } from './task-changes.ts';
+import { taskReminderRescheduling } from './task-reminders.ts';
 import {
   inGroup,
   newTaskColumns,
@@ -130,9 +130,11 @@ export async function insertTaskWithClock(
  * a change of completion as settleCompletion does for a task that does not recur (a completion
  * recorded, or the latest one taken back), with its event (task.completed when it leaves the task
  * completed after a change of completion, as `completes` in handlers.ts decides for such a task;
- * task.updated otherwise). `retry` when the task recurs and its completion may change, or has
- * reminders; the caller checks that `changes` moves nothing reminders or the series follow (due
- * date, recurrence).
+ * task.updated otherwise), and its reminders rescheduled as scheduleTaskReminders does. `retry`
+ * when the task recurs and its completion may change. The caller checks that `changes` moves
+ * nothing reminders or the series follow (due date, recurrence): then rescheduling changes only
+ * which reminders are pending, not when any fires, so the reminders the written row reads (before
+ * the rescheduling, in the statement's snapshot) are those the transaction would answer with.
  */
 export async function updateTaskWithClock(
   db: CommonQueryMethods,
@@ -151,8 +153,7 @@ export async function updateTaskWithClock(
              coalesce(target.plain, false) as plain
       from clock left join (
         select id, status = 'completed' as completed, ${versionCondition({ expectedVersions })} as matched,
-               ${completion ? sql.fragment`recurrence_rule is null` : sql.fragment`true`} and not exists (
-                 select 1 from task_reminders r where r.owner_user_id = ${ownerUserId} and r.task_id = ${taskId}) as plain
+               ${completion ? sql.fragment`recurrence_rule is null` : sql.fragment`true`} as plain
         from tasks where owner_user_id = ${ownerUserId} and id = ${taskId}
       ) target on true
     ),
@@ -167,7 +168,8 @@ export async function updateTaskWithClock(
              'event:' || gen_random_uuid() as key, ${taskJson('written')} as data
       from written
     ),
-    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})${
+    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())}),
+    rescheduled as (${taskReminderRescheduling(ownerUserId, taskId, sql.fragment`written`)})${
       completion
         ? sql.fragment`,
     completed as (

@@ -201,6 +201,23 @@ describe('completeTask in one statement', () => {
     expect(await outbox(user)).to.deep.equal([{ event_type: 'task.completed', data: result.body }]);
   });
 
+  it('cancels a task\'s pending reminders when it completes it, and lets them fire again when it reopens it, in one statement each', async () => {
+    const user = await newUser();
+    const { id } = await task(user, { title: 'Reminded', due_at: '2999-01-01T09:00:00.000Z', reminders: [{ before_due: 'PT1H' }] });
+    const due = async () =>
+      (await api.http.get('/api/reminders/due?until=2999-12-31T00%3A00%3A00Z').set(bearer(user))).body.map((row: { fire_at: string }) => row.fire_at);
+    expect(await due()).to.deep.equal(['2999-01-01T08:00:00.000Z']);
+
+    const completed = await recorded(() => api.http.patch(`/api/tasks/${id}/complete`).set(bearer(user)));
+    const whileCompleted = await due();
+    const reopened = await recorded(() => api.http.patch(`/api/tasks/${id}/complete`).set(bearer(user)));
+
+    expect([completed.statements, reopened.statements]).to.deep.equal([['with'], ['with']]);
+    expect(completed.result.body.reminders).to.deep.equal(reopened.result.body.reminders);
+    expect(whileCompleted).to.deep.equal([]);
+    expect(await due()).to.deep.equal(['2999-01-01T08:00:00.000Z']);
+  });
+
   it('sends one statement, no transaction, for a task that does not recur', async () => {
     const user = await newUser();
     const { id } = await task(user);
