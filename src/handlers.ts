@@ -226,14 +226,16 @@ const listTasks: AuthenticatedHandler<'listTasks'> = async ({ ownerUserId, query
 // transaction whenever it cannot stand in for it.
 
 /**
- * A new top-level task in the inbox in two round trips: where it goes (the first sibling's position
- * and the clock), then the write, which checks that the clock has not moved meanwhile. Undefined
- * when it has (or an event must be recorded): the transaction does it then.
+ * A new top-level task (in the inbox or a list) in two round trips: where it goes (the first
+ * sibling's position, whether the list is the caller's, the clock), then the write, which checks
+ * that the clock has not moved meanwhile. Undefined when it has: the transaction does it then.
  */
-async function insertInboxTask(db: CommonQueryMethods, ownerUserId: string, task: Omit<NewTask, 'placement'>) {
-  const inbox = { listId: null, parentId: null };
-  const point = await selectTaskInsertionPoint(db, ownerUserId, inbox);
-  const placement = { ...inbox, ancestorIds: [], position: positionIn({ previous: null, next: point.first_position }) };
+async function insertTopLevelTask(db: CommonQueryMethods, ownerUserId: string, listId: string | null, task: Omit<NewTask, 'placement'>) {
+  const group = { listId, parentId: null };
+  const point = await selectTaskInsertionPoint(db, ownerUserId, group);
+  // Not the caller's list when read: 422, as the transaction would have answered at that moment.
+  if (!point.group_found) throw unknownList('/body/list_id');
+  const placement = { ...group, ancestorIds: [], position: positionIn({ previous: null, next: point.first_position }) };
   return oneStatementResult(await insertTaskWithClock(db, ownerUserId, { ...task, placement }, point.last_seq));
 }
 
@@ -251,10 +253,10 @@ const createTask: AuthenticatedHandler<'createTask'> = async ({ ownerUserId, bod
   };
   const reminders = reminderDefinitions(body.reminders);
   if (task.recurrence) checkNewSeries(task.recurrence, task.dueAt);
-  // Without a completion to record, reminders to schedule or a place to look up, no transaction is needed.
-  const plain = status !== 'completed' && !reminders?.length && body.list_id === undefined && body.parent_id === undefined;
+  // At the top level, without a completion to record or reminders to schedule, no transaction is needed.
+  const plain = status !== 'completed' && !reminders?.length && (body.parent_id === undefined || body.parent_id === null);
   if (plain && headers['idempotency-key'] === undefined) {
-    const row = await insertInboxTask(db, ownerUserId, task);
+    const row = await insertTopLevelTask(db, ownerUserId, body.list_id?.toLowerCase() ?? null, task);
     if (row) return taskResult(201, row, { Location: `${requestPath}/${row.id}` });
   }
   return idempotently(db, ownerUserId, headers['idempotency-key'], request, async (tx) => {

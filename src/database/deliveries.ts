@@ -101,10 +101,17 @@ export async function selectPendingDeliveryCount(db: CommonQueryMethods): Promis
     where status = 'pending'`);
 }
 
-/** True when none of the owner's enabled webhooks wants any of `eventTypes`: a write then has no event to put in the outbox. */
-export const noWebhookWants = (ownerUserId: string, eventTypes: readonly string[]) => sql.fragment`not exists (
-    select 1 from webhooks w
-    where w.owner_user_id = ${ownerUserId} and w.disabled_at is null and w.events && ${sql.array([...eventTypes], 'text')})`;
+/**
+ * The outbox insert of insertTaskEventDeliveries as the body of a CTE, for a statement that writes
+ * the task itself (database/task-writes.ts): one delivery per row of the CTE `events` (`type`,
+ * `key`, `data`: what the event says) and enabled webhook of the owner that wants its type.
+ */
+export const taskEventDeliveries = (ownerUserId: string, timestamp: string) => sql.fragment`
+    insert into deliveries (owner_user_id, channel, target_id, event_type, delivery_key, payload)
+    select ${ownerUserId}, 'webhook', w.id, e.type, e.key, jsonb_build_object('type', e.type, 'timestamp', ${timestamp}::text, 'data', e.data)
+    from events e join webhooks w on e.type = any(w.events)
+    where w.owner_user_id = ${ownerUserId} and w.disabled_at is null
+    on conflict (owner_user_id, channel, target_id, delivery_key) do nothing`;
 
 /**
  * Writes one webhook delivery per event and enabled webhook of the owner subscribed to

@@ -55,6 +55,21 @@ const lagRow = z.object({ lag: z.number() });
 const fireAt = sql.fragment`coalesce(r.remind_at, t.due_at - make_interval(secs => r.before_due_seconds))`;
 
 /**
+ * The recomputation of updateTaskReminderSchedule as an UPDATE without its RETURNING, from `task`
+ * (a relation holding the task as written: due_at, status), so that a statement that writes the
+ * task itself can run it as a CTE (database/task-writes.ts).
+ */
+export const taskReminderRescheduling = (ownerUserId: string, taskId: string, task: ReturnType<typeof sql.fragment>) => sql.fragment`
+    update task_reminders r
+    set fire_at = ${fireAt},
+        pending = coalesce(t.status <> 'completed' and (
+          (${fireAt} is not distinct from r.fire_at and r.pending)
+          or (${fireAt} > now() and ${fireAt} is distinct from r.fired_for)
+        ), false)
+    from ${task} t
+    where r.owner_user_id = ${ownerUserId} and r.task_id = ${taskId}`;
+
+/**
  * Recomputes fire_at of the task's reminders from the task as it now is (due_at, status), in the
  * transaction of the write that changed it, and decides which are pending:
  * - a completed task's reminders never are;
@@ -65,15 +80,8 @@ const fireAt = sql.fragment`coalesce(r.remind_at, t.due_at - make_interval(secs 
  * Returns how many relative reminders have no due date to count from (the write is then refused).
  */
 export async function updateTaskReminderSchedule(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<number> {
-  const rows = await db.any(sql.type(missingDueRow)`
-    update task_reminders r
-    set fire_at = ${fireAt},
-        pending = coalesce(t.status <> 'completed' and (
-          (${fireAt} is not distinct from r.fire_at and r.pending)
-          or (${fireAt} > now() and ${fireAt} is distinct from r.fired_for)
-        ), false)
-    from (select due_at, status from tasks where owner_user_id = ${ownerUserId} and id = ${taskId}) t
-    where r.owner_user_id = ${ownerUserId} and r.task_id = ${taskId}
+  const task = sql.fragment`(select due_at, status from tasks where owner_user_id = ${ownerUserId} and id = ${taskId})`;
+  const rows = await db.any(sql.type(missingDueRow)`${taskReminderRescheduling(ownerUserId, taskId, task)}
     returning r.fire_at is null as missing_due`);
   return rows.filter((row) => row.missing_due).length;
 }

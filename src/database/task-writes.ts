@@ -1,6 +1,6 @@
 // Task writes in one statement: the change clock, the write and its bookkeeping as data-modifying
 // CTEs, one round trip instead of a transaction's five to ten (BEGIN, SET LOCAL, the clock, the
-// write, the bookkeeping, COMMIT). One statement is one implicit transaction, so it is as atomic as
+// write, the bookkeeping, the webhook events, COMMIT). One statement is one implicit transaction, so it is as atomic as
 // the transaction it replaces, and it takes the same locks in the same order: the `clock` CTE is
 // the upsert of advanceChangeClock, and every row the statement writes is joined to `gate`, which
 // reads `clock`, so no task row is locked before the owner's clock row (see task-changes.ts).
@@ -10,11 +10,11 @@
 // checks that it waited for nobody: the clock it advanced must be exactly one past the clock in its
 // snapshot (for a create, one past the clock its caller read beside the sibling position). Then no
 // write of the owner committed after the snapshot, and what the statement read (the task, its
-// version, its reminders, the owner's webhooks and tombstones) is what a transaction holding the
-// clock would read. Otherwise (`retry`) it writes nothing but the clock tick, and the caller runs
-// the write as the transaction it always was. The same happens when the write needs more than these
-// statements do (`plain` false): webhook events to put in the outbox, reminders to reschedule, a
-// recurring task to roll forward, expired tombstones to purge. A skipped clock value is harmless:
+// version, its reminders, its tombstones) is what a transaction holding the clock would read.
+// Otherwise (`retry`) it writes nothing but the clock tick, and the caller runs the write as the
+// transaction it always was. The same happens when the write needs more than these statements do
+// (`plain` false): a recurring task to roll forward, expired tombstones to purge. Webhook events go in the outbox from the statement itself (the `events` CTE: what
+// recordTaskEvents would write). A skipped clock value is harmless:
 // versions and feed positions only need to grow.
 //
 // Time: these statements run outside a transaction, so no SET LOCAL statement_timeout bounds them
@@ -27,14 +27,16 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { databaseDeadlineMs } from './deadlines.ts';
-import { noWebhookWants } from './deliveries.ts';
+import { taskEventDeliveries } from './deliveries.ts';
 import { clockAdvance, tombstoneRetention } from './task-changes.ts';
+import { taskReminderRescheduling } from './task-reminders.ts';
 import {
   inGroup,
   newTaskColumns,
   newTaskValues,
   taskAssignments,
   taskColumns,
+  taskJson,
   versionColumn,
   versionCondition,
   versionedTaskRow,
@@ -48,7 +50,7 @@ const writtenRow = versionedTaskRow.extend({ outcome: z.literal('written') });
 const unwrittenRow = z.object({ outcome: z.enum(['not-found', 'changed', 'retry', 'late']) });
 const writeOutcomeRow = z.union([writtenRow, unwrittenRow]);
 const deleteOutcomeRow = z.object({ outcome: z.enum(['written', 'not-found', 'changed', 'retry', 'late']) });
-const insertionPointRow = z.object({ last_seq: z.string(), first_position: z.string().nullable() });
+const insertionPointRow = z.object({ last_seq: z.string(), first_position: z.string().nullable(), group_found: z.boolean() });
 
 /**
  * What a one-statement write came to: `written` (with the row, for inserts and updates), `not-found`
@@ -76,22 +78,26 @@ const existingTaskOutcome = (wrote: ReturnType<typeof sql.fragment>) => sql.frag
 const proceeds = sql.fragment`gate.fresh and not gate.late and gate.matched and gate.plain`;
 
 /**
- * The owner's clock as of now and the first position of a sibling group: what a new task's place at
- * the top is computed from, and the clock insertTaskWithClock checks that nothing moved since.
+ * The owner's clock as of now, the first position of a top-level sibling group (the inbox or a
+ * list) and whether that list is the owner's: what a new task's place at the top is computed from,
+ * and the clock insertTaskWithClock checks that nothing moved since.
  */
 export async function selectTaskInsertionPoint(
   db: CommonQueryMethods,
   ownerUserId: string,
   group: SiblingGroup,
 ): Promise<z.infer<typeof insertionPointRow>> {
+  const listFound =
+    group.listId === null ? sql.fragment`true` : sql.fragment`exists (select 1 from lists l where l.owner_user_id = ${ownerUserId} and l.id = ${group.listId}::uuid)`;
   return db.one(sql.type(insertionPointRow)`
     select coalesce((select c.last_seq from task_change_clocks c where c.owner_user_id = ${ownerUserId}), 0)::text as last_seq,
-           (select position from tasks where owner_user_id = ${ownerUserId} and ${inGroup(group)} order by position, id limit 1) as first_position`);
+           (select position from tasks where owner_user_id = ${ownerUserId} and ${inGroup(group)} order by position, id limit 1) as first_position,
+           ${listFound} as group_found`);
 }
 
 /**
- * Creates a task whose position was computed from selectTaskInsertionPoint's answer, when the clock
- * is still `expectedClock` and no webhook wants task.created; `retry` otherwise.
+ * Creates a task whose position was computed from selectTaskInsertionPoint's answer, with its
+ * task.created event, when the clock is still `expectedClock`; `retry` otherwise.
  */
 export async function insertTaskWithClock(
   db: CommonQueryMethods,
@@ -102,16 +108,19 @@ export async function insertTaskWithClock(
   return db.one(sql.type(writeOutcomeRow)`
     with ${clock(ownerUserId)},
     gate as (
-      select clock.last_seq, ${late} as late, clock.last_seq = ${expectedClock}::int8 + 1 as fresh,
-             ${noWebhookWants(ownerUserId, ['task.created'])} as plain
+      select clock.last_seq, ${late} as late, clock.last_seq = ${expectedClock}::int8 + 1 as fresh
       from clock
     ),
     written as (
       insert into tasks (${newTaskColumns})
       select ${newTaskValues(ownerUserId, task, sql.fragment`gate.last_seq`)}
-      from gate where gate.fresh and not gate.late and gate.plain
+      from gate where gate.fresh and not gate.late
       returning ${taskColumns}, ${versionColumn}
-    )
+    ),
+    events as materialized (
+      select 'task.created' as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
+    ),
+    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})
     select case when written.id is not null then 'written' when gate.late then 'late' else 'retry' end as outcome, written.*
     from gate left join written on true`);
 }
@@ -119,9 +128,13 @@ export async function insertTaskWithClock(
 /**
  * Writes `changes` to the owner's task at one of `expectedVersions` (undefined: any), and settles
  * a change of completion as settleCompletion does for a task that does not recur (a completion
- * recorded, or the latest one taken back). `retry` when the task recurs and its completion may
- * change, has reminders, or the owner has a webhook for the event; the caller checks that `changes`
- * moves nothing reminders or the series follow (due date, recurrence).
+ * recorded, or the latest one taken back), with its event (task.completed when it leaves the task
+ * completed after a change of completion, as `completes` in handlers.ts decides for such a task;
+ * task.updated otherwise), and its reminders rescheduled as scheduleTaskReminders does. `retry`
+ * when the task recurs and its completion may change. The caller checks that `changes` moves
+ * nothing reminders or the series follow (due date, recurrence): then rescheduling changes only
+ * which reminders are pending, not when any fires, so the reminders the written row reads (before
+ * the rescheduling, in the statement's snapshot) are those the transaction would answer with.
  */
 export async function updateTaskWithClock(
   db: CommonQueryMethods,
@@ -137,11 +150,10 @@ export async function updateTaskWithClock(
       select clock.last_seq, ${late} as late, ${clockInSnapshotFollowed(ownerUserId)} as fresh,
              target.id is not null as found, coalesce(target.matched, false) as matched,
              coalesce(target.completed, false) as was_completed,
-             coalesce(target.plain, false) and ${noWebhookWants(ownerUserId, completion ? ['task.updated', 'task.completed'] : ['task.updated'])} as plain
+             coalesce(target.plain, false) as plain
       from clock left join (
         select id, status = 'completed' as completed, ${versionCondition({ expectedVersions })} as matched,
-               ${completion ? sql.fragment`recurrence_rule is null` : sql.fragment`true`} and not exists (
-                 select 1 from task_reminders r where r.owner_user_id = ${ownerUserId} and r.task_id = ${taskId}) as plain
+               ${completion ? sql.fragment`recurrence_rule is null` : sql.fragment`true`} as plain
         from tasks where owner_user_id = ${ownerUserId} and id = ${taskId}
       ) target on true
     ),
@@ -150,7 +162,14 @@ export async function updateTaskWithClock(
       from gate
       where tasks.owner_user_id = ${ownerUserId} and tasks.id = ${taskId} and ${versionCondition({ expectedVersions })} and ${proceeds}
       returning ${taskColumns}, ${versionColumn}
-    )${
+    ),
+    events as materialized (
+      select ${completion ? sql.fragment`case when written.status = 'completed' then 'task.completed' else 'task.updated' end` : sql.fragment`'task.updated'`} as type,
+             'event:' || gen_random_uuid() as key, ${taskJson('written')} as data
+      from written
+    ),
+    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())}),
+    rescheduled as (${taskReminderRescheduling(ownerUserId, taskId, sql.fragment`written`)})${
       completion
         ? sql.fragment`,
     completed as (
@@ -173,8 +192,8 @@ export async function updateTaskWithClock(
 
 /**
  * Deletes the owner's task at one of `expectedVersions` (undefined: any) with its subtasks, leaving
- * a tombstone for each and removing their completions, as deleteTask's transaction does. `retry`
- * when the owner has a webhook for task.deleted or tombstones old enough to purge.
+ * a tombstone, a task.deleted event for each and removing their completions, as deleteTask's
+ * transaction does. `retry` when the owner has tombstones old enough to purge.
  */
 export async function deleteTaskWithClock(
   db: CommonQueryMethods,
@@ -187,7 +206,7 @@ export async function deleteTaskWithClock(
     gate as (
       select clock.last_seq, ${late} as late, ${clockInSnapshotFollowed(ownerUserId)} as fresh,
              target.id is not null as found, coalesce(target.matched, false) as matched,
-             ${noWebhookWants(ownerUserId, ['task.deleted'])} and not exists (
+             not exists (
                select 1 from task_tombstones t
                where t.owner_user_id = ${ownerUserId} and t.deleted_at < now() - ${tombstoneRetention}::interval) as plain
       from clock left join (
@@ -214,7 +233,11 @@ export async function deleteTaskWithClock(
     completions as (
       delete from task_completions
       where owner_user_id = ${ownerUserId} and task_id in (select id from gone)
-    )
+    ),
+    events as materialized (
+      select 'task.deleted' as type, 'event:' || gen_random_uuid() as key, jsonb_build_object('id', gone.id) as data from gone
+    ),
+    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})
     select ${existingTaskOutcome(sql.fragment`exists (select 1 from deleted)`)} as outcome
     from gate`);
 }

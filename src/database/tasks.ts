@@ -57,6 +57,19 @@ export const taskColumns = sql.fragment`
   end as recurrence,
   task_reminders_json(owner_user_id, id) as reminders`;
 
+/**
+ * A task as jsonb exactly as its response body says it (what a webhook event carries), from the rows
+ * of `relation`, a CTE of `taskColumns` and `versionColumn` in a statement that wrote the task:
+ * without the version columns, timestamps in RFC 3339 UTC as rows.ts renders them.
+ */
+export function taskJson(relation: string) {
+  const isoUtc = (column: string) =>
+    sql.fragment`to_char(${sql.identifier([relation, column])} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  return sql.fragment`(to_jsonb(${sql.identifier([relation])}) - array['version', 'recurrence_anchor', 'recurrence_index']
+    || jsonb_build_object('completed_at', ${isoUtc('completed_at')}, 'created_at', ${isoUtc('created_at')},
+                          'updated_at', ${isoUtc('updated_at')}, 'due_at', ${isoUtc('due_at')}))`;
+}
+
 // A task's version, its `change_seq`: the owner's change clock at the write that last touched it.
 // It is the ETag, the If-Match comparand and the change feed's order, so it is returned beside the
 // contract's columns (the handler moves it to the ETag header).

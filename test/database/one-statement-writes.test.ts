@@ -35,6 +35,19 @@ async function recorded<T>(work: () => Promise<T>): Promise<{ result: T; stateme
 
 const statementsOf = async (work: () => Promise<unknown>) => (await recorded(work)).statements;
 
+/** A webhook of `user` that wants every task event (nothing delivers it here: no worker runs). */
+const webhookFor = async (user: TestUser) => {
+  const response = await api.http
+    .post('/api/webhooks')
+    .set(bearer(user))
+    .send({ url: 'https://hooks.example.com/one-statement', events: ['task.created', 'task.updated', 'task.completed', 'task.deleted'] });
+  expect(response.status, response.text).to.equal(201);
+};
+
+/** The events in the outbox for `user`'s webhooks, oldest first. */
+const outbox = async (user: TestUser) =>
+  inTestDatabase(`select event_type, payload->'data' as data from deliveries where owner_user_id = $1 order by created_at, id`, [user.id]);
+
 const task = async (user: TestUser, body: Record<string, unknown> = { title: 'A task' }) => {
   const response = await api.http.post('/api/tasks').set(bearer(user)).send(body);
   expect(response.status, response.text).to.equal(201);
@@ -83,6 +96,29 @@ describe('createTask in one statement', () => {
     expect(await statementsOf(() => task(user, { title: 'Second' }))).to.deep.equal(['select', 'with']);
   });
 
+  it('sends a read and one write, no transaction, for a new task at the top of a list, placed above the first', async () => {
+    const user = await newUser();
+    const list = await api.http.post('/api/lists').set(bearer(user)).send({ name: 'Errands' });
+    expect(list.status, list.text).to.equal(201);
+    const first = await task(user, { title: 'First', list_id: list.body.id });
+    const { result, statements } = await recorded(() => api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Second', list_id: list.body.id }));
+
+    expect(result.status, result.text).to.equal(201);
+    expect(statements).to.deep.equal(['select', 'with']);
+    const listed = await api.http.get(`/api/tasks?list_id=${list.body.id}&parent_id=none&sort=position`).set(bearer(user));
+    expect(listed.body.map((row: { id: string }) => row.id)).to.deep.equal([result.body.id, first.id]);
+  });
+
+  it('puts the task.created event in the outbox from the same statement, with the response as its data', async () => {
+    const user = await newUser();
+    await webhookFor(user);
+    const { result, statements } = await recorded(() => api.http.post('/api/tasks').set(bearer(user)).send({ title: 'Told', tags: ['a'] }));
+
+    expect(result.status, result.text).to.equal(201);
+    expect(statements).to.deep.equal(['select', 'with']);
+    expect(await outbox(user)).to.deep.equal([{ event_type: 'task.created', data: result.body }]);
+  });
+
   it('falls back to the transaction when another write of the owner commits between its read and its write, and creates the task once', async () => {
     const user = await newUser();
     await task(user);
@@ -104,6 +140,17 @@ describe('updateTask in one statement', () => {
     expect(await statementsOf(() => api.http.patch(`/api/tasks/${id}`).set(bearer(user)).send({ title: 'Renamed', completed: true }))).to.deep.equal([
       'with',
     ]);
+  });
+
+  it('puts task.updated in the outbox from the same statement, with the response as its data', async () => {
+    const user = await newUser();
+    const { id } = await task(user, { title: 'Told', due_at: '2030-01-01T09:00:00.000Z' });
+    await webhookFor(user);
+    const { result, statements } = await recorded(() => api.http.patch(`/api/tasks/${id}`).set(bearer(user)).send({ title: 'Told twice' }));
+
+    expect(result.status, result.text).to.equal(200);
+    expect(statements).to.deep.equal(['with']);
+    expect(await outbox(user)).to.deep.equal([{ event_type: 'task.updated', data: result.body }]);
   });
 
   it('falls back to the transaction when another write of the owner commits while it waits, and writes once, after it', async () => {
@@ -143,6 +190,34 @@ describe('updateTask in one statement', () => {
 });
 
 describe('completeTask in one statement', () => {
+  it('puts task.completed in the outbox from the same statement, with the response as its data', async () => {
+    const user = await newUser();
+    const { id } = await task(user, { title: 'Told', due_at: '2030-01-01T09:00:00.000Z' });
+    await webhookFor(user);
+    const { result, statements } = await recorded(() => api.http.patch(`/api/tasks/${id}/complete`).set(bearer(user)));
+
+    expect(result.status, result.text).to.equal(200);
+    expect(statements).to.deep.equal(['with']);
+    expect(await outbox(user)).to.deep.equal([{ event_type: 'task.completed', data: result.body }]);
+  });
+
+  it('cancels a task\'s pending reminders when it completes it, and lets them fire again when it reopens it, in one statement each', async () => {
+    const user = await newUser();
+    const { id } = await task(user, { title: 'Reminded', due_at: '2999-01-01T09:00:00.000Z', reminders: [{ before_due: 'PT1H' }] });
+    const due = async () =>
+      (await api.http.get('/api/reminders/due?until=2999-12-31T00%3A00%3A00Z').set(bearer(user))).body.map((row: { fire_at: string }) => row.fire_at);
+    expect(await due()).to.deep.equal(['2999-01-01T08:00:00.000Z']);
+
+    const completed = await recorded(() => api.http.patch(`/api/tasks/${id}/complete`).set(bearer(user)));
+    const whileCompleted = await due();
+    const reopened = await recorded(() => api.http.patch(`/api/tasks/${id}/complete`).set(bearer(user)));
+
+    expect([completed.statements, reopened.statements]).to.deep.equal([['with'], ['with']]);
+    expect(completed.result.body.reminders).to.deep.equal(reopened.result.body.reminders);
+    expect(whileCompleted).to.deep.equal([]);
+    expect(await due()).to.deep.equal(['2999-01-01T08:00:00.000Z']);
+  });
+
   it('sends one statement, no transaction, for a task that does not recur', async () => {
     const user = await newUser();
     const { id } = await task(user);
@@ -163,7 +238,22 @@ describe('completeTask in one statement', () => {
 });
 
 describe('deleteTask in one statement', () => {
-  it('sends one statement, no transaction, when there is no webhook to tell and no tombstone to purge', async () => {
+  it('puts a task.deleted event for the task and each subtask in the outbox from the same statement', async () => {
+    const user = await newUser();
+    const parent = await task(user, { title: 'Parent' });
+    const child = await task(user, { title: 'Child', parent_id: parent.id });
+    await webhookFor(user);
+    const { result, statements } = await recorded(() => api.http.delete(`/api/tasks/${parent.id}`).set(bearer(user)));
+
+    expect(result.status, result.text).to.equal(204);
+    expect(statements).to.deep.equal(['with']);
+    expect(await outbox(user)).to.have.deep.members([
+      { event_type: 'task.deleted', data: { id: parent.id } },
+      { event_type: 'task.deleted', data: { id: child.id } },
+    ]);
+  });
+
+  it('sends one statement, no transaction, when there is no old tombstone to purge', async () => {
     const user = await newUser();
     const { id } = await task(user);
     expect(await statementsOf(() => api.http.delete(`/api/tasks/${id}`).set(bearer(user)))).to.deep.equal(['with']);
