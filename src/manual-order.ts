@@ -25,7 +25,6 @@ import {
   type PlacementRow,
   type SiblingGroup,
   type TaskPlacement,
-  type TaskRow,
 } from './database/tasks.ts';
 import { ProblemError } from './problems.ts';
 import { taskResult, writeExistingTask } from './versions.ts';
@@ -43,9 +42,6 @@ export type Gap = { readonly previous: string | null; readonly next: string | nu
 export const positionIn = (gap: Gap): string => generateKeyBetween(gap.previous, gap.next);
 
 export const needsRenumbering = (position: string): boolean => position.length > longestPosition;
-
-/** `count` evenly spaced short keys, in order. */
-export const renumberedPositions = (count: number): string[] => generateNKeysBetween(null, null, count);
 
 export const neighbourNotSibling = (field: 'after_id' | 'before_id') =>
   new ProblemError('neighbour-not-sibling', 'The neighbour to place it next to is not one of its siblings at the destination.', {
@@ -75,7 +71,8 @@ export function gapAmong(siblings: readonly Positioned[], anchor: Anchor): Gap &
 /** Renumbers siblings (in order, the moved item at `index`): every id with its new key. */
 export function renumbered(siblingIds: readonly string[], movedId: string, index: number): Positioned[] {
   const ids = [...siblingIds.slice(0, index), movedId, ...siblingIds.slice(index)];
-  const positions = renumberedPositions(ids.length);
+  // Evenly spaced short keys, in order.
+  const positions = generateNKeysBetween(null, null, ids.length);
   return ids.map((id, place) => ({ id, position: positions[place]! }));
 }
 
@@ -219,21 +216,22 @@ const sameIds = (a: readonly string[], b: readonly string[]) => a.length === b.l
 export const moveTask: AuthenticatedHandler<'moveTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
   const taskId = params.task_id;
   return db.transaction(async (tx) => {
-    let relisted: readonly TaskRow[] = [];
-    const row = await writeExistingTask(tx, ownerUserId, taskId, headers['if-match'], async (write) => {
+    const { moved, relisted } = await writeExistingTask(tx, ownerUserId, taskId, headers['if-match'], async (write) => {
       const moving = await selectTaskPlacement(tx, ownerUserId, taskId);
       if (!moving) return null;
       const destination = await destinationOf(tx, ownerUserId, { listId: body.list_id, parentId: body.parent_id }, moving);
       const anchor = { afterId: body.after_id, beforeId: body.before_id };
       const position = await positionInGroup(tx, ownerUserId, destination, anchor, moving.id, write.changeSeq);
       const moved = await updateTaskPlacement(tx, ownerUserId, moving.id, { ...destination, position }, write);
+      if (!moved) return null;
       // Its subtasks come along: a new list for each, and new ancestors when it changed parent.
-      if (moved && (destination.listId !== moving.list_id || !sameIds(destination.ancestorIds, moving.ancestor_ids))) {
-        relisted = await updateSubtasksPlacement(tx, ownerUserId, moving.id, destination.listId, destination.ancestorIds, moving.ancestor_ids.length, write.changeSeq);
-      }
-      return moved;
+      const carried = destination.listId !== moving.list_id || !sameIds(destination.ancestorIds, moving.ancestor_ids);
+      const relisted = carried
+        ? await updateSubtasksPlacement(tx, ownerUserId, moving.id, destination.listId, destination.ancestorIds, moving.ancestor_ids.length, write.changeSeq)
+        : [];
+      return { moved, relisted };
     });
-    const result = taskResult(200, row);
+    const result = taskResult(200, moved);
     // Webhooks hear of the moved task and of subtasks that changed list with it; siblings renumbered
     // to make room only changed order, which the change feed carries for clients that show it.
     await recordTaskEvents(tx, ownerUserId, 'task.updated', [result.body, ...relisted]);

@@ -4,7 +4,7 @@
 // verifies VAPID and decrypts each message (test/support/push-service.ts).
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { startApiProcess, type ApiProcess } from '../support/api-process.ts';
+import { requestApiProcess, startApiProcess, type ApiProcess } from '../support/api-process.ts';
 import { newUser, testSecret, testVapid, type TestUser } from '../support/api.ts';
 import { createMigratedDatabase, withSqlClient } from '../support/database.ts';
 import { startPushService, type Browser, type PushService } from '../support/push-service.ts';
@@ -13,14 +13,9 @@ import { stopAll } from '../support/server-process.ts';
 type Task = { id: string; reminders: { id: string; fire_at: string }[] };
 
 const call = async (api: ApiProcess, user: TestUser, method: string, path: string, body?: unknown) => {
-  const response = await fetch(`${api.url}${path}`, {
-    method,
-    headers: { authorization: user.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
-  });
+  const response = await requestApiProcess(api, user, method, path, body);
   expect(response.status, `${method} ${path}`).to.be.below(300);
-  return (await response.json()) as unknown;
+  return response.body;
 };
 
 const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();

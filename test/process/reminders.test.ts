@@ -2,7 +2,7 @@
 // while no API was running fires when the next one starts, and WORKER=off / WORKER=only put the
 // firing where the operator wants it. Times are seconds, not minutes: SCHEDULER_POLL_MS is short.
 import { expect } from 'chai';
-import { startApiProcess, type ApiProcess } from '../support/api-process.ts';
+import { requestApiProcess, startApiProcess, type ApiProcess } from '../support/api-process.ts';
 import { newUser, testSecret, type TestUser } from '../support/api.ts';
 import { createMigratedDatabase, withSqlClient } from '../support/database.ts';
 import { cleanEnvironment, runNode, stopAll } from '../support/server-process.ts';
@@ -11,15 +11,6 @@ import { startWebhookReceiver } from '../support/webhook-receiver.ts';
 type Reminder = { id: string; fire_at: string; last_fired_at: string | null };
 type Task = { id: string; reminders: Reminder[] };
 
-const call = async (api: ApiProcess, user: TestUser, method: string, path: string, body?: unknown) => {
-  const response = await fetch(`${api.url}${path}`, {
-    method,
-    headers: { authorization: user.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
-  });
-  return { status: response.status, body: (await response.json()) as unknown };
-};
 
 const metricsToken = 'worker-metrics-token-0123456789';
 const workerListening = /^tasks-api worker listening on (http:\/\/localhost:\d+) /;
@@ -30,7 +21,7 @@ const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000
 
 /** Ids of the user's reminders still to fire. */
 async function pendingIds(api: ApiProcess, user: TestUser): Promise<string[]> {
-  const due = await call(api, user, 'GET', `/api/reminders/due?until=${encodeURIComponent('2999-01-01T00:00:00Z')}`);
+  const due = await requestApiProcess(api, user, 'GET', `/api/reminders/due?until=${encodeURIComponent('2999-01-01T00:00:00Z')}`);
   return (due.body as { reminder_id: string }[]).map((entry) => entry.reminder_id);
 }
 
@@ -55,7 +46,7 @@ describe('the reminder scheduler, with the real process', function () {
     const user = await newUser();
     const first = await startApiProcess(settings());
     // Far enough ahead that this process is surely gone before it is due, even on a loaded machine.
-    const created = await call(first, user, 'POST', '/api/tasks', { title: 'While away', reminders: [{ remind_at: secondsFromNow(15) }] });
+    const created = await requestApiProcess(first, user, 'POST', '/api/tasks', { title: 'While away', reminders: [{ remind_at: secondsFromNow(15) }] });
     expect(created.status).to.equal(201);
     expect(await pendingIds(first, user), 'set while still ahead').to.deep.equal([(created.body as Task).reminders[0]!.id]);
     const reminder = (created.body as Task).reminders[0]!;
@@ -73,7 +64,7 @@ describe('the reminder scheduler, with the real process', function () {
     expect(line).to.include({ task_id: (created.body as Task).id, fire_at: reminder.fire_at, owner_user_id: user.id });
     const fired = await firedAt(databaseUrl, reminder.id);
     expect(Date.parse(fired!)).to.be.at.least(Date.parse(reminder.fire_at));
-    const task = (await call(second, user, 'GET', `/api/tasks/${(created.body as Task).id}`)).body as Task;
+    const task = (await requestApiProcess(second, user, 'GET', `/api/tasks/${(created.body as Task).id}`)).body as Task;
     expect(task.reminders).to.deep.equal([{ ...reminder, last_fired_at: fired }]);
     // Fired once: a few more polls find nothing more to fire.
     await sleep(1_000);
@@ -84,7 +75,7 @@ describe('the reminder scheduler, with the real process', function () {
     const user = await newUser();
     const api = await startApiProcess({ ...settings(), WORKER: 'off' });
     expect(api.run.logs.some((entry) => entry.msg === 'delivery worker running')).to.equal(false);
-    const created = await call(api, user, 'POST', '/api/tasks', { title: 'Separate worker', reminders: [{ remind_at: secondsFromNow(3_600) }] });
+    const created = await requestApiProcess(api, user, 'POST', '/api/tasks', { title: 'Separate worker', reminders: [{ remind_at: secondsFromNow(3_600) }] });
     const reminder = (created.body as Task).reminders[0]!;
     expect(await pendingIds(api, user), 'set while still ahead').to.deep.equal([reminder.id]);
     // Due in a second (moved in the database: on a loaded machine a short lead time set through the API may pass before the request ends).
@@ -116,9 +107,9 @@ describe('the reminder scheduler, with the real process', function () {
     try {
       const user = await newUser();
       const api = await startApiProcess({ ...settings(), WORKER: 'off', OUTBOUND_ALLOW_LOOPBACK: 'true' });
-      const hook = await call(api, user, 'POST', '/api/webhooks', { url: `${receiver.url}/worker-metrics`, events: ['reminder.fired'] });
+      const hook = await requestApiProcess(api, user, 'POST', '/api/webhooks', { url: `${receiver.url}/worker-metrics`, events: ['reminder.fired'] });
       expect(hook.status).to.equal(201);
-      const created = await call(api, user, 'POST', '/api/tasks', { title: 'Scraped', reminders: [{ remind_at: secondsFromNow(3_600) }] });
+      const created = await requestApiProcess(api, user, 'POST', '/api/tasks', { title: 'Scraped', reminders: [{ remind_at: secondsFromNow(3_600) }] });
       const reminder = (created.body as Task).reminders[0]!;
       await withSqlClient(databaseUrl, (client) =>
         client.query(`update task_reminders set remind_at = now(), fire_at = now() where id = $1`, [reminder.id]),

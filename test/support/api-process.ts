@@ -28,6 +28,23 @@ export async function startApiProcess(settings: Readonly<Record<string, string>>
   return { run, url: `http://127.0.0.1:${listening.exec(line.msg!)![1]}` };
 }
 
+/** One request to the API process as `user` (a JSON body when given): its status and parsed JSON body. */
+export async function requestApiProcess(
+  api: ApiProcess,
+  user: { readonly authorization: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ readonly status: number; readonly body: unknown }> {
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers: { authorization: user.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  });
+  return { status: response.status, body: (await response.json()) as unknown };
+}
+
 /** What one request of a load run ended with: a whole response, or the error fetch threw. */
 export type Outcome =
   | {

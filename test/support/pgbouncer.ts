@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../../src/database/embedded-postgres.ts';
+import { onLoopbackPort } from './tcp-proxy.ts';
 
 export type PgBouncer = {
   readonly port: number;
@@ -91,12 +92,7 @@ export async function startPgBouncer(
 
   return {
     port,
-    urlFor: (databaseUrl) => {
-      const url = new URL(databaseUrl);
-      url.hostname = '127.0.0.1';
-      url.port = String(port);
-      return url.toString();
-    },
+    urlFor: (databaseUrl) => onLoopbackPort(databaseUrl, port),
     log: readLog,
     stop: async () => {
       // SIGINT would wait for clients to disconnect; SIGTERM closes everything at once.

@@ -78,12 +78,7 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
 
   return {
     port,
-    urlFor: (databaseUrl) => {
-      const url = new URL(databaseUrl);
-      url.hostname = '127.0.0.1';
-      url.port = String(port);
-      return url.toString();
-    },
+    urlFor: (databaseUrl) => onLoopbackPort(databaseUrl, port),
     mode: () => mode,
     setMode,
     openConnections: () => links.size,
@@ -92,4 +87,12 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** `databaseUrl` with its host and port replaced by a proxy's on loopback (user, password, database kept). */
+export function onLoopbackPort(databaseUrl: string, port: number): string {
+  const url = new URL(databaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return url.toString();
 }
