@@ -281,20 +281,25 @@ describe('moveTask in two statements', () => {
     return { a, b, c };
   };
 
-  const inboxOrder = async (user: TestUser) =>
-    ((await api.http.get('/api/tasks?list_id=inbox&parent_id=none&sort=position').set(bearer(user))).body as { title: string }[]).map((row) => row.title);
+  /** The inbox's titles in manual order, having checked that no two tasks share a position. */
+  const inboxOrder = async (user: TestUser) => {
+    const rows = (await api.http.get('/api/tasks?list_id=inbox&parent_id=none&sort=position').set(bearer(user))).body as { title: string; position: string }[];
+    expect(new Set(rows.map((row) => row.position)).size, 'distinct positions').to.equal(rows.length);
+    return rows.map((row) => row.title);
+  };
 
   it('sends a read and one write, no transaction, for a move between two neighbours, before one, and to the top', async () => {
     const user = await newUser();
+    const d = await task(user, { title: 'D' });
     const { a, b, c } = await threeInOrder(user);
 
     const between = await recorded(() => move(user, a.id, { after_id: b.id }));
     expect(between.result.status, between.result.text).to.equal(200);
-    expect(await inboxOrder(user)).to.deep.equal(['B', 'A', 'C']);
-    const before = await recorded(() => move(user, c.id, { before_id: b.id }));
-    expect(await inboxOrder(user)).to.deep.equal(['C', 'B', 'A']);
-    const top = await recorded(() => move(user, a.id, {}));
-    expect(await inboxOrder(user)).to.deep.equal(['A', 'C', 'B']);
+    expect(await inboxOrder(user)).to.deep.equal(['B', 'A', 'C', 'D']);
+    const before = await recorded(() => move(user, d.id, { before_id: c.id }));
+    expect(await inboxOrder(user)).to.deep.equal(['B', 'A', 'D', 'C']);
+    const top = await recorded(() => move(user, c.id, {}));
+    expect(await inboxOrder(user)).to.deep.equal(['C', 'B', 'A', 'D']);
 
     expect([between.statements, before.statements, top.statements]).to.deep.equal([
       ['with', 'with'],
