@@ -9,6 +9,9 @@
 // clock (database/task-changes.ts), which holds the owner's clock row locked until commit. Reading
 // the neighbours' keys and writing the new one therefore never interleaves with another write of
 // the same owner: two devices dropping tasks into the same gap get two different keys, in turn.
+// The one exception, a move within the task's own group in two statements (moveWithinItsGroup),
+// reads the keys and the clock together and writes only if the clock it then advances is the next
+// one: no write of the owner came in between, or it falls back to the transaction.
 import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing';
 import type { CommonQueryMethods } from 'slonik';
 import type { AuthenticatedHandler } from './contract.ts';

@@ -8,7 +8,8 @@
 // What a single statement cannot do is read after waiting: all of it reads one snapshot, taken when
 // it starts, before it may wait for the clock row that another write of the owner holds. So it
 // checks that it waited for nobody: the clock it advanced must be exactly one past the clock in its
-// snapshot (for a create, one past the clock its caller read beside the sibling position). Then no
+// snapshot (for a create or a move, one past the clock its caller read beside the positions the
+// new key was computed from; a move also writes only at the version that read found). Then no
 // write of the owner committed after the snapshot, and what the statement read (the task, its
 // version, its reminders, its tombstones) is what a transaction holding the clock would read.
 // Otherwise (`retry`) it writes nothing but the clock tick, and the caller runs the write as the
