@@ -88,7 +88,8 @@ async function writeExisting<T>(
  */
 export function checkTaskVersion(ifMatch: string | undefined, version: string): void {
   const versions = expectedVersions(ifMatch);
-  if (versions !== undefined && !versions.includes(version)) throw preconditionFailed('task');
+  // Compared as numbers, as versionCondition compares them in SQL (int8): "042" matches version 42.
+  if (versions !== undefined && !versions.some((expected) => BigInt(expected) === BigInt(version))) throw preconditionFailed('task');
 }
 
 /**

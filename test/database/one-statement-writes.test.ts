@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { Interceptor } from 'slonik';
 import { newUser, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
 import { testDatabaseUrl, throughPgBouncer, withSqlClient } from '../support/database.ts';
-import { bearer } from '../support/tasks.ts';
+import { bearer, expectProblem } from '../support/tasks.ts';
 import { feedPage, inTestDatabase } from '../support/versions.ts';
 
 let api: TestApi;
@@ -317,6 +317,31 @@ describe('moveTask in two statements', () => {
     expect(result.status, result.text).to.equal(200);
     expect(statements).to.deep.equal(['with', 'with']);
     expect(await outbox(user)).to.deep.equal([{ event_type: 'task.updated', data: result.body }]);
+  });
+
+  it('answers If-Match from its read as the transaction would: a list holding the version, the version written with a leading zero, and * move; a stale one gets 412 and moves nothing', async () => {
+    const user = await newUser();
+    const { a, b, c } = await threeInOrder(user);
+    const etagOf = async (id: string) => String((await api.http.get(`/api/tasks/${id}`).set(bearer(user))).headers.etag);
+    const moveIf = (id: string, ifMatch: string, body: Record<string, unknown>) =>
+      recorded(() => api.http.post(`/api/tasks/${id}/move`).set(bearer(user)).set('If-Match', ifMatch).send(body));
+
+    const listed = await moveIf(a.id, `"0", ${await etagOf(a.id)}`, { after_id: b.id });
+    const padded = await moveIf(c.id, `"0${(await etagOf(c.id)).slice(1)}`, {});
+    const any = await moveIf(b.id, '*', {});
+    const staleTag = await etagOf(a.id);
+    await move(user, a.id, {});
+    const stale = await moveIf(a.id, staleTag, { after_id: c.id });
+
+    expect([listed, padded, any].map(({ result }) => result.status)).to.deep.equal([200, 200, 200]);
+    expect([listed, padded, any].map(({ statements }) => statements)).to.deep.equal([
+      ['with', 'with'],
+      ['with', 'with'],
+      ['with', 'with'],
+    ]);
+    expectProblem(stale.result, { type: 'task-changed', instance: `/api/tasks/${a.id}/move` });
+    expect(stale.statements).to.deep.equal(['with']);
+    expect(await inboxOrder(user)).to.deep.equal(['A', 'B', 'C']);
   });
 
   it('falls back to the transaction when another write of the owner commits between its read and its write, and moves the task once, after it', async () => {
