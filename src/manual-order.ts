@@ -261,8 +261,10 @@ async function moveWithinItsGroup(
   if (!staysInItsGroup(request, moving)) return undefined;
   let gap: Gap = { previous: null, next: point.beyond };
   if (neighbour !== null) {
+    // As positionInGroup answers: missing (or another user's), the task itself, or in another group.
     const found = point.neighbour;
-    if (!found || found.id === moving.id || !inGroup(found, { listId: moving.list_id, parentId: moving.parent_id })) throw neighbourNotSibling(neighbour.side === 'after' ? 'after_id' : 'before_id');
+    const group = { listId: moving.list_id, parentId: moving.parent_id };
+    if (!found || found.id === moving.id || !inGroup(found, group)) throw neighbourNotSibling(neighbour.side === 'after' ? 'after_id' : 'before_id');
     gap = neighbour.side === 'after' ? { previous: found.position, next: point.beyond } : { previous: point.beyond, next: found.position };
   }
   checkTaskVersion(ifMatch, moving.version);
