@@ -235,6 +235,8 @@ type PhaseReport = {
   errorSamples: string[];
   cpuSeconds: Record<string, number>;
   peakRssMb?: { perProcess: number; total: number; processes: number };
+  /** The API's and PostgreSQL's CPU spent in the kernel, as a share of their CPU (from /proc, not a profiler). */
+  systemShare?: Record<string, number>;
 };
 
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
@@ -427,6 +429,10 @@ async function main(): Promise<void> {
       if (settings.pgStatements > 0) await printStatementStats(postgres.url, settings.pgStatements, result.requests);
       reports.api = {
         ...phaseReport(result, { api: apiStats.cpuSeconds, postgres: pgStats.cpuSeconds, generator: generatorSeconds }),
+        systemShare: {
+          api: round(apiStats.systemSeconds / Math.max(apiStats.cpuSeconds, 0.01), 2),
+          postgres: round(pgStats.systemSeconds / Math.max(pgStats.cpuSeconds, 0.01), 2),
+        },
         peakRssMb: {
           perProcess: round(apiStats.peakRssBytesPerProcess / 2 ** 20),
           total: round(apiStats.peakRssBytesTotal / 2 ** 20),
@@ -605,6 +611,7 @@ function printTable(
     }
     console.log(`  CPU seconds: ${Object.entries(report.cpuSeconds).map(([who, seconds]) => `${who} ${seconds}`).join(', ')}`);
     console.log(`  CPU ms per request: ${Object.entries(report.cpuMsPerRequest).map(([who, ms]) => `${who} ${ms}`).join(', ')}`);
+    if (report.systemShare) console.log(`  in the kernel (system calls): ${Object.entries(report.systemShare).map(([who, share]) => `${who} ${Math.round(share * 100)}%`).join(', ')} of its CPU`);
     if (report.peakRssMb) console.log(`  peak RSS: ${report.peakRssMb.perProcess} MB per API process (${report.peakRssMb.processes} process(es), ${report.peakRssMb.total} MB together)`);
     if (Object.keys(report.unexpectedStatuses).length > 0) console.log(`  unexpected statuses: ${JSON.stringify(report.unexpectedStatuses)}`);
     if (report.errorSamples.length > 0) console.log(`  errors: ${report.errorSamples.join(' | ')}`);
