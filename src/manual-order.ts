@@ -25,9 +25,11 @@ import {
   type PlacementRow,
   type SiblingGroup,
   type TaskPlacement,
+  type VersionedTaskRow,
 } from './database/tasks.ts';
-import { ProblemError } from './problems.ts';
-import { taskResult, writeExistingTask } from './versions.ts';
+import { ProblemError, taskNotFound } from './problems.ts';
+import { selectTaskMovePoint, updateTaskPositionWithClock, type MoveNeighbour } from './database/task-writes.ts';
+import { checkTaskVersion, oneStatementResult, taskResult, writeExistingTask } from './versions.ts';
 import { recordTaskEvents } from './webhooks.ts';
 
 /** Past this length a placement renumbers its sibling group (the bound on every key's length). */
@@ -138,7 +140,7 @@ export async function destinationOf(
   return moving ? { listId: moving.list_id, parentId: moving.parent_id, ancestorIds: moving.ancestor_ids } : { listId: null, parentId: null, ancestorIds: [] };
 }
 
-const inGroup = (task: PlacementRow, group: SiblingGroup) => task.list_id === group.listId && task.parent_id === group.parentId;
+const inGroup = (task: Pick<PlacementRow, 'list_id' | 'parent_id'>, group: SiblingGroup) => task.list_id === group.listId && task.parent_id === group.parentId;
 
 /**
  * The key a task takes in `group` at `anchor` (the task itself, `movingId`, left out of its
@@ -213,8 +215,63 @@ export async function placementOfNewTask(
 
 const sameIds = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((id, index) => id === b[index]);
 
+type MoveRequest = { readonly list_id?: string | null; readonly parent_id?: string | null; readonly after_id?: string; readonly before_id?: string };
+
+/**
+ * Whether destinationOf would send the task to its own sibling group, read from the task alone:
+ * nothing sent; or the group it is in, named by its own parent, or (at the top level) by its own
+ * list (which exists: the task is in it) or a null parent.
+ */
+function staysInItsGroup(request: MoveRequest, moving: PlacementRow): boolean {
+  const listId = request.list_id?.toLowerCase() ?? request.list_id;
+  const parentId = request.parent_id?.toLowerCase() ?? request.parent_id;
+  const sameList = listId === undefined || listId === moving.list_id;
+  if (typeof parentId === 'string') return parentId === moving.parent_id && sameList;
+  if (listId !== undefined || parentId === null) return moving.parent_id === null && sameList;
+  return true;
+}
+
+/**
+ * A move within the task's own group in two round trips, as createTask does (database/task-writes.ts):
+ * one read (the task, the gap at its anchor, the owner's clock), the key and every answer decided
+ * from it as the transaction decides them (404, 422 for a neighbour that is not a sibling, 412),
+ * then one write that checks that the clock has not moved meanwhile. Undefined when the move needs
+ * the transaction: another group (subtasks carried, depth and cycle checks), a key too long
+ * (renumbering), or a write of the owner's between the read and the write.
+ */
+async function moveWithinItsGroup(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  request: MoveRequest,
+  ifMatch: string | undefined,
+): Promise<VersionedTaskRow | undefined> {
+  const neighbour: MoveNeighbour | null =
+    request.after_id !== undefined
+      ? { id: request.after_id.toLowerCase(), side: 'after' }
+      : request.before_id !== undefined
+        ? { id: request.before_id.toLowerCase(), side: 'before' }
+        : null;
+  const point = await selectTaskMovePoint(db, ownerUserId, taskId, neighbour);
+  const moving = point.moving;
+  if (moving === null) throw taskNotFound();
+  if (!staysInItsGroup(request, moving)) return undefined;
+  let gap: Gap = { previous: null, next: point.beyond };
+  if (neighbour !== null) {
+    const found = point.neighbour;
+    if (!found || found.id === moving.id || !inGroup(found, { listId: moving.list_id, parentId: moving.parent_id })) throw neighbourNotSibling(neighbour.side === 'after' ? 'after_id' : 'before_id');
+    gap = neighbour.side === 'after' ? { previous: found.position, next: point.beyond } : { previous: point.beyond, next: found.position };
+  }
+  checkTaskVersion(ifMatch, moving.version);
+  const position = positionIn(gap);
+  if (needsRenumbering(position)) return undefined;
+  return oneStatementResult(await updateTaskPositionWithClock(db, ownerUserId, moving.id, position, moving.version, point.last_seq));
+}
+
 export const moveTask: AuthenticatedHandler<'moveTask'> = async ({ ownerUserId, params, body, headers }, { db }) => {
   const taskId = params.task_id;
+  const row = await moveWithinItsGroup(db, ownerUserId, taskId, body, headers['if-match']);
+  if (row) return taskResult(200, row);
   return db.transaction(async (tx) => {
     const { moved, relisted } = await writeExistingTask(tx, ownerUserId, taskId, headers['if-match'], async (write) => {
       const moving = await selectTaskPlacement(tx, ownerUserId, taskId);

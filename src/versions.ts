@@ -83,6 +83,15 @@ async function writeExisting<T>(
 }
 
 /**
+ * 412 unless If-Match allows `version`: for a write decided from a read (database/task-writes.ts,
+ * selectTaskMovePoint) whose own statement then writes only at that version.
+ */
+export function checkTaskVersion(ifMatch: string | undefined, version: string): void {
+  const versions = expectedVersions(ifMatch);
+  if (versions !== undefined && !versions.includes(version)) throw preconditionFailed('task');
+}
+
+/**
  * What a one-statement write (database/task-writes.ts) answers: its row (true for a delete); 404 or
  * 412 as writeExistingTask would; undefined when the write has to run as a transaction after all.
  */

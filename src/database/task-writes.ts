@@ -51,6 +51,16 @@ const unwrittenRow = z.object({ outcome: z.enum(['not-found', 'changed', 'retry'
 const writeOutcomeRow = z.union([writtenRow, unwrittenRow]);
 const deleteOutcomeRow = z.object({ outcome: z.enum(['written', 'not-found', 'changed', 'retry', 'late']) });
 const insertionPointRow = z.object({ last_seq: z.string(), first_position: z.string().nullable(), group_found: z.boolean() });
+const movingTask = z.object({
+  id: z.string(),
+  list_id: z.string().nullable(),
+  parent_id: z.string().nullable(),
+  ancestor_ids: z.array(z.string()),
+  position: z.string(),
+  version: z.string(),
+});
+const moveNeighbour = z.object({ id: z.string(), list_id: z.string().nullable(), parent_id: z.string().nullable(), position: z.string() });
+const movePointRow = z.object({ last_seq: z.string(), moving: movingTask.nullable(), neighbour: moveNeighbour.nullable(), beyond: z.string().nullable() });
 
 /**
  * What a one-statement write came to: `written` (with the row, for inserts and updates), `not-found`
@@ -119,6 +129,86 @@ export async function insertTaskWithClock(
     ),
     events as materialized (
       select 'task.created' as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
+    ),
+    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})
+    select case when written.id is not null then 'written' when gate.late then 'late' else 'retry' end as outcome, written.*
+    from gate left join written on true`);
+}
+
+/** The sibling a move drops a task next to: right `after` it or right `before` it. */
+export type MoveNeighbour = { readonly id: string; readonly side: 'after' | 'before' };
+
+/**
+ * What a move within the task's own sibling group is decided from, in one snapshot: the task
+ * (where it sits, its version), the neighbour `neighbour` names (null: a move to the top) and
+ * `beyond`, the key of the next sibling past the neighbour on its `side` in the neighbour's group
+ * (to the top: the first sibling of the task's group), the moved task left out, as
+ * selectNeighbourGap and selectNextSiblingPosition read them; and the owner's clock, which
+ * updateTaskPositionWithClock checks that nothing moved since.
+ */
+export async function selectTaskMovePoint(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  neighbour: MoveNeighbour | null,
+): Promise<z.infer<typeof movePointRow>> {
+  // The group and the side the gap is looked for in: past the neighbour in its group, or the top of the task's.
+  const [group, range, order] =
+    neighbour === null
+      ? [sql.fragment`(select sibling_group from moving)`, sql.fragment`true`, sql.fragment`s.position, s.id`]
+      : neighbour.side === 'after'
+        ? [sql.fragment`(select sibling_group from neighbour)`, sql.fragment`s.position > (select position from neighbour)`, sql.fragment`s.position, s.id`]
+        : [sql.fragment`(select sibling_group from neighbour)`, sql.fragment`s.position < (select position from neighbour)`, sql.fragment`s.position desc, s.id desc`];
+  return db.one(sql.type(movePointRow)`
+    with moving as (
+      select id, list_id, parent_id, ancestor_ids::text[] as ancestor_ids, position, sibling_group, change_seq::text as version
+      from tasks where owner_user_id = ${ownerUserId} and id = ${taskId}
+    ),
+    neighbour as (
+      select id, list_id, parent_id, position, sibling_group
+      from tasks where owner_user_id = ${ownerUserId} and id = ${neighbour?.id ?? noTask}
+    )
+    select coalesce((select c.last_seq from task_change_clocks c where c.owner_user_id = ${ownerUserId}), 0)::text as last_seq,
+           (select to_jsonb(moving) - 'sibling_group' from moving) as moving,
+           (select to_jsonb(neighbour) - 'sibling_group' from neighbour) as neighbour,
+           (select s.position from tasks s
+            where s.owner_user_id = ${ownerUserId} and s.sibling_group = ${group} and ${range} and s.id <> ${taskId}::uuid
+            order by ${order}
+            limit 1) as beyond`);
+}
+
+/** No task has this id: the neighbour of a move to the top, which has none. */
+const noTask = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Gives the owner's task at `expectedVersion` the key `position` in its own sibling group, with its
+ * task.updated event, when the clock is still `expectedClock` (what selectTaskMovePoint read, from
+ * which the key was computed); `retry` otherwise. A move within its group changes nothing else:
+ * its subtasks, its reminders and its completions stay as they are, as they do in moveTask's transaction.
+ */
+export async function updateTaskPositionWithClock(
+  db: CommonQueryMethods,
+  ownerUserId: string,
+  taskId: string,
+  position: string,
+  expectedVersion: string,
+  expectedClock: string,
+): Promise<OneStatementWrite> {
+  return db.one(sql.type(writeOutcomeRow)`
+    with ${clock(ownerUserId)},
+    gate as (
+      select clock.last_seq, ${late} as late, clock.last_seq = ${expectedClock}::int8 + 1 as fresh
+      from clock
+    ),
+    written as (
+      update tasks set position = ${position}, updated_at = now(), change_seq = gate.last_seq
+      from gate
+      where tasks.owner_user_id = ${ownerUserId} and tasks.id = ${taskId} and tasks.change_seq = ${expectedVersion}::int8
+        and gate.fresh and not gate.late
+      returning ${taskColumns}, ${versionColumn}
+    ),
+    events as materialized (
+      select 'task.updated' as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
     ),
     delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})
     select case when written.id is not null then 'written' when gate.late then 'late' else 'retry' end as outcome, written.*

@@ -51,7 +51,7 @@ const outbox = async (user: TestUser) =>
 const task = async (user: TestUser, body: Record<string, unknown> = { title: 'A task' }) => {
   const response = await api.http.post('/api/tasks').set(bearer(user)).send(body);
   expect(response.status, response.text).to.equal(201);
-  return response.body as { id: string; title: string };
+  return response.body as { id: string; title: string; position: string };
 };
 
 /**
@@ -267,5 +267,130 @@ describe('deleteTask in one statement', () => {
     expect(response.status, response.text).to.equal(204);
     const tombstones = await inTestDatabase(`select task_id::text as id from task_tombstones where owner_user_id = $1`, [user.id]);
     expect(tombstones).to.deep.equal([{ id }]);
+  });
+});
+
+describe('moveTask in two statements', () => {
+  const move = (user: TestUser, taskId: string, body: Record<string, unknown>) => api.http.post(`/api/tasks/${taskId}/move`).set(bearer(user)).send(body);
+
+  /** Three tasks in the inbox, A, B and C from the top (each new task goes to the top). */
+  const threeInOrder = async (user: TestUser) => {
+    const c = await task(user, { title: 'C' });
+    const b = await task(user, { title: 'B' });
+    const a = await task(user, { title: 'A' });
+    return { a, b, c };
+  };
+
+  /** The inbox's titles in manual order, having checked that no two tasks share a position. */
+  const inboxOrder = async (user: TestUser) => {
+    const rows = (await api.http.get('/api/tasks?list_id=inbox&parent_id=none&sort=position').set(bearer(user))).body as { title: string; position: string }[];
+    expect(new Set(rows.map((row) => row.position)).size, 'distinct positions').to.equal(rows.length);
+    return rows.map((row) => row.title);
+  };
+
+  it('sends a read and one write, no transaction, for a move between two neighbours, before one, and to the top', async () => {
+    const user = await newUser();
+    const d = await task(user, { title: 'D' });
+    const { a, b, c } = await threeInOrder(user);
+
+    const between = await recorded(() => move(user, a.id, { after_id: b.id }));
+    expect(between.result.status, between.result.text).to.equal(200);
+    expect(await inboxOrder(user)).to.deep.equal(['B', 'A', 'C', 'D']);
+    const before = await recorded(() => move(user, d.id, { before_id: c.id }));
+    expect(await inboxOrder(user)).to.deep.equal(['B', 'A', 'D', 'C']);
+    const top = await recorded(() => move(user, c.id, {}));
+    expect(await inboxOrder(user)).to.deep.equal(['C', 'B', 'A', 'D']);
+
+    expect([between.statements, before.statements, top.statements]).to.deep.equal([
+      ['with', 'with'],
+      ['with', 'with'],
+      ['with', 'with'],
+    ]);
+  });
+
+  it('puts task.updated in the outbox from the write, with the response as its data', async () => {
+    const user = await newUser();
+    const { a, b } = await threeInOrder(user);
+    await webhookFor(user);
+    const { result, statements } = await recorded(() => move(user, a.id, { after_id: b.id }));
+
+    expect(result.status, result.text).to.equal(200);
+    expect(statements).to.deep.equal(['with', 'with']);
+    expect(await outbox(user)).to.deep.equal([{ event_type: 'task.updated', data: result.body }]);
+  });
+
+  it('falls back to the transaction when another write of the owner commits between its read and its write, and moves the task once, after it', async () => {
+    const user = await newUser();
+    const { a, b } = await threeInOrder(user);
+    await webhookFor(user);
+    const { response, heldSeq } = await whileClockHeld(user, 300, () => recorded(() => move(user, a.id, { after_id: b.id })));
+
+    expect(response.result.status, response.result.text).to.equal(200);
+    expect(Number(String(response.result.headers.etag).slice(1, -1))).to.be.greaterThan(heldSeq);
+    // The read, the one-statement write (which wrote nothing but the clock tick), then the transaction.
+    expect(response.statements.slice(0, 3)).to.deep.equal(['with', 'with', 'set']);
+    expect(await inboxOrder(user)).to.deep.equal(['B', 'A', 'C']);
+    expect(await outbox(user)).to.deep.equal([{ event_type: 'task.updated', data: response.result.body }]);
+  });
+
+  it('writes nothing when it obtains the clock only after its caller was answered 503', async function () {
+    // The clock is held past the 5 s database deadline by a write that then rolls back, so the
+    // clock the move read is still current when its write gets the clock: only the deadline stops it.
+    this.timeout(20_000);
+    const user = await newUser();
+    const { a, b } = await threeInOrder(user);
+    const { response } = await whileClockHeld(user, 6_000, async () => move(user, a.id, { after_id: b.id }), 'rollback');
+    expect(response.status, response.text).to.equal(503);
+    // The abandoned statement runs once the clock is free; give it time to.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(await inboxOrder(user)).to.deep.equal(['A', 'B', 'C']);
+    const rows = await inTestDatabase(`select position from tasks where owner_user_id = $1 and id = $2`, [user.id, a.id]);
+    expect(rows).to.deep.equal([{ position: a.position }]);
+  });
+
+  it('falls back to the transaction, without writing first, for a key that needs the siblings around it renumbered', async function () {
+    this.timeout(60_000);
+    const user = await newUser();
+    const right = await task(user, { title: 'Right' });
+    const left = await task(user, { title: 'Left' });
+    const x = await task(user, { title: 'X' });
+    const y = await task(user, { title: 'Y' });
+    const positionOfRight = async () =>
+      (await inTestDatabase(`select position from tasks where owner_user_id = $1 and id = $2`, [user.id, right.id]))[0]!.position;
+    const kinds = { plain: 0, renumbering: 0 };
+    // X and Y take turns right after Left: each key halves the same gap, until one is too long.
+    for (let step = 0; step < 150 && kinds.renumbering === 0; step += 1) {
+      const before = await positionOfRight();
+      const { result, statements } = await recorded(() => move(user, (step % 2 === 0 ? x : y).id, { after_id: left.id }));
+      expect(result.status, result.text).to.equal(200);
+      if ((await positionOfRight()) === before) {
+        expect(statements, `move ${step}`).to.deep.equal(['with', 'with']);
+        kinds.plain += 1;
+      } else {
+        // The read, then straight to the transaction: no one-statement write, no clock tick for it.
+        expect(statements.slice(0, 2), `move ${step}`).to.deep.equal(['with', 'set']);
+        expect(statements.filter((statement) => statement === 'with')).to.have.length(1);
+        kinds.renumbering += 1;
+      }
+    }
+    expect(kinds.renumbering).to.equal(1);
+    expect(kinds.plain).to.be.at.least(10);
+  });
+
+  it('falls back to the transaction for a move to another list, carrying its subtasks along', async () => {
+    const user = await newUser();
+    const list = await api.http.post('/api/lists').set(bearer(user)).send({ name: 'Elsewhere' });
+    expect(list.status, list.text).to.equal(201);
+    const parent = await task(user, { title: 'Parent' });
+    const child = await task(user, { title: 'Child', parent_id: parent.id });
+    const { result, statements } = await recorded(() => move(user, parent.id, { list_id: list.body.id }));
+
+    expect(result.status, result.text).to.equal(200);
+    expect(result.body.list_id).to.equal(list.body.id);
+    expect(statements.slice(0, 2)).to.deep.equal(['with', 'set']);
+    expect(statements.filter((statement) => statement === 'with')).to.have.length(1);
+    const moved = await api.http.get(`/api/tasks/${child.id}`).set(bearer(user));
+    expect(moved.body.list_id).to.equal(list.body.id);
   });
 });

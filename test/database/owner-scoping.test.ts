@@ -274,6 +274,11 @@ describe("every statement on a table of users' data is scoped by owner", () => {
     await send('getTaskSummary of a list', alice, 200, (http) => http.get(`/api/tasks/summary?list_id=${listId}`));
     await send('moveTask to another list', alice, 200, (http) => http.post(`/api/tasks/${parentId}/move`).send({ list_id: otherListId }));
     await send('moveTask within its parent', alice, 200, (http) => http.post(`/api/tasks/${childId}/move`).send({ parent_id: parentId }));
+    // Within its own group a move is a read and one write (database/task-writes.ts): after and before a sibling.
+    const siblingId = (await send('createTask as a second subtask', alice, 201, (http) => http.post('/api/tasks').send({ title: 'C2', parent_id: parentId })))
+      .body.id;
+    await send('moveTask after a sibling', alice, 200, (http) => http.post(`/api/tasks/${siblingId}/move`).send({ after_id: childId }));
+    await send('moveTask before a sibling', alice, 200, (http) => http.post(`/api/tasks/${siblingId}/move`).send({ before_id: childId }));
     await send('listTaskChanges with lists', alice, 200, (http) => http.get('/api/tasks/changes?include=lists'));
     for (const [label, status, request] of [
       ["getList of Bob's list", 404, (http: TestApi['http']) => http.get(`/api/lists/${bobsListId}`)],
@@ -392,8 +397,8 @@ describe("every statement on a table of users' data is scoped by owner", () => {
     // Bob's create + 2 route sets × (12 on her own tasks + 2 × 5 on others') + 6 conditional, idempotent, feed,
     // summary and clear-completed requests + Bob's read; + 8 + 2 × 4 recurrence and completion-history
     // requests; + 4 of reminders, 5 of push subscriptions, 14 of webhooks (issue 14); + issue 12's lists
-    // and subtasks: Bob's list, 14 on hers, 9 on Bob's, 3 deletes, Bob reading his list.
-    expect(requests).to.have.length(91 + 28);
+    // and subtasks: Bob's list, 17 on hers, 9 on Bob's, 3 deletes, Bob reading his list.
+    expect(requests).to.have.length(91 + 31);
   });
 });
 
