@@ -205,7 +205,7 @@ export async function updateTaskPositionWithClock(
       from gate
       where tasks.owner_user_id = ${ownerUserId} and tasks.id = ${taskId} and tasks.change_seq = ${expectedVersion}::int8
         and gate.fresh and not gate.late
-      returning ${taskColumns}, ${versionColumn}
+      returning ${taskColumns(ownerUserId)}, ${versionColumn}
     ),
     events as materialized (
       select 'task.updated' as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
