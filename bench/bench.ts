@@ -63,6 +63,8 @@ const settings = {
   phases: new Set((process.env.BENCH_PHASES ?? 'generator,api,roundtrips,product,sql').split(',').map((phase) => phase.trim())),
   /** Write a V8 CPU profile of the API process(es) into this folder. */
   cpuProfileDir: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
+  /** List the N statements PostgreSQL spent most time on during the API's measured window (pg_stat_statements). */
+  pgStatements: numberSetting('BENCH_PG_STATEMENTS', 0, 0, 100),
   out: process.env.BENCH_OUT,
   poolMax: numberSetting('DATABASE_POOL_MAX', 10, 1, 1000),
 };
@@ -233,6 +235,8 @@ type PhaseReport = {
   errorSamples: string[];
   cpuSeconds: Record<string, number>;
   peakRssMb?: { perProcess: number; total: number; processes: number };
+  /** The API's and PostgreSQL's CPU spent in the kernel, as a share of their CPU (from /proc, not a profiler). */
+  systemShare?: Record<string, number>;
 };
 
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
@@ -322,7 +326,12 @@ async function main(): Promise<void> {
 
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-bench-'));
   await chmod(workDir, 0o755);
-  const postgres = await startEmbeddedPostgres({ dataDirectory: workDir, databaseName: 'tasks', log });
+  const postgres = await startEmbeddedPostgres({
+    dataDirectory: workDir,
+    databaseName: 'tasks',
+    log,
+    settings: settings.pgStatements > 0 ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' } : {},
+  });
   const apis: ChildProcess[] = [];
   let auth: Auth | undefined;
   let roundTrips: Record<string, Partial<Record<Operation, WireCounts>>> | undefined;
@@ -408,6 +417,7 @@ async function main(): Promise<void> {
       const target = httpTarget(api.baseUrl, auth.tokens, settings.connections);
       // Warm-up first (JIT, pool connections, JWKS fetch), then the measured window.
       await runWorkload(target, ids, { connections: settings.connections, seconds: settings.warmupSeconds, mix });
+      if (settings.pgStatements > 0) await resetStatementStats(postgres.url);
       const apiMonitor = new TreeMonitor(api.child.pid!);
       const pgMonitor = new TreeMonitor(pgPid);
       const generatorCpu = process.cpuUsage();
@@ -416,8 +426,13 @@ async function main(): Promise<void> {
       const apiStats = apiMonitor.stop();
       const pgStats = pgMonitor.stop();
       await target.close();
+      if (settings.pgStatements > 0) await printStatementStats(postgres.url, settings.pgStatements, result.requests);
       reports.api = {
         ...phaseReport(result, { api: apiStats.cpuSeconds, postgres: pgStats.cpuSeconds, generator: generatorSeconds }),
+        systemShare: {
+          api: round(apiStats.systemSeconds / Math.max(apiStats.cpuSeconds, 0.01), 2),
+          postgres: round(pgStats.systemSeconds / Math.max(pgStats.cpuSeconds, 0.01), 2),
+        },
         peakRssMb: {
           perProcess: round(apiStats.peakRssBytesPerProcess / 2 ** 20),
           total: round(apiStats.peakRssBytesTotal / 2 ** 20),
@@ -502,6 +517,44 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(summary));
 }
 
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function resetStatementStats(url: string): Promise<void> {
+  await withClient(url, async (client) => {
+    await client.query('create extension if not exists pg_stat_statements');
+    await client.query('select pg_stat_statements_reset()');
+  });
+}
+
+/** Where PostgreSQL's time went: the statements with the most planning plus execution time, per request of the window. */
+async function printStatementStats(url: string, top: number, requests: number): Promise<void> {
+  const { rows } = await withClient(url, (client) =>
+    client.query<{ calls: string; plans: string; plan_ms: number; exec_ms: number; max_ms: number; query: string }>(
+      `select calls, plans, total_plan_time as plan_ms, total_exec_time as exec_ms, max_exec_time as max_ms, query from pg_stat_statements
+       order by total_plan_time + total_exec_time desc limit $1`,
+      [top],
+    ),
+  );
+  const all = await withClient(url, (client) =>
+    client.query<{ ms: number }>('select coalesce(sum(total_plan_time + total_exec_time), 0) as ms from pg_stat_statements'),
+  );
+  console.log(`  PostgreSQL planning + execution: ${(all.rows[0]!.ms / requests).toFixed(3)} ms per API request; top ${top}:`);
+  console.log(`  ${'calls'.padStart(8)} ${'plans'.padStart(8)} ${'plan ms'.padStart(9)} ${'exec ms'.padStart(9)} ${'µs/call'.padStart(8)} ${'max ms'.padStart(7)}  statement`);
+  for (const row of rows) {
+    const perCall = ((row.plan_ms + row.exec_ms) * 1000) / Number(row.calls);
+    const text = row.query.replaceAll(/\s+/g, ' ').slice(0, 110);
+    console.log(`  ${row.calls.padStart(8)} ${row.plans.padStart(8)} ${row.plan_ms.toFixed(0).padStart(9)} ${row.exec_ms.toFixed(0).padStart(9)} ${perCall.toFixed(0).padStart(8)} ${row.max_ms.toFixed(1).padStart(7)}  ${text}`);
+  }
+}
+
 /**
  * Statements and round trips each operation of the mix costs, read on the wire: after a warm-up
  * (connections open, statements prepared), each operation runs `times` times, one at a time, and
@@ -558,6 +611,7 @@ function printTable(
     }
     console.log(`  CPU seconds: ${Object.entries(report.cpuSeconds).map(([who, seconds]) => `${who} ${seconds}`).join(', ')}`);
     console.log(`  CPU ms per request: ${Object.entries(report.cpuMsPerRequest).map(([who, ms]) => `${who} ${ms}`).join(', ')}`);
+    if (report.systemShare) console.log(`  in the kernel (system calls): ${Object.entries(report.systemShare).map(([who, share]) => `${who} ${Math.round(share * 100)}%`).join(', ')} of its CPU`);
     if (report.peakRssMb) console.log(`  peak RSS: ${report.peakRssMb.perProcess} MB per API process (${report.peakRssMb.processes} process(es), ${report.peakRssMb.total} MB together)`);
     if (Object.keys(report.unexpectedStatuses).length > 0) console.log(`  unexpected statuses: ${JSON.stringify(report.unexpectedStatuses)}`);
     if (report.errorSamples.length > 0) console.log(`  errors: ${report.errorSamples.join(' | ')}`);

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 const ticksPerSecond = 100; // USER_HZ: 100 on every Linux x86_64/arm64 kernel
 const pageBytes = 4096;
 
-type ProcStat = { pid: number; ppid: number; cpuTicks: number; childTicks: number; rssBytes: number };
+type ProcStat = { pid: number; ppid: number; cpuTicks: number; childTicks: number; systemTicks: number; rssBytes: number };
 
 function readStat(pid: number): ProcStat | undefined {
   try {
@@ -19,6 +19,7 @@ function readStat(pid: number): ProcStat | undefined {
       ppid: Number(fields[1]),
       cpuTicks: Number(fields[11]) + Number(fields[12]),
       childTicks: Number(fields[13]) + Number(fields[14]),
+      systemTicks: Number(fields[12]) + Number(fields[14]),
       rssBytes: Number(fields[21]) * pageBytes,
     };
   } catch {
@@ -39,6 +40,8 @@ function allStats(): ProcStat[] {
 export type TreeSample = {
   /** CPU seconds (user + system) of the tree since each process started, reaped children included. */
   readonly cpuSeconds: number;
+  /** The part of cpuSeconds spent in the kernel (system calls: sockets, files). */
+  readonly systemSeconds: number;
   /** Resident memory of each live process in the tree, by pid. */
   readonly rssBytesByPid: ReadonlyMap<number, number>;
 };
@@ -52,17 +55,19 @@ export function sampleTree(rootPid: number): TreeSample {
     childrenOf.set(stat.ppid, siblings);
   }
   const root = stats.find((stat) => stat.pid === rootPid);
-  if (!root) return { cpuSeconds: 0, rssBytesByPid: new Map() };
+  if (!root) return { cpuSeconds: 0, systemSeconds: 0, rssBytesByPid: new Map() };
   let ticks = root.childTicks;
+  let systemTicks = 0;
   const rssBytesByPid = new Map<number, number>();
   const pending = [root];
   while (pending.length > 0) {
     const stat = pending.pop()!;
     ticks += stat.cpuTicks;
+    systemTicks += stat.systemTicks;
     rssBytesByPid.set(stat.pid, stat.rssBytes);
     pending.push(...(childrenOf.get(stat.pid) ?? []));
   }
-  return { cpuSeconds: ticks / ticksPerSecond, rssBytesByPid };
+  return { cpuSeconds: ticks / ticksPerSecond, systemSeconds: systemTicks / ticksPerSecond, rssBytesByPid };
 }
 
 /** Samples a tree every `intervalMs` and keeps the peak resident memory of each process. */
@@ -70,12 +75,15 @@ export class TreeMonitor {
   readonly #rootPid: number;
   readonly #timer: NodeJS.Timeout;
   readonly #startCpuSeconds: number;
+  readonly #startSystemSeconds: number;
   #peakRssByPid = new Map<number, number>();
   #peakTotalRss = 0;
 
   constructor(rootPid: number, intervalMs = 200) {
     this.#rootPid = rootPid;
-    this.#startCpuSeconds = this.#sample().cpuSeconds;
+    const start = this.#sample();
+    this.#startCpuSeconds = start.cpuSeconds;
+    this.#startSystemSeconds = start.systemSeconds;
     this.#timer = setInterval(() => this.#sample(), intervalMs);
   }
 
@@ -90,11 +98,12 @@ export class TreeMonitor {
     return sample;
   }
 
-  stop(): { cpuSeconds: number; peakRssBytesPerProcess: number; peakRssBytesTotal: number; processes: number } {
+  stop(): { cpuSeconds: number; systemSeconds: number; peakRssBytesPerProcess: number; peakRssBytesTotal: number; processes: number } {
     clearInterval(this.#timer);
     const end = this.#sample();
     return {
       cpuSeconds: end.cpuSeconds - this.#startCpuSeconds,
+      systemSeconds: end.systemSeconds - this.#startSystemSeconds,
       peakRssBytesPerProcess: Math.max(0, ...this.#peakRssByPid.values()),
       peakRssBytesTotal: this.#peakTotalRss,
       processes: end.rssBytesByPid.size,

@@ -126,7 +126,7 @@ export async function insertTaskWithClock(
       insert into tasks (${newTaskColumns})
       select ${newTaskValues(ownerUserId, task, sql.fragment`gate.last_seq`)}
       from gate where gate.fresh and not gate.late
-      returning ${taskColumns}, ${versionColumn}
+      returning ${taskColumns(ownerUserId)}, ${versionColumn}
     ),
     events as materialized (
       select 'task.created' as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
@@ -206,7 +206,7 @@ export async function updateTaskPositionWithClock(
       from gate
       where tasks.owner_user_id = ${ownerUserId} and tasks.id = ${taskId} and tasks.change_seq = ${expectedVersion}::int8
         and gate.fresh and not gate.late
-      returning ${taskColumns}, ${versionColumn}
+      returning ${taskColumns(ownerUserId)}, ${versionColumn}
     ),
     events as materialized (
       select 'task.updated' as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
@@ -252,7 +252,7 @@ export async function updateTaskWithClock(
       update tasks set ${taskAssignments(changes, sql.fragment`gate.last_seq`)}
       from gate
       where tasks.owner_user_id = ${ownerUserId} and tasks.id = ${taskId} and ${versionCondition({ expectedVersions })} and ${proceeds}
-      returning ${taskColumns}, ${versionColumn}
+      returning ${taskColumns(ownerUserId)}, ${versionColumn}
     ),
     events as materialized (
       select ${completion ? sql.fragment`case when written.status = 'completed' then 'task.completed' else 'task.updated' end` : sql.fragment`'task.updated'`} as type,

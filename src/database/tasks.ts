@@ -47,15 +47,32 @@ export type TaskRow = z.infer<typeof taskRow>;
 // Rows are response bodies as they are: a column the contract lacks (or lacks a property of) is a compile error.
 true satisfies RowFitsContract<TaskRow, Task>;
 
+// A task's reminders as its response shows them, in their order: a subquery, one index probe per
+// task. (It was the SQL function task_reminders_json, which PostgreSQL cannot inline because of the
+// aggregate: called per row through the function executor, it cost a list of 20 tasks about as much
+// again as the list itself. Migration 0010 drops it.)
+const taskRemindersJson = (ownerUserId: string) => sql.fragment`(
+    select coalesce(json_agg(json_strip_nulls(json_build_object(
+             'id', r.id,
+             'remind_at', to_char(r.remind_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             'before_due', r.before_due))::jsonb
+             || jsonb_build_object(
+               'fire_at', to_char(r.fire_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'last_fired_at', to_char(r.last_fired_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+             order by r.position), '[]')
+    from task_reminders r
+    where r.owner_user_id = ${ownerUserId} and r.task_id = tasks.id
+  ) as reminders`;
+
 // The one column list every statement returns: JSON property names, with the owner column exposed
 // as `user_id` and `completed` derived from `status`.
-export const taskColumns = sql.fragment`
+export const taskColumns = (ownerUserId: string) => sql.fragment`
   id, owner_user_id as user_id, title, description, status = 'completed' as completed, status,
   completed_at, created_at, updated_at, priority, tags, due_at, list_id, parent_id, position,
   case when recurrence_rule is not null then
     json_build_object('rule', recurrence_rule, 'time_zone', recurrence_time_zone, 'basis', recurrence_basis)
   end as recurrence,
-  task_reminders_json(owner_user_id, id) as reminders`;
+  ${taskRemindersJson(ownerUserId)}`;
 
 /**
  * A task as jsonb exactly as its response body says it (what a webhook event carries), from the rows
@@ -145,12 +162,12 @@ export async function insertTask(
   return db.one(sql.type(versionedTaskRow)`
     insert into tasks (${newTaskColumns})
     values (${newTaskValues(ownerUserId, task, changeSeq)})
-    returning ${taskColumns}, ${versionColumn}`);
+    returning ${taskColumns(ownerUserId)}, ${versionColumn}`);
 }
 
 export async function selectTaskById(db: CommonQueryMethods, ownerUserId: string, taskId: string): Promise<VersionedTaskRow | null> {
   return db.maybeOne(sql.type(versionedTaskRow)`
-    select ${taskColumns}, ${versionColumn} from tasks
+    select ${taskColumns(ownerUserId)}, ${versionColumn} from tasks
     where owner_user_id = ${ownerUserId} and id = ${taskId}`);
 }
 
@@ -274,7 +291,7 @@ export async function selectTasksPage(
   // the sort's own index from the owner's first entry, so the prepared (generic) plan is that plan
   // and the most common request of all, the first page, is not parsed and planned every time.
   const rows = await db.any(sql.type(taskRow)`
-    select ${taskColumns} from tasks
+    select ${taskColumns(ownerUserId)} from tasks
     where owner_user_id = ${ownerUserId} ${sql.join([sql.fragment``, ...conditions], sql.fragment` and `)}
     order by ${sql.join(
       key.map((expression) => sql.fragment`${expression} ${direction}`),
@@ -364,7 +381,7 @@ export async function updateTaskById(
   return db.maybeOne(sql.type(versionedTaskRow)`
     update tasks set ${taskAssignments(changes, write.changeSeq)}
     where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
-    returning ${taskColumns}, ${versionColumn}`);
+    returning ${taskColumns(ownerUserId)}, ${versionColumn}`);
 }
 
 /** Where a recurring task goes: an occurrence of its series (see src/recurrence.ts). */
@@ -388,7 +405,7 @@ export async function updateTaskOccurrence(
         recurrence_index = ${occurrence.index}, status = 'pending', completed_at = null,
         updated_at = now(), change_seq = ${write.changeSeq}
     where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
-    returning ${taskColumns}, ${versionColumn}`);
+    returning ${taskColumns(ownerUserId)}, ${versionColumn}`);
 }
 
 /** Reopens a completed task without moving it (undoing a completion of a task that does not move). */
@@ -404,7 +421,7 @@ export async function updateTaskReopened(
         completed_at = case when status = 'completed' then null else completed_at end,
         updated_at = now(), change_seq = ${write.changeSeq}
     where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
-    returning ${taskColumns}, ${versionColumn}`);
+    returning ${taskColumns(ownerUserId)}, ${versionColumn}`);
 }
 
 const idRow = z.object({ id: z.string() });
@@ -448,7 +465,7 @@ export async function selectTasksChangedAfter(
   const position = after === undefined ? sql.fragment`true` : sql.fragment`(change_seq, id) > (${after.changeSeq}::int8, ${after.id}::uuid)`;
   // ORDER BY names the table: a bare `change_seq` would be the text alias and sort '10' before '9'.
   return db.any(sql.type(changedTaskRow)`
-    select ${taskColumns}, change_seq::text as change_seq from tasks
+    select ${taskColumns(ownerUserId)}, change_seq::text as change_seq from tasks
     where owner_user_id = ${ownerUserId} and ${position}
     order by tasks.change_seq, tasks.id
     limit ${limit}`);
@@ -627,7 +644,7 @@ export async function updateTaskPlacement(
         ancestor_ids = ${sql.array([...placement.ancestorIds], 'uuid')}, position = ${placement.position},
         updated_at = now(), change_seq = ${write.changeSeq}
     where owner_user_id = ${ownerUserId} and id = ${taskId} and ${versionCondition(write)}
-    returning ${taskColumns}, ${versionColumn}`);
+    returning ${taskColumns(ownerUserId)}, ${versionColumn}`);
 }
 
 /**
@@ -652,7 +669,7 @@ export async function updateSubtasksPlacement(
         updated_at = case when list_id is distinct from ${listId}::uuid then now() else updated_at end,
         list_id = ${listId}::uuid
     where owner_user_id = ${ownerUserId} and cardinality(ancestor_ids) > 0 and ancestor_ids @> array[${taskId}::uuid]
-    returning ${taskColumns}, change_seq = ${changeSeq} as relisted`);
+    returning ${taskColumns(ownerUserId)}, change_seq = ${changeSeq} as relisted`);
   return subtasks.filter((subtask) => subtask.relisted).map(({ relisted: _relisted, ...task }) => task);
 }
 
@@ -704,5 +721,5 @@ export async function moveTasksOfList(
     set list_id = ${to}::uuid, position = coalesce((${positions})[array_position(${ids}, id)], position),
         updated_at = now(), change_seq = ${changeSeq}
     where owner_user_id = ${ownerUserId} and list_id = ${from}
-    returning ${taskColumns}`);
+    returning ${taskColumns(ownerUserId)}`);
 }

@@ -364,10 +364,18 @@ describe("every statement on a table of users' data is scoped by owner", () => {
   it('binds the caller as owner_user_id in every WHERE of every statement on those tables', () => {
     for (const { request, statement } of ownerStatements()) {
       expect(['select', 'update', 'delete', 'insert'], `${request.label}: ${statement.sql}`).to.include(kindOf(statement));
-      // An insert whose rows come from no table of users' data (VALUES, or the rows of an earlier
-      // CTE) reads nothing to scope; what it writes is checked by the next test.
-      if (kindOf(statement) === 'insert' && referencesTo(statement.sql, tables) === 0) continue;
-      for (const owner of ownersInWheres(statement, tables)) expect(owner, `${request.label}: ${statement.sql}`).to.equal(request.user.id);
+      // An insert reads in two places, each checked when it reads a table of users' data: where its
+      // rows come from (VALUES, the rows of an earlier CTE, or a SELECT) and its RETURNING list (a
+      // task's reminders). What it writes is checked by the next test.
+      const returning = kindOf(statement) === 'insert' ? /\breturning\b/i.exec(statement.sql)?.index : undefined;
+      const reads =
+        returning === undefined
+          ? [statement]
+          : [statement.sql.slice(0, returning), statement.sql.slice(returning)].map((sql) => ({ ...statement, sql }));
+      for (const read of reads) {
+        if (kindOf(statement) === 'insert' && referencesTo(read.sql, tables) === 0) continue;
+        for (const owner of ownersInWheres(read, tables)) expect(owner, `${request.label}: ${statement.sql}`).to.equal(request.user.id);
+      }
     }
   });
 

@@ -58,7 +58,7 @@ describe('sort fields and their indexes', () => {
       await admin.query('set local enable_sort = off');
       await admin.query('set local enable_bitmapscan = off');
       const { rows } = await admin.query<{ 'QUERY PLAN': string }>(`explain (costs off) ${statement.sql}`, [...statement.values]);
-      return rows.map((row) => row['QUERY PLAN']).join('\n');
+      return withoutSubPlans(rows.map((row) => row['QUERY PLAN']));
     } finally {
       await admin.query('rollback');
     }
@@ -95,3 +95,19 @@ describe('sort fields and their indexes', () => {
     }
   }
 });
+
+/**
+ * The plan without its SubPlan blocks: a task's reminders are a subquery per row whose ordered
+ * aggregate sorts them, which says nothing about how the tasks themselves are read.
+ */
+function withoutSubPlans(lines: readonly string[]): string {
+  const kept: string[] = [];
+  let subPlanIndent: number | undefined;
+  for (const line of lines) {
+    const indent = line.length - line.trimStart().length;
+    if (subPlanIndent !== undefined && indent > subPlanIndent) continue;
+    subPlanIndent = /^\s*SubPlan\b/.test(line) ? indent : undefined;
+    if (subPlanIndent === undefined) kept.push(line);
+  }
+  return kept.join('\n');
+}
