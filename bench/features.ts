@@ -11,14 +11,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { pino } from 'pino';
 import { Pool } from 'undici';
 import { createApp, type AppOptions } from '../src/app.ts';
 import { createAuthenticator } from '../src/auth.ts';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.ts';
 import { migrate } from '../src/database/migrations.ts';
 import { createDatabasePool } from '../src/database/pool.ts';
-import { createLogger } from '../src/logger.ts';
+import { bufferedJsonLines, createLogger } from '../src/logger.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 2000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -36,8 +35,8 @@ try {
   const tokens = await Promise.all(
     users.map((sub) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret))),
   );
-  // The production log: pino JSON lines at info, asynchronously to a file (as `make bench`'s API).
-  const productionLog = createLogger('info', { destination: pino.destination({ fd: logFile.fd, sync: false }) });
+  // The production log: pino JSON lines at info, buffered as a server writes them (to a file here).
+  const productionLog = createLogger('info', { destination: bufferedJsonLines(logFile.fd) });
   const defaults: AppOptions = {
     context: { db: pool, isShuttingDown: () => false },
     authenticate: createAuthenticator({ secret: { secret, issuer: undefined, audience: undefined } }),

@@ -43,17 +43,21 @@ export function createLogger(
   if (pretty && !destination && prettyIsInstalled()) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
   }
-  if (destination) return pino(options, destination);
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: bufferedBytes });
+  return pino(options, destination ?? bufferedJsonLines(1));
+}
+
+/** The JSON lines destination of a server: file descriptor `fd`, buffered and flushed as above. */
+export function bufferedJsonLines(fd: number): DestinationStream {
+  const lines = pino.destination({ dest: fd, sync: false, minLength: bufferedBytes });
   // A quiet server would otherwise hold its last lines until 4 KiB more arrive.
   setInterval(() => {
     try {
-      stdout.flush();
+      lines.flush();
     } catch {
       // Destroyed at exit: pino has written the rest.
     }
   }, flushIntervalMs).unref();
-  return pino(options, stdout);
+  return lines;
 }
 
 // `npm ci --omit=dev` (production images) leaves pino-pretty out: then the log stays JSON.
