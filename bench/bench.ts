@@ -14,6 +14,7 @@ import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { findFreePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.ts';
+import { withSqlClient } from '../test/support/database.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadAverage, TreeMonitor } from './process-stats.ts';
 import { httpTarget, minimalSqlTarget, productTarget } from './targets.ts';
@@ -375,15 +376,7 @@ async function main(): Promise<void> {
       await waitFor(`${baseUrl}/ready`, child, 60_000);
       return { child, baseUrl, logPath };
     };
-    const idsNow = async () => {
-      const client = new pg.Client({ connectionString: postgres.url });
-      await client.connect();
-      try {
-        return await currentTaskIds(client, userIds);
-      } finally {
-        await client.end();
-      }
-    };
+    const idsNow = () => withSqlClient(postgres.url, (client) => currentTaskIds(client, userIds));
     // A start that stops at the configuration check has loaded every module: it fills the compile
     // cache (when there is one, as `make run` and the Dockerfile have), so the measured API starts
     // as a deployed one does, without the TypeScript stripper resident (README "Memory").
@@ -517,18 +510,8 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(summary));
 }
 
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
-}
-
 async function resetStatementStats(url: string): Promise<void> {
-  await withClient(url, async (client) => {
+  await withSqlClient(url, async (client) => {
     await client.query('create extension if not exists pg_stat_statements');
     await client.query('select pg_stat_statements_reset()');
   });
@@ -536,17 +519,16 @@ async function resetStatementStats(url: string): Promise<void> {
 
 /** Where PostgreSQL's time went: the statements with the most planning plus execution time, per request of the window. */
 async function printStatementStats(url: string, top: number, requests: number): Promise<void> {
-  const { rows } = await withClient(url, (client) =>
-    client.query<{ calls: string; plans: string; plan_ms: number; exec_ms: number; max_ms: number; query: string }>(
-      `select calls, plans, total_plan_time as plan_ms, total_exec_time as exec_ms, max_exec_time as max_ms, query from pg_stat_statements
-       order by total_plan_time + total_exec_time desc limit $1`,
+  // `all_ms` sums every statement (the window runs before the limit), so one query answers both.
+  const { rows } = await withSqlClient(url, (client) =>
+    client.query<{ calls: string; plans: string; plan_ms: number; exec_ms: number; max_ms: number; all_ms: number; query: string }>(
+      `select calls, plans, total_plan_time as plan_ms, total_exec_time as exec_ms, max_exec_time as max_ms,
+              sum(total_plan_time + total_exec_time) over () as all_ms, query
+       from pg_stat_statements order by total_plan_time + total_exec_time desc limit $1`,
       [top],
     ),
   );
-  const all = await withClient(url, (client) =>
-    client.query<{ ms: number }>('select coalesce(sum(total_plan_time + total_exec_time), 0) as ms from pg_stat_statements'),
-  );
-  console.log(`  PostgreSQL planning + execution: ${(all.rows[0]!.ms / requests).toFixed(3)} ms per API request; top ${top}:`);
+  console.log(`  PostgreSQL planning + execution: ${((rows[0]?.all_ms ?? 0) / requests).toFixed(3)} ms per API request; top ${top}:`);
   console.log(`  ${'calls'.padStart(8)} ${'plans'.padStart(8)} ${'plan ms'.padStart(9)} ${'exec ms'.padStart(9)} ${'µs/call'.padStart(8)} ${'max ms'.padStart(7)}  statement`);
   for (const row of rows) {
     const perCall = ((row.plan_ms + row.exec_ms) * 1000) / Number(row.calls);

@@ -17,6 +17,7 @@ import type { CommonQueryMethods } from 'slonik';
 import type { AuthenticatedHandler } from './contract.ts';
 import { selectListById } from './database/lists.ts';
 import {
+  noTask,
   selectDeepestSubtaskDepth,
   selectNextSiblingPosition,
   selectNeighbourGap,
@@ -177,9 +178,6 @@ export async function positionInGroup(
   if (!needsRenumbering(position) || movingId === null) return position;
   return renumberAround(tx, ownerUserId, group, gap, movingId, changeSeq);
 }
-
-/** No task has this id: what a new task (nothing moving yet) leaves out of its siblings. */
-const noTask = '00000000-0000-0000-0000-000000000000';
 
 /** How many siblings on each side of the gap a renumbering rewrites first (×4 while the keys do not fit). */
 const renumberingReach = 16;

@@ -35,6 +35,8 @@ import {
   inGroup,
   newTaskColumns,
   newTaskValues,
+  noTask,
+  placementRow,
   taskAssignments,
   taskColumns,
   taskJson,
@@ -52,14 +54,7 @@ const unwrittenRow = z.object({ outcome: z.enum(['not-found', 'changed', 'retry'
 const writeOutcomeRow = z.union([writtenRow, unwrittenRow]);
 const deleteOutcomeRow = z.object({ outcome: z.enum(['written', 'not-found', 'changed', 'retry', 'late']) });
 const insertionPointRow = z.object({ last_seq: z.string(), first_position: z.string().nullable(), group_found: z.boolean() });
-const movingTask = z.object({
-  id: z.string(),
-  list_id: z.string().nullable(),
-  parent_id: z.string().nullable(),
-  ancestor_ids: z.array(z.string()),
-  position: z.string(),
-  version: z.string(),
-});
+const movingTask = placementRow.extend({ version: z.string() });
 const moveNeighbour = z.object({ id: z.string(), list_id: z.string().nullable(), parent_id: z.string().nullable(), position: z.string() });
 const movePointRow = z.object({ last_seq: z.string(), moving: movingTask.nullable(), neighbour: moveNeighbour.nullable(), beyond: z.string().nullable() });
 
@@ -80,6 +75,23 @@ const late = sql.fragment`clock_timestamp() > statement_timestamp() + ${database
 /** Nobody wrote for the owner since this statement's snapshot: its clock is one past the snapshot's. */
 const clockInSnapshotFollowed = (ownerUserId: string) =>
   sql.fragment`clock.last_seq = coalesce((select c.last_seq from task_change_clocks c where c.owner_user_id = ${ownerUserId}), 0) + 1`;
+
+/**
+ * The `gate` of a write decided from an earlier read of the clock (a create, a move): it goes ahead
+ * only if the clock it advanced is the next one after `expectedClock`, and not `late`.
+ */
+const gateAtClock = (expectedClock: string) => sql.fragment`gate as (
+      select clock.last_seq, ${late} as late, clock.last_seq = ${expectedClock}::int8 + 1 as fresh
+      from clock
+    )`;
+
+/** After a `written` CTE of one task: its webhook event in the outbox, and the statement's answer. */
+const writtenWithEvent = (ownerUserId: string, type: 'task.created' | 'task.updated') => sql.fragment`events as materialized (
+      select ${type}::text as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
+    ),
+    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})
+    select case when written.id is not null then 'written' when gate.late then 'late' else 'retry' end as outcome, written.*
+    from gate left join written on true`;
 
 /** The outcome of a write on an existing task, from `gate` and whether it wrote. */
 const existingTaskOutcome = (wrote: ReturnType<typeof sql.fragment>) => sql.fragment`case
@@ -118,22 +130,14 @@ export async function insertTaskWithClock(
 ): Promise<OneStatementWrite> {
   return db.one(sql.type(writeOutcomeRow)`
     with ${clock(ownerUserId)},
-    gate as (
-      select clock.last_seq, ${late} as late, clock.last_seq = ${expectedClock}::int8 + 1 as fresh
-      from clock
-    ),
+    ${gateAtClock(expectedClock)},
     written as (
       insert into tasks (${newTaskColumns})
       select ${newTaskValues(ownerUserId, task, sql.fragment`gate.last_seq`)}
       from gate where gate.fresh and not gate.late
       returning ${taskColumns(ownerUserId)}, ${versionColumn}
     ),
-    events as materialized (
-      select 'task.created' as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
-    ),
-    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})
-    select case when written.id is not null then 'written' when gate.late then 'late' else 'retry' end as outcome, written.*
-    from gate left join written on true`);
+    ${writtenWithEvent(ownerUserId, 'task.created')}`);
 }
 
 /** The sibling a move drops a task next to: right `after` it or right `before` it. */
@@ -178,9 +182,6 @@ export async function selectTaskMovePoint(
             limit 1) as beyond`);
 }
 
-/** No task has this id: the neighbour of a move to the top, which has none. */
-const noTask = '00000000-0000-0000-0000-000000000000';
-
 /**
  * Gives the owner's task at `expectedVersion` the key `position` in its own sibling group, with its
  * task.updated event, when the clock is still `expectedClock` (what selectTaskMovePoint read, from
@@ -197,10 +198,7 @@ export async function updateTaskPositionWithClock(
 ): Promise<OneStatementWrite> {
   return db.one(sql.type(writeOutcomeRow)`
     with ${clock(ownerUserId)},
-    gate as (
-      select clock.last_seq, ${late} as late, clock.last_seq = ${expectedClock}::int8 + 1 as fresh
-      from clock
-    ),
+    ${gateAtClock(expectedClock)},
     written as (
       update tasks set position = ${position}, updated_at = now(), change_seq = gate.last_seq
       from gate
@@ -208,12 +206,7 @@ export async function updateTaskPositionWithClock(
         and gate.fresh and not gate.late
       returning ${taskColumns(ownerUserId)}, ${versionColumn}
     ),
-    events as materialized (
-      select 'task.updated' as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
-    ),
-    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})
-    select case when written.id is not null then 'written' when gate.late then 'late' else 'retry' end as outcome, written.*
-    from gate left join written on true`);
+    ${writtenWithEvent(ownerUserId, 'task.updated')}`);
 }
 
 /**

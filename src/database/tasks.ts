@@ -522,7 +522,10 @@ export const siblingGroupKey = (group: SiblingGroup): string => group.parentId ?
 
 export const inGroup = (group: SiblingGroup) => sql.fragment`sibling_group = ${siblingGroupKey(group)}::uuid`;
 
-const placementRow = z.object({
+/** No task has this id: what a new task (nothing moving yet) or a move to the top (no neighbour) names. */
+export const noTask = '00000000-0000-0000-0000-000000000000';
+
+export const placementRow = z.object({
   id: z.string(),
   list_id: z.string().nullable(),
   parent_id: z.string().nullable(),
@@ -552,7 +555,7 @@ export async function selectNextSiblingPosition(
     select position from tasks
     where owner_user_id = ${ownerUserId} and ${inGroup(group)}
       and ${after === null ? sql.fragment`true` : sql.fragment`position > ${after}`}
-      and id <> ${movedTaskId ?? '00000000-0000-0000-0000-000000000000'}::uuid
+      and id <> ${movedTaskId ?? noTask}::uuid
     order by position, id
     limit 1`);
 }
