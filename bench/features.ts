@@ -6,7 +6,8 @@
 // closest to the truth and the differences between configurations are the features' own.
 // Usage: node bench/features.ts   (BENCH_REQUESTS=2000, BENCH_ROUNDS=5)
 import { once } from 'node:events';
-import { chmod, mkdtemp, open, rm } from 'node:fs/promises';
+import { openSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,6 @@ const quiet = createLogger('warn');
 const directory = await mkdtemp(path.join(os.tmpdir(), 'tasks-api-features-'));
 await chmod(directory, 0o755);
 const database = await startEmbeddedPostgres({ dataDirectory: directory, databaseName: 'tasks', log: quiet });
-const logFile = await open(path.join(directory, 'requests.log'), 'a');
 try {
   await migrate(database.url, quiet);
   const pool = await createDatabasePool(database.url, { maxPoolSize: 10 });
@@ -36,7 +36,9 @@ try {
     users.map((sub) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret))),
   );
   // The production log: pino JSON lines at info, buffered as a server writes them (to a file here).
-  const productionLog = createLogger('info', { destination: bufferedJsonLines(logFile.fd) });
+  // The destination owns the file: ending it writes what is buffered, then closes it.
+  const productionLines = bufferedJsonLines(openSync(path.join(directory, 'requests.log'), 'a'));
+  const productionLog = createLogger('info', { destination: productionLines });
   const defaults: AppOptions = {
     context: { db: pool, isShuttingDown: () => false },
     authenticate: createAuthenticator({ secret: { secret, issuer: undefined, audience: undefined } }),
@@ -99,8 +101,9 @@ try {
     console.log(`  ${name.padEnd(46)} ${micros.toFixed(1).padStart(7)} µs${name === 'production defaults' ? '' : `  (${delta >= 0 ? '+' : ''}${delta.toFixed(1)} µs)`}`);
   }
   await pool.end();
+  productionLines.end();
+  await once(productionLines, 'close');
 } finally {
-  await logFile.close();
   await database.stop();
   await rm(directory, { recursive: true, force: true });
 }

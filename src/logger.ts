@@ -47,7 +47,7 @@ export function createLogger(
 }
 
 /** The JSON lines destination of a server: file descriptor `fd`, buffered and flushed as above. */
-export function bufferedJsonLines(fd: number): DestinationStream {
+export function bufferedJsonLines(fd: number): ReturnType<typeof pino.destination> {
   const lines = pino.destination({ dest: fd, sync: false, minLength: bufferedBytes });
   // A quiet server would otherwise hold its last lines until 4 KiB more arrive.
   setInterval(() => {
