@@ -3,14 +3,19 @@
 // contract holds once lists, recurrence and reminders are in), each behind the validator exactly
 // as src/app.ts mounts it (request validation and bearer security on; the security handler accepts
 // every request, so only routing and validation are measured). Requests are the standard mix's
-// routes (a first page, a get, a complete), one connection at a time, in this process; the figure
-// is this process's CPU per request, client included (the same client for every contract size, so
-// the differences are the server's), the least of BENCH_ROUNDS rounds (a busy machine only ever
-// adds). Beside it, counted rather than timed so that it holds on a busy machine: how many
-// path-to-regexp matchers the validator compiles per request, and what one compile costs.
+// routes (a first page, a get, a complete) and a first page with six filters, one connection at a
+// time, in this process; the figure is this process's CPU per request, client included (the same
+// client for every contract size, so the differences are the server's), the least of BENCH_ROUNDS
+// rounds (a busy machine only ever adds). Beside it, counted rather than timed so that it holds on
+// a busy machine: how many path-to-regexp matchers the validator compiles per request (and what
+// one compile costs), and the contract-only work it repeats per request without the second patch
+// (patches/*+002+*): parameter derivations (dereferenceParameter), url.parse calls on the request's
+// URL, and route-map reads (routePair, one per route tried). To compare, reverse that patch in
+// node_modules (patch -R -p1 < patches/…002….patch), run, and apply it again (patch -p1 < …).
 // Usage: node bench/route-lookup.ts   (BENCH_REQUESTS=3000, BENCH_PATHS=40, BENCH_ROUNDS=5)
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import url from 'node:url';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -35,6 +40,27 @@ pathToRegexpModule.pathToRegexp = (...args) => {
   compiles += 1;
   return compile(...args);
 };
+// The validator's contract-only work per request, counted the same way (it reads these at each call).
+const validatorModule = (name: string) => createRequire(import.meta.url)(`express-openapi-validator/dist/${name}`) as Record<string, unknown>;
+const counts = { derivations: 0, urlParses: 0, routePairs: 0 };
+const parserUtil = validatorModule('middlewares/parsers/util') as { dereferenceParameter: (...args: unknown[]) => unknown };
+const dereferenceParameter = parserUtil.dereferenceParameter;
+parserUtil.dereferenceParameter = (...args) => {
+  counts.derivations += 1;
+  return dereferenceParameter(...args);
+};
+const parse = url.parse;
+url.parse = ((...args: Parameters<typeof parse>) => {
+  if (args[0].startsWith('/api/')) counts.urlParses += 1;
+  return parse(...args);
+}) as typeof parse;
+const contextPrototype = (validatorModule('framework/openapi.context') as { OpenApiContext: { prototype: { routePair: (...args: unknown[]) => unknown } } })
+  .OpenApiContext.prototype;
+const routePair = contextPrototype.routePair;
+contextPrototype.routePair = function (...args) {
+  counts.routePairs += 1;
+  return routePair.apply(this, args);
+};
 
 type Contract = { paths: Record<string, unknown> };
 
@@ -58,7 +84,7 @@ function padded(contract: Contract, total: number): Contract {
   return { ...contract, paths };
 }
 
-type Measured = { cpuMicros: number; compilesPerRequest: number };
+type Measured = { cpuMicros: number; compilesPerRequest: number; perRequest: typeof counts };
 
 async function measure(specFile: string): Promise<Measured> {
   const app = express();
@@ -86,6 +112,7 @@ async function measure(specFile: string): Promise<Measured> {
     { method: 'GET', path: '/api/tasks' },
     { method: 'GET', path: `/api/tasks/${id}` },
     { method: 'PATCH', path: `/api/tasks/${id}/complete` },
+    { method: 'GET', path: '/api/tasks?status=pending&priority=high&tag=work&completed=false&sort=-created_at&limit=5' },
   ] as const;
   const send = async (index: number) => {
     const target = targets[index % targets.length]!;
@@ -95,13 +122,19 @@ async function measure(specFile: string): Promise<Measured> {
   };
   for (let index = 0; index < 500; index += 1) await send(index); // warm-up: JIT, Ajv compiles
   const compilesBefore = compiles;
+  const countsBefore = { ...counts };
   const start = process.cpuUsage();
   for (let index = 0; index < requests; index += 1) await send(index);
   const used = process.cpuUsage(start);
   const compilesPerRequest = (compiles - compilesBefore) / requests;
+  const perRequest = {
+    derivations: (counts.derivations - countsBefore.derivations) / requests,
+    urlParses: (counts.urlParses - countsBefore.urlParses) / requests,
+    routePairs: (counts.routePairs - countsBefore.routePairs) / requests,
+  };
   await client.close();
   server.close();
-  return { cpuMicros: (used.user + used.system) / requests, compilesPerRequest };
+  return { cpuMicros: (used.user + used.system) / requests, compilesPerRequest, perRequest };
 }
 
 /** Microseconds per path-to-regexp compile of these routes (Express syntax), the least of `rounds`. */
@@ -133,7 +166,9 @@ try {
   for (const [size, measured] of best) {
     console.log(
       `${size} documented paths: ${measured.cpuMicros.toFixed(1)} µs CPU per request (least of ${rounds} rounds of ${requests}), ` +
-        `${measured.compilesPerRequest.toFixed(2)} route compiles per request (≈ ${(measured.compilesPerRequest * compileMicros).toFixed(1)} µs)`,
+        `${measured.compilesPerRequest.toFixed(2)} route compiles per request (≈ ${(measured.compilesPerRequest * compileMicros).toFixed(1)} µs); ` +
+        `per request, ${measured.perRequest.derivations.toFixed(2)} parameter derivations, ${measured.perRequest.urlParses.toFixed(2)} url.parse, ` +
+        `${measured.perRequest.routePairs.toFixed(2)} route-map reads`,
     );
   }
 } finally {
