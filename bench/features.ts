@@ -124,7 +124,8 @@ try {
     ['helmet', [helmet()]],
     ['request id and log line (info)', [trackRequests(productionLog, undefined)]],
     ['request id, log line and metrics', [trackRequests(productionLog, createMetrics({ token: 'a-metrics-token-of-16-characters', pool }).observer)]],
-    ['rate limits (per user and per address)', rateLimiters(defaults.rateLimits!, quiet)],
+    // Limits this run never reaches: every request takes the counting path, none is refused.
+    ['rate limits (per user and per address)', rateLimiters({ ...defaults.rateLimits!, perUser: 1e9, perIp: 1e9 }, quiet)],
     ['CORS (a request with an allowed Origin)', [corsFor(['https://app.example.com'])]],
   ];
   const socket = new Socket();
