@@ -27,41 +27,26 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import { Pool } from 'undici';
 import YAML from 'yaml';
 import { contractPath } from '../src/contract.ts';
+import { countCalls } from '../test/support/calls.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
 const paddedTo = Number(process.env.BENCH_PATHS ?? 40);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
-// The path-to-regexp the validator calls (it reads the export at each call, so counting works).
+// The path-to-regexp the validator calls, and its contract-only work per request (it reads each of
+// these at every call, so counting the export or prototype method counts its calls).
 const pathToRegexpModule = createRequire(createRequire(import.meta.url).resolve('express-openapi-validator'))('path-to-regexp') as {
   pathToRegexp: (path: string, options?: object) => unknown;
 };
+// The uncounted original, for timing one compile on its own.
 const compile = pathToRegexpModule.pathToRegexp;
-let compiles = 0;
-pathToRegexpModule.pathToRegexp = (...args) => {
-  compiles += 1;
-  return compile(...args);
-};
-// The validator's contract-only work per request, counted the same way (it reads these at each call).
 const validatorModule = (name: string) => createRequire(import.meta.url)(`express-openapi-validator/dist/${name}`) as Record<string, unknown>;
-const counts = { derivations: 0, urlParses: 0, routePairs: 0 };
-const parserUtil = validatorModule('middlewares/parsers/util') as { dereferenceParameter: (...args: unknown[]) => unknown };
-const dereferenceParameter = parserUtil.dereferenceParameter;
-parserUtil.dereferenceParameter = (...args) => {
-  counts.derivations += 1;
-  return dereferenceParameter(...args);
-};
-const parse = url.parse;
-url.parse = ((...args: Parameters<typeof parse>) => {
-  if (args[0].startsWith('/api/')) counts.urlParses += 1;
-  return parse(...args);
-}) as typeof parse;
-const contextPrototype = (validatorModule('framework/openapi.context') as { OpenApiContext: { prototype: { routePair: (...args: unknown[]) => unknown } } })
-  .OpenApiContext.prototype;
-const routePair = contextPrototype.routePair;
-contextPrototype.routePair = function (...args) {
-  counts.routePairs += 1;
-  return routePair.apply(this, args);
+const contextPrototype = (validatorModule('framework/openapi.context') as { OpenApiContext: { prototype: object } }).OpenApiContext.prototype;
+const counters = {
+  compiles: countCalls(pathToRegexpModule, 'pathToRegexp'),
+  derivations: countCalls(validatorModule('middlewares/parsers/util'), 'dereferenceParameter'),
+  urlParses: countCalls(url, 'parse', ([target]) => typeof target === 'string' && target.startsWith('/api/')),
+  routePairs: countCalls(contextPrototype, 'routePair'),
 };
 // Nanoseconds inside the route lookup (the metadata middleware, until it calls next or throws) and modifyRequest.
 const inside = { lookup: 0n, modifyRequest: 0n };
@@ -121,7 +106,7 @@ function padded(contract: Contract, total: number): Contract {
   return { ...contract, paths };
 }
 
-type Measured = { cpuMicros: number; compilesPerRequest: number; perRequest: typeof counts; lookupMicros: number; modifyRequestMicros: number };
+type Measured = { cpuMicros: number; compilesPerRequest: number; perRequest: { derivations: number; urlParses: number; routePairs: number }; lookupMicros: number; modifyRequestMicros: number };
 
 async function measure(specFile: string): Promise<Measured> {
   const app = express();
@@ -158,17 +143,16 @@ async function measure(specFile: string): Promise<Measured> {
     if (response.statusCode !== 200) throw new Error(`${target.method} ${target.path} answered ${response.statusCode}`);
   };
   for (let index = 0; index < 500; index += 1) await send(index); // warm-up: JIT, Ajv compiles
-  const compilesBefore = compiles;
-  const countsBefore = { ...counts };
+  const before = { compiles: counters.compiles.count(), derivations: counters.derivations.count(), urlParses: counters.urlParses.count(), routePairs: counters.routePairs.count() };
   const insideBefore = { ...inside };
   const start = process.cpuUsage();
   for (let index = 0; index < requests; index += 1) await send(index);
   const used = process.cpuUsage(start);
-  const compilesPerRequest = (compiles - compilesBefore) / requests;
+  const compilesPerRequest = (counters.compiles.count() - before.compiles) / requests;
   const perRequest = {
-    derivations: (counts.derivations - countsBefore.derivations) / requests,
-    urlParses: (counts.urlParses - countsBefore.urlParses) / requests,
-    routePairs: (counts.routePairs - countsBefore.routePairs) / requests,
+    derivations: (counters.derivations.count() - before.derivations) / requests,
+    urlParses: (counters.urlParses.count() - before.urlParses) / requests,
+    routePairs: (counters.routePairs.count() - before.routePairs) / requests,
   };
   const lookupMicros = Number(inside.lookup - insideBefore.lookup) / 1000 / requests;
   const modifyRequestMicros = Number(inside.modifyRequest - insideBefore.modifyRequest) / 1000 / requests;

@@ -85,11 +85,14 @@ const gateAtClock = (expectedClock: string) => sql.fragment`gate as (
       from clock
     )`;
 
-/** After a `written` CTE of one task: its webhook event in the outbox, and the statement's answer. */
-const writtenWithEvent = (ownerUserId: string, type: 'task.created' | 'task.updated') => sql.fragment`events as materialized (
-      select ${type}::text as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
+/** After a `written` CTE of one task: its webhook event in the outbox, of `type` (a text expression over `written`). */
+const writtenTaskEvent = (ownerUserId: string, type: ReturnType<typeof sql.fragment>) => sql.fragment`events as materialized (
+      select ${type} as type, 'event:' || gen_random_uuid() as key, ${taskJson('written')} as data from written
     ),
-    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})
+    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())})`;
+
+/** After a `written` CTE of one task: its webhook event in the outbox, and the statement's answer. */
+const writtenWithEvent = (ownerUserId: string, type: 'task.created' | 'task.updated') => sql.fragment`${writtenTaskEvent(ownerUserId, sql.fragment`${type}::text`)}
     select case when written.id is not null then 'written' when gate.late then 'late' else 'retry' end as outcome, written.*
     from gate left join written on true`;
 
@@ -247,12 +250,10 @@ export async function updateTaskWithClock(
       where tasks.owner_user_id = ${ownerUserId} and tasks.id = ${taskId} and ${versionCondition({ expectedVersions })} and ${proceeds}
       returning ${taskColumns(ownerUserId)}, ${versionColumn}
     ),
-    events as materialized (
-      select ${completion ? sql.fragment`case when written.status = 'completed' then 'task.completed' else 'task.updated' end` : sql.fragment`'task.updated'`} as type,
-             'event:' || gen_random_uuid() as key, ${taskJson('written')} as data
-      from written
-    ),
-    delivered as (${taskEventDeliveries(ownerUserId, new Date().toISOString())}),
+    ${writtenTaskEvent(
+      ownerUserId,
+      completion ? sql.fragment`case when written.status = 'completed' then 'task.completed' else 'task.updated' end` : sql.fragment`'task.updated'`,
+    )},
     rescheduled as (${taskReminderRescheduling(ownerUserId, taskId, sql.fragment`written`)})${
       completion
         ? sql.fragment`,

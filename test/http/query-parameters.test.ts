@@ -12,14 +12,13 @@ import { expect } from 'chai';
 import type { Response } from 'supertest';
 import type { Task } from '../../src/contract.ts';
 import { newUser, sharedApi, startTestApi, type TestApi, type TestUser } from '../support/api.ts';
+import { callsAfterFirstRound, countCalls, type CallCount } from '../support/calls.ts';
 import { bearer, createTaskAs, expectContractViolation, type ExpectedFieldError } from '../support/tasks.ts';
-
-type Counted = (...args: unknown[]) => unknown;
 
 // The modules the validator reads these functions from at every call (so wrapping the export counts).
 const requireHere = createRequire(import.meta.url);
-const parserUtil = requireHere('express-openapi-validator/dist/middlewares/parsers/util') as Record<'dereferenceParameter' | 'normalizeParameter', Counted>;
-const urlModule = requireHere('node:url') as { parse: Counted };
+const parserUtil = requireHere('express-openapi-validator/dist/middlewares/parsers/util') as object;
+const urlModule = requireHere('node:url') as object;
 
 /** A GET sent as these exact bytes (supertest would drop a `#fragment`), answered like supertest's. */
 async function rawGet(api: TestApi, path: string, user: TestUser): Promise<Response> {
@@ -39,30 +38,19 @@ async function rawGet(api: TestApi, path: string, user: TestUser): Promise<Respo
 describe('query parameters', () => {
   describe('the validator per request', () => {
     let api: TestApi | undefined;
-    const originals = { dereferenceParameter: parserUtil.dereferenceParameter, normalizeParameter: parserUtil.normalizeParameter, parse: urlModule.parse };
-    const calls = { dereferenceParameter: 0, normalizeParameter: 0, urlParse: 0 };
+    let counters: Record<'dereferenceParameter' | 'normalizeParameter' | 'urlParse', CallCount> | undefined;
 
     beforeEach(() => {
-      Object.assign(calls, { dereferenceParameter: 0, normalizeParameter: 0, urlParse: 0 });
-      parserUtil.dereferenceParameter = (...args) => {
-        calls.dereferenceParameter += 1;
-        return originals.dereferenceParameter(...args);
-      };
-      parserUtil.normalizeParameter = (...args) => {
-        calls.normalizeParameter += 1;
-        return originals.normalizeParameter(...args);
-      };
-      urlModule.parse = (...args) => {
+      counters = {
+        dereferenceParameter: countCalls(parserUtil, 'dereferenceParameter'),
+        normalizeParameter: countCalls(parserUtil, 'normalizeParameter'),
         // Only the parses of a request's URL (path and query).
-        if (typeof args[0] === 'string' && args[0].startsWith('/api/')) calls.urlParse += 1;
-        return originals.parse(...args);
+        urlParse: countCalls(urlModule, 'parse', ([url]) => typeof url === 'string' && url.startsWith('/api/')),
       };
     });
 
     afterEach(async () => {
-      parserUtil.dereferenceParameter = originals.dereferenceParameter;
-      parserUtil.normalizeParameter = originals.normalizeParameter;
-      urlModule.parse = originals.parse;
+      for (const counter of Object.values(counters ?? {})) counter.restore();
       await api?.close();
       api = undefined;
     });
@@ -85,16 +73,8 @@ describe('query parameters', () => {
           expect(response.status, response.text).to.equal(200);
         }
       };
-      await roundOfRequests();
-      const afterFirstRound = { ...calls };
 
-      for (let round = 0; round < 5; round += 1) await roundOfRequests();
-
-      expect({
-        dereferenceParameter: calls.dereferenceParameter - afterFirstRound.dereferenceParameter,
-        normalizeParameter: calls.normalizeParameter - afterFirstRound.normalizeParameter,
-        urlParse: calls.urlParse - afterFirstRound.urlParse,
-      }).to.deep.equal({ dereferenceParameter: 0, normalizeParameter: 0, urlParse: 0 });
+      expect(await callsAfterFirstRound(roundOfRequests, counters!)).to.deep.equal({ dereferenceParameter: 0, normalizeParameter: 0, urlParse: 0 });
     });
   });
 
