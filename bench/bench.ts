@@ -57,11 +57,12 @@ const settings = {
   auth: (process.env.BENCH_AUTH ?? 'hs256') as 'hs256' | 'eddsa',
   apiDir: path.resolve(process.env.BENCH_API_DIR ?? repoDir),
   /**
-   * Phases to run: generator (its own ceiling), api, roundtrips (statements and round trips per
-   * operation, counted on the wire), product (the product's handlers and SQL without HTTP), sql
-   * (the minimal one-statement-per-operation floor; standard mix only).
+   * Phases to run: generator (its own ceiling), api, stack (the API's HTTP stack alone: its
+   * handlers answering from memory), roundtrips (statements and round trips per operation, counted
+   * on the wire), product (the product's handlers and SQL without HTTP), sql (the minimal
+   * one-statement-per-operation floor; standard mix only).
    */
-  phases: new Set((process.env.BENCH_PHASES ?? 'generator,api,roundtrips,product,sql').split(',').map((phase) => phase.trim())),
+  phases: new Set((process.env.BENCH_PHASES ?? 'generator,api,stack,roundtrips,product,sql').split(',').map((phase) => phase.trim())),
   /** Write a V8 CPU profile of the API process(es) into this folder. */
   cpuProfileDir: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
   /** List the N statements PostgreSQL spent most time on during the API's measured window (pg_stat_statements). */
@@ -340,6 +341,7 @@ async function main(): Promise<void> {
   try {
     const userIds = Array.from({ length: settings.users }, (_, index) => `bench-user-${String(index + 1).padStart(4, '0')}`);
     auth = await prepareAuth(userIds);
+    const tokens = auth.tokens;
     const baseEnv: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'production',
@@ -361,12 +363,14 @@ async function main(): Promise<void> {
     // run settings, so they win.
     if (process.env.BENCH_API_NODE_OPTIONS) baseEnv.NODE_OPTIONS = `${baseEnv.NODE_OPTIONS ?? ''} ${process.env.BENCH_API_NODE_OPTIONS}`.trim();
 
+    // Node flags that NODE_OPTIONS refuses (e.g. --trace-gc, --heap-growing-percent=…), for the API's command line.
+    const apiNodeArguments = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
     /** Starts an API on `databaseUrl`; its own log goes to a file (reading it here would charge its cost to the generator). */
-    const startApi = async (name: string, databaseUrl: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+    const startApi = async (name: string, databaseUrl: string, extraEnv: NodeJS.ProcessEnv = {}, entry = 'src/server.ts') => {
       const port = await findFreePort();
       const logPath = path.join(workDir, `${name}.log`);
       const logFd = openSync(logPath, 'a');
-      const child = spawn(process.execPath, ['src/server.ts'], {
+      const child = spawn(process.execPath, [...apiNodeArguments, entry], {
         cwd: settings.apiDir,
         env: { ...baseEnv, PORT: String(port), DATABASE_URL: databaseUrl, ...extraEnv },
         stdio: ['ignore', logFd, logFd],
@@ -393,21 +397,10 @@ async function main(): Promise<void> {
       return taskIds;
     };
 
-    if (settings.phases.has('api')) {
-      const extraEnv: NodeJS.ProcessEnv = {};
-      if (settings.cpuProfileDir) {
-        await mkdir(settings.cpuProfileDir, { recursive: true });
-        extraEnv.NODE_OPTIONS = `${baseEnv.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`.trim();
-      }
-      if (settings.mix === 'reminders') {
-        // Migrations and the seed first, then the reminders, then the API that schedules them.
-        await schemaReady();
-        Object.assign(extraEnv, await prepareReminders(postgres.url));
-      }
-      const api = await startApi('api', postgres.url, extraEnv);
+    /** The workload over HTTP against a started API: warm-up, then the measured window, with its CPU and memory. */
+    const measureOverHttp = async (api: { child: ChildProcess; baseUrl: string }): Promise<PhaseReport> => {
       const ids = new TaskIds(await schemaReady());
-      console.log(`… API (${settings.users} users × ${settings.tasksPerUser} tasks seeded, ${settings.mix} mix; log in ${api.logPath})`);
-      const target = httpTarget(api.baseUrl, auth.tokens, settings.connections);
+      const target = httpTarget(api.baseUrl, tokens, settings.connections);
       // Warm-up first (JIT, pool connections, JWKS fetch), then the measured window.
       await runWorkload(target, ids, { connections: settings.connections, seconds: settings.warmupSeconds, mix });
       if (settings.pgStatements > 0) await resetStatementStats(postgres.url);
@@ -420,7 +413,8 @@ async function main(): Promise<void> {
       const pgStats = pgMonitor.stop();
       await target.close();
       if (settings.pgStatements > 0) await printStatementStats(postgres.url, settings.pgStatements, result.requests);
-      reports.api = {
+      await stopChild(api.child);
+      return {
         ...phaseReport(result, { api: apiStats.cpuSeconds, postgres: pgStats.cpuSeconds, generator: generatorSeconds }),
         systemShare: {
           api: round(apiStats.systemSeconds / Math.max(apiStats.cpuSeconds, 0.01), 2),
@@ -432,7 +426,32 @@ async function main(): Promise<void> {
           processes: apiStats.processes,
         },
       };
-      await stopChild(api.child);
+    };
+
+    // What the API's process needs besides the run settings (the reminders mix's scheduler settings).
+    const apiEnv: NodeJS.ProcessEnv = {};
+    if (settings.mix === 'reminders') {
+      // Migrations and the seed first, then the reminders, then the API that schedules them.
+      await schemaReady();
+      Object.assign(apiEnv, await prepareReminders(postgres.url));
+    }
+
+    if (settings.phases.has('api')) {
+      const extraEnv: NodeJS.ProcessEnv = { ...apiEnv };
+      if (settings.cpuProfileDir) {
+        await mkdir(settings.cpuProfileDir, { recursive: true });
+        extraEnv.NODE_OPTIONS = `${baseEnv.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`.trim();
+      }
+      const api = await startApi('api', postgres.url, extraEnv);
+      console.log(`… API (${settings.users} users × ${settings.tasksPerUser} tasks seeded, ${settings.mix} mix; log in ${api.logPath})`);
+      reports.api = await measureOverHttp(api);
+    }
+
+    if (settings.phases.has('stack')) {
+      // The same API process with every operation answering from memory (bench/stack-floor-api.ts).
+      const api = await startApi('stack-floor', postgres.url, apiEnv, path.join(repoDir, 'bench/stack-floor-api.ts'));
+      console.log(`… HTTP stack floor (the API with its handlers answering from memory: no handler code, no SQL per request)`);
+      reports.stackFloor = await measureOverHttp(api);
     }
 
     if (settings.phases.has('roundtrips')) {
@@ -498,6 +517,9 @@ async function main(): Promise<void> {
     roundTripsPerOperation: roundTrips,
     apiFractionOfProductCeiling: fractionOf(reports.productCeiling),
     apiFractionOfMinimalSqlFloor: fractionOf(reports.minimalSqlFloor),
+    apiFractionOfStackFloor: fractionOf(reports.stackFloor),
+    apiCpuMsAboveStackFloor:
+      reports.api && reports.stackFloor ? round(reports.api.cpuMsPerRequest.api! - reports.stackFloor.cpuMsPerRequest.api!, 3) : undefined,
     generatorRequestsPerCpuSecond: reports.generatorCeiling
       ? round(reports.generatorCeiling.requests / reports.generatorCeiling.cpuSeconds.generator!)
       : undefined,
@@ -577,6 +599,8 @@ function printTable(
     loadAverageAtEnd: string;
     apiFractionOfProductCeiling?: number;
     apiFractionOfMinimalSqlFloor?: number;
+    apiFractionOfStackFloor?: number;
+    apiCpuMsAboveStackFloor?: number;
     generatorRequestsPerCpuSecond?: number;
     roundTripsPerOperation?: Record<string, Partial<Record<Operation, WireCounts>>>;
   },
@@ -610,6 +634,8 @@ function printTable(
   console.log('');
   if (summary.apiFractionOfProductCeiling !== undefined) console.log(`API throughput / product ceiling (its handlers and SQL, no HTTP): ${(summary.apiFractionOfProductCeiling * 100).toFixed(1)}%`);
   if (summary.apiFractionOfMinimalSqlFloor !== undefined) console.log(`API throughput / minimal SQL floor (one statement per operation): ${(summary.apiFractionOfMinimalSqlFloor * 100).toFixed(1)}%`);
+  if (summary.apiFractionOfStackFloor !== undefined) console.log(`API throughput / HTTP stack floor (the same process, handlers answering from memory): ${(summary.apiFractionOfStackFloor * 100).toFixed(1)}%`);
+  if (summary.apiCpuMsAboveStackFloor !== undefined) console.log(`API CPU per request above the HTTP stack floor (handlers, SQL and their share of GC): ${summary.apiCpuMsAboveStackFloor} ms`);
   if (summary.generatorRequestsPerCpuSecond !== undefined) console.log(`generator: ${summary.generatorRequestsPerCpuSecond} requests per CPU-second of its own`);
   console.log(`load average at end: ${summary.loadAverageAtEnd}`);
 }
