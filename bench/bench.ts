@@ -399,7 +399,9 @@ async function main(): Promise<void> {
 
     /** The workload over HTTP against a started API: warm-up, then the measured window, with its CPU and memory. */
     const measureOverHttp = async (api: { child: ChildProcess; baseUrl: string }): Promise<PhaseReport> => {
-      const ids = new TaskIds(await schemaReady());
+      await schemaReady();
+      // The tasks that exist now: an earlier phase deleted some of the seed.
+      const ids = new TaskIds(await idsNow());
       const target = httpTarget(api.baseUrl, tokens, settings.connections);
       // Warm-up first (JIT, pool connections, JWKS fetch), then the measured window.
       await runWorkload(target, ids, { connections: settings.connections, seconds: settings.warmupSeconds, mix });
