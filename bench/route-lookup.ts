@@ -27,7 +27,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import { Pool } from 'undici';
 import YAML from 'yaml';
 import { contractPath } from '../src/contract.ts';
-import { countCalls } from '../test/support/calls.ts';
+import { callsSince, countCalls } from '../test/support/calls.ts';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 3000);
 const paddedTo = Number(process.env.BENCH_PATHS ?? 40);
@@ -143,17 +143,14 @@ async function measure(specFile: string): Promise<Measured> {
     if (response.statusCode !== 200) throw new Error(`${target.method} ${target.path} answered ${response.statusCode}`);
   };
   for (let index = 0; index < 500; index += 1) await send(index); // warm-up: JIT, Ajv compiles
-  const before = { compiles: counters.compiles.count(), derivations: counters.derivations.count(), urlParses: counters.urlParses.count(), routePairs: counters.routePairs.count() };
+  const before = callsSince(counters);
   const insideBefore = { ...inside };
   const start = process.cpuUsage();
   for (let index = 0; index < requests; index += 1) await send(index);
   const used = process.cpuUsage(start);
-  const compilesPerRequest = (counters.compiles.count() - before.compiles) / requests;
-  const perRequest = {
-    derivations: (counters.derivations.count() - before.derivations) / requests,
-    urlParses: (counters.urlParses.count() - before.urlParses) / requests,
-    routePairs: (counters.routePairs.count() - before.routePairs) / requests,
-  };
+  const { compiles, derivations, urlParses, routePairs } = callsSince(counters, before);
+  const compilesPerRequest = compiles / requests;
+  const perRequest = { derivations: derivations / requests, urlParses: urlParses / requests, routePairs: routePairs / requests };
   const lookupMicros = Number(inside.lookup - insideBefore.lookup) / 1000 / requests;
   const modifyRequestMicros = Number(inside.modifyRequest - insideBefore.modifyRequest) / 1000 / requests;
   await client.close();

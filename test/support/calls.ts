@@ -25,6 +25,12 @@ export function countCalls(owner: object, name: string, counted: (args: unknown[
   return { count: () => calls, restore: () => (target[name] = original) };
 }
 
+/** Each counter's calls since `since` (a snapshot of `counters` taken by calling this without it). */
+export function callsSince<Name extends string>(counters: Record<Name, CallCount>, since?: Record<Name, number>): Record<Name, number> {
+  const names = Object.keys(counters) as Name[];
+  return Object.fromEntries(names.map((name) => [name, counters[name].count() - (since?.[name] ?? 0)])) as Record<Name, number>;
+}
+
 /**
  * Runs `round` once (caches fill, matchers compile), then `rounds` more times, and answers how many
  * calls each counter saw in those later rounds: 0 each when the work is done once, not per request.
@@ -35,8 +41,7 @@ export async function callsAfterFirstRound<Name extends string>(
   rounds = 5,
 ): Promise<Record<Name, number>> {
   await round();
-  const names = Object.keys(counters) as Name[];
-  const before = names.map((name) => counters[name].count());
+  const before = callsSince(counters);
   for (let index = 0; index < rounds; index += 1) await round();
-  return Object.fromEntries(names.map((name, index) => [name, counters[name].count() - before[index]!])) as Record<Name, number>;
+  return callsSince(counters, before);
 }
