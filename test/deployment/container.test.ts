@@ -115,7 +115,10 @@ describe('the production image, reproduced', function () {
     const patched = new Set<string>();
     for (const name of patches) {
       const text = readFileSync(path.join(projectRoot, 'patches', name), 'utf8');
-      for (const [, file] of text.matchAll(/^\+\+\+ b\/(node_modules\/\S+)$/gm)) patched.add(file!);
+      const files = [...text.matchAll(/^\+\+\+ b\/(node_modules\/\S+)$/gm)].map(([, file]) => file!);
+      // A patch whose files this reading misses would leave nothing compared for it.
+      expect(files, name).to.not.deep.equal([]);
+      for (const file of files) patched.add(file);
     }
     for (const file of patched) {
       expect(readFileSync(path.join(app, file), 'utf8'), file).to.equal(readFileSync(path.join(projectRoot, file), 'utf8'));
